@@ -1,0 +1,121 @@
+"""Composite steps: sub-workflows (``Step.workflow``) and fan-out (``Step.map``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from .context import WorkflowContext
+from .errors import WorkflowCycleError
+from .graph import build_plan
+from .registry import get_workflow
+from .results import RunStatus, StepResult
+from .steps import Step
+
+if TYPE_CHECKING:
+    from .runner import StepState, WorkflowRunner
+
+
+def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
+                    state: StepState) -> StepResult:
+    """Run the registered child workflow; merge its step outputs into this step's output.
+
+    With ``inherit_context`` the child sees the parent's params (explicit ``params`` win) and
+    can read the parent's outputs with ``ctx.get_output``; those are not part of its result.
+    """
+    child = get_workflow(step.workflow_name or "")
+    if child.name in ctx.call_chain:
+        raise WorkflowCycleError([*ctx.call_chain, child.name])
+    explicit = {key: ctx.resolve(value) for key, value in step.params.items()}
+    params = {**ctx.params, **explicit} if step.inherit_context else explicit
+    seed = dict(ctx.outputs) if step.inherit_context else None
+    from .runner import new_run_id
+
+    child_run_id = new_run_id()
+    state.child_run_id = child_run_id
+
+    def run() -> Any:
+        return runner.execute(child, params, run_id=child_run_id, parent_run_id=ctx.run_id,
+                              call_chain=ctx.call_chain, seed_outputs=seed)
+
+    if not step.wait_for_child:
+        runner.start_background(run, name=f"child-{child.name}-{child_run_id}")
+        return StepResult.ok(output={"child_run_id": child_run_id})
+
+    result = run()
+    merged: dict[str, Any] = {}
+    for name in child.step_names():
+        output = result.outputs.get(name)
+        if isinstance(output, Mapping):
+            merged.update(output)
+    if result.status is RunStatus.COMPLETED:
+        return StepResult.ok(output=merged)
+    failed = result.steps.get(result.error_step or "")
+    category = failed.error_category if failed else None
+    return StepResult.fail(
+        f"sub-workflow {child.name!r} (run {child_run_id}) {result.status.value}: {result.error}",
+        category=category or "DEPENDENCY", output=merged)
+
+
+def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
+            config: Mapping[str, Any]) -> StepResult:
+    """Run the iterator steps once per item (up to ``max_concurrency`` at a time), in order."""
+    from .runner import StepState
+
+    try:
+        items = ctx.resolve(step.items_path)
+    except KeyError as exc:
+        return StepResult.fail(f"map step {step.name!r}: {exc.args[0]}", category="DATA_QUALITY")
+    if isinstance(items, Mapping):
+        items = list(items.values())
+    if not isinstance(items, list | tuple):
+        return StepResult.fail(
+            f"map step {step.name!r}: {step.items_path} is a {type(items).__name__}, "
+            "expected a list of items", category="DATA_QUALITY")
+    if step.partition_by:
+        items = _partition(items, step.partition_by)
+    plan = build_plan(step.name, step.iterator_steps)
+
+    def run_item(item: Any) -> StepResult:
+        item_config = dict(item) if isinstance(item, Mapping) else {"item": item}
+        item_ctx = WorkflowContext(ctx.run_id, ctx.workflow_name, ctx.params, ctx.outputs,
+                                   ctx.call_chain)
+        last: StepResult = StepResult.ok()
+        for i in plan.order:
+            inner = step.iterator_steps[i]
+            state = runner.run_step(inner, item_ctx, StepState(inner.name),
+                                    {**config, **inner.config, **item_config})
+            if state.status is RunStatus.FAILED:
+                return StepResult.fail(f"{inner.name}: {state.error}", category=state.category)
+            item_ctx.set_output(inner.name, state.output)
+            last = StepResult.ok(state.output)
+        return last
+
+    if not items:
+        return StepResult.ok(output={"results": [], "count": 0})
+    workers = min(step.max_concurrency, len(items))
+    if workers == 1:
+        outcomes = [run_item(item) for item in items]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"map-{step.name}") as pool:
+            outcomes = list(pool.map(run_item, items))
+    results = [o.output if o.success else None for o in outcomes]
+    errors = {i: o.error for i, o in enumerate(outcomes) if not o.success}
+    if errors:
+        first = next(iter(errors.items()))
+        category = next(o.category for o in outcomes if not o.success)
+        return StepResult.fail(
+            f"map step {step.name!r}: {len(errors)} of {len(items)} items failed; "
+            f"item {first[0]}: {first[1]}", category=category or "INTERNAL",
+            output={"results": results, "count": len(items),
+                    "errors": {str(k): v for k, v in errors.items()}})
+    return StepResult.ok(output={"results": results, "count": len(items)})
+
+
+def _partition(items: list[Any] | tuple[Any, ...], key: str) -> list[dict[str, Any]]:
+    groups: dict[Any, list[Any]] = {}
+    for item in items:
+        value = item.get(key) if isinstance(item, Mapping) else None
+        groups.setdefault(value, []).append(item)
+    return [{key: value, "items": members} for value, members in groups.items()]

@@ -1,0 +1,249 @@
+"""Step definitions: one immutable ``Step`` dataclass built through typed factories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from .policies import ErrorPolicy, RetryPolicy
+
+
+class StepType(StrEnum):
+    """What a step does when it runs."""
+
+    LAMBDA = "lambda"
+    FUNCTION = "function"
+    PIPELINE = "pipeline"
+    WORKFLOW = "workflow"
+    MAP = "map"
+    WAIT = "wait"
+
+
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One node of a workflow.
+
+    ``depends_on=None`` means "after the previous step"; ``depends_on=[]`` makes a root.
+    Build steps with the factories (``Step.lambda_``, ``Step.from_function``, ...).
+    """
+
+    name: str
+    step_type: StepType
+    handler: Handler | None = None
+    pipeline_name: str | None = None
+    workflow_name: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] | None = None
+    on_error: ErrorPolicy = ErrorPolicy.STOP
+    retry_policy: RetryPolicy | None = None
+    timeout_seconds: float | None = None
+    description: str = ""
+    # sub-workflow steps
+    params: Mapping[str, Any] = field(default_factory=dict)
+    wait_for_child: bool = True
+    inherit_context: bool = True
+    # map steps
+    items_path: str | None = None
+    iterator_steps: tuple[Step, ...] = ()
+    max_concurrency: int = 4
+    partition_by: str | None = None
+    # wait steps
+    duration_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"a step needs a non-empty name, got {self.name!r}")
+        object.__setattr__(self, "step_type", StepType(self.step_type))
+        object.__setattr__(self, "on_error", ErrorPolicy(self.on_error))
+        object.__setattr__(self, "config", dict(self.config or {}))
+        object.__setattr__(self, "params", dict(self.params or {}))
+        if self.depends_on is not None:
+            if isinstance(self.depends_on, str):
+                raise TypeError(
+                    f"step {self.name!r}: depends_on must be a list of step names, "
+                    f"not the string {self.depends_on!r}"
+                )
+            object.__setattr__(self, "depends_on", tuple(self.depends_on))
+        object.__setattr__(self, "iterator_steps", tuple(self.iterator_steps))
+        if self.on_error is ErrorPolicy.RETRY and self.retry_policy is None:
+            object.__setattr__(self, "retry_policy", RetryPolicy())
+        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
+            raise ValueError(f"step {self.name!r}: timeout_seconds must be > 0")
+        needs_handler = self.step_type in (StepType.LAMBDA, StepType.FUNCTION)
+        if needs_handler and not callable(self.handler):
+            raise TypeError(
+                f"step {self.name!r}: handler must be callable, got {type(self.handler).__name__}"
+            )
+
+    # ----------------------------------------------------------------- factories
+    @classmethod
+    def lambda_(cls, name: str, handler: Handler, config: Mapping[str, Any] | None = None,
+                depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
+                retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
+                description: str = "") -> Step:
+        """A step whose handler is called as ``handler(ctx, config)``."""
+        return cls(name, StepType.LAMBDA, handler=handler, config=config or {},
+                   depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
+                   timeout_seconds=timeout_seconds, description=description or _doc(handler))
+
+    @classmethod
+    def from_function(cls, name: str, fn: Handler, config: Mapping[str, Any] | None = None,
+                      depends_on: Iterable[str] | None = None,
+                      on_error: ErrorPolicy = ErrorPolicy.STOP,
+                      retry_policy: RetryPolicy | None = None,
+                      timeout_seconds: float | None = None, description: str = "") -> Step:
+        """A step calling a plain function with keyword arguments taken from
+        step config, then run params, then earlier outputs (latest wins)."""
+        return cls(name, StepType.FUNCTION, handler=fn, config=config or {},
+                   depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
+                   timeout_seconds=timeout_seconds, description=description or _doc(fn))
+
+    @classmethod
+    def pipeline(cls, name: str, pipeline_name: str, config: Mapping[str, Any] | None = None,
+                 depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
+                 retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
+                 description: str = "") -> Step:
+        """A step running the handler registered under ``pipeline_name``."""
+        if not pipeline_name:
+            raise ValueError(f"step {name!r}: pipeline name must not be empty")
+        return cls(name, StepType.PIPELINE, pipeline_name=pipeline_name, config=config or {},
+                   depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
+                   timeout_seconds=timeout_seconds, description=description)
+
+    @classmethod
+    def workflow(cls, name: str, workflow_name: str, params: Mapping[str, Any] | None = None,
+                 wait: bool = True, timeout_seconds: float | None = 600,
+                 on_error: ErrorPolicy = ErrorPolicy.STOP, depends_on: Iterable[str] | None = None,
+                 inherit_context: bool = True, config: Mapping[str, Any] | None = None,
+                 retry_policy: RetryPolicy | None = None, description: str = "") -> Step:
+        """A step invoking another registered workflow.
+
+        ``params`` values may be ``$.outputs.step.key`` / ``$.params.key`` references,
+        resolved when the step starts. With ``wait=False`` the child runs in the
+        background and the step's output is ``{"child_run_id": ...}``.
+        """
+        if not workflow_name:
+            raise ValueError(f"step {name!r}: workflow name must not be empty")
+        return cls(name, StepType.WORKFLOW, workflow_name=workflow_name, params=params or {},
+                   wait_for_child=wait, timeout_seconds=timeout_seconds, on_error=on_error,
+                   depends_on=_deps(depends_on), inherit_context=inherit_context,
+                   config=config or {}, retry_policy=retry_policy, description=description)
+
+    @classmethod
+    def map(cls, name: str, items_path: str | None = None,
+            iterator_steps: Iterable[Step] = (), max_concurrency: int = 4,
+            config: Mapping[str, Any] | None = None, depends_on: Iterable[str] | None = None,
+            on_error: ErrorPolicy = ErrorPolicy.STOP, retry_policy: RetryPolicy | None = None,
+            timeout_seconds: float | None = None, items_source: str | None = None,
+            partition_by: str | None = None, description: str = "") -> Step:
+        """Run ``iterator_steps`` once per item found at ``items_path``.
+
+        Each item (a dict) becomes the iterator steps' config; items that are not dicts are
+        passed as ``{"item": value}``. With ``partition_by`` the items are grouped by that key
+        and each group runs once with ``{partition_by: value, "items": [...]}``.
+        The map step's output is ``{"results": [...], "count": n}`` in item order, where each
+        result is the output of the last iterator step for that item.
+        """
+        path = items_path or items_source
+        if not path:
+            raise ValueError(f"map step {name!r} needs items_path (e.g. '$.outputs.load.items')")
+        steps = tuple(iterator_steps)
+        if not steps:
+            raise ValueError(f"map step {name!r} needs at least one iterator step")
+        if max_concurrency < 1:
+            raise ValueError(f"map step {name!r}: max_concurrency must be >= 1")
+        return cls(name, StepType.MAP, items_path=path, iterator_steps=steps,
+                   max_concurrency=max_concurrency, config=config or {},
+                   depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
+                   timeout_seconds=timeout_seconds, partition_by=partition_by,
+                   description=description)
+
+    @classmethod
+    def wait(cls, name: str, duration_seconds: float = 0.0,
+             depends_on: Iterable[str] | None = None, description: str = "") -> Step:
+        """A step that pauses the run for ``duration_seconds``."""
+        if duration_seconds < 0:
+            raise ValueError(f"wait step {name!r}: duration_seconds must be >= 0")
+        return cls(name, StepType.WAIT, duration_seconds=float(duration_seconds),
+                   depends_on=_deps(depends_on), description=description)
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def handler_ref(self) -> str | None:
+        """``module:qualname`` of the handler, or None when there is none."""
+        fn = self.handler
+        if fn is None:
+            return None
+        fn = getattr(fn, "__wrapped__", fn)
+        module = getattr(fn, "__module__", None) or "?"
+        qualname = getattr(fn, "__qualname__", None) or type(fn).__name__
+        return f"{module}:{qualname}"
+
+    @property
+    def target(self) -> str:
+        """A short label for what the step runs (handler, pipeline or workflow name)."""
+        if self.step_type is StepType.PIPELINE:
+            return str(self.pipeline_name)
+        if self.step_type is StepType.WORKFLOW:
+            return str(self.workflow_name)
+        if self.step_type is StepType.MAP:
+            return f"map {self.items_path} -> {', '.join(s.name for s in self.iterator_steps)}"
+        if self.step_type is StepType.WAIT:
+            return f"wait {self.duration_seconds:g}s"
+        ref = self.handler_ref or ""
+        return ref.split(":", 1)[-1]
+
+    def with_changes(self, **changes: Any) -> Step:
+        """A copy with some fields replaced (steps are immutable)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description of the step (handlers as ``module:qualname``)."""
+        data: dict[str, Any] = {"name": self.name, "type": self.step_type.value}
+        if self.handler is not None:
+            data["handler"] = self.handler_ref
+        if self.pipeline_name:
+            data["pipeline"] = self.pipeline_name
+        if self.workflow_name:
+            data["workflow"] = self.workflow_name
+            data["wait"] = self.wait_for_child
+            data["inherit_context"] = self.inherit_context
+        if self.params:
+            data["params"] = dict(self.params)
+        if self.config:
+            data["config"] = dict(self.config)
+        if self.depends_on is not None:
+            data["depends_on"] = list(self.depends_on)
+        data["on_error"] = self.on_error.value
+        if self.retry_policy is not None:
+            data["retry_policy"] = self.retry_policy.to_dict()
+        if self.timeout_seconds is not None:
+            data["timeout_seconds"] = self.timeout_seconds
+        if self.step_type is StepType.MAP:
+            data["items_path"] = self.items_path
+            data["max_concurrency"] = self.max_concurrency
+            data["partition_by"] = self.partition_by
+            data["iterator_steps"] = [s.to_dict() for s in self.iterator_steps]
+        if self.step_type is StepType.WAIT:
+            data["duration_seconds"] = self.duration_seconds
+        if self.description:
+            data["description"] = self.description
+        return data
+
+
+def _deps(depends_on: Iterable[str] | None) -> tuple[str, ...] | None:
+    if depends_on is None:
+        return None
+    if isinstance(depends_on, str):
+        raise TypeError(f"depends_on must be a list of step names, not the string {depends_on!r}")
+    return tuple(depends_on)
+
+
+def _doc(fn: Any) -> str:
+    doc = getattr(fn, "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
