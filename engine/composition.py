@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from .context import WorkflowContext
 from .errors import WorkflowCycleError
 from .graph import build_plan
+from .policies import ErrorCategory
 from .registry import get_workflow
 from .results import RunStatus, StepResult
 from .steps import Step
@@ -24,9 +26,10 @@ def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
     With ``inherit_context`` the child sees the parent's params (explicit ``params`` win) and
     can read the parent's outputs with ``ctx.get_output``; those are not part of its result.
     """
-    child = get_workflow(step.workflow_name or "")
-    if child.name in ctx.call_chain:
-        raise WorkflowCycleError([*ctx.call_chain, child.name])
+    name = step.workflow_name or ""
+    if name in ctx.call_chain:  # before the lookup: the caller itself may be unregistered
+        raise WorkflowCycleError([*ctx.call_chain, name])
+    child = get_workflow(name)
     explicit = {key: ctx.resolve(value) for key, value in step.params.items()}
     params = {**ctx.params, **explicit} if step.inherit_context else explicit
     seed = dict(ctx.outputs) if step.inherit_context else None
@@ -35,15 +38,21 @@ def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
     child_run_id = new_run_id()
     state.child_run_id = child_run_id
 
-    def run() -> Any:
+    def run(cancel: threading.Event | None = None) -> Any:
         return runner.execute(child, params, run_id=child_run_id, parent_run_id=ctx.run_id,
-                              call_chain=ctx.call_chain, seed_outputs=seed)
+                              call_chain=ctx.call_chain, seed_outputs=seed, cancel=cancel)
 
     if not step.wait_for_child:
+        # detached: runs to its end (Temporal's "abandon" parent-close policy)
         runner.start_background(run, name=f"child-{child.name}-{child_run_id}")
         return StepResult.ok(output={"child_run_id": child_run_id})
 
-    result = run()
+    if step.timeout_seconds is None:
+        result = run(ctx.cancel_event)
+    else:
+        result = _run_with_timeout(run, step, ctx)
+        if isinstance(result, StepResult):
+            return result
     merged: dict[str, Any] = {}
     for name in child.step_names():
         output = result.outputs.get(name)
@@ -52,10 +61,54 @@ def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
     if result.status is RunStatus.COMPLETED:
         return StepResult.ok(output=merged)
     failed = result.steps.get(result.error_step or "")
-    category = failed.error_category if failed else None
+    if result.status is RunStatus.CANCELLED:
+        category: str | None = ErrorCategory.CANCELLED.value
+    else:
+        category = failed.error_category if failed else None
+    reason = f": {result.error}" if result.error else ""
     return StepResult.fail(
-        f"sub-workflow {child.name!r} (run {child_run_id}) {result.status.value}: {result.error}",
-        category=category or "DEPENDENCY", output=merged)
+        f"sub-workflow {child.name!r} (run {child_run_id}) {result.status.value}{reason}",
+        category=category or ErrorCategory.DEPENDENCY.value, output=merged)
+
+
+class _ChildCancel(threading.Event):
+    """A child's cancel signal: set by its own timeout, or seen as set when the parent's is."""
+
+    def __init__(self, parent: threading.Event | None) -> None:
+        super().__init__()
+        self._parent = parent
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self._parent is not None and self._parent.is_set())
+
+
+def _run_with_timeout(run: Callable[[threading.Event], Any], step: Step,
+                      ctx: WorkflowContext) -> Any:
+    """Run a waited child on a helper thread and stop waiting after ``timeout_seconds``.
+
+    On timeout the step fails at once (TIMEOUT) and the child is cancelled: it stops before
+    its next step and winds down in the background.
+    """
+    child_cancel = _ChildCancel(ctx.cancel_event)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = run(child_cancel)
+        except BaseException as exc:  # re-raised on the waiting thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"child-{step.workflow_name}", daemon=True)
+    thread.start()
+    thread.join(step.timeout_seconds)
+    if thread.is_alive():
+        child_cancel.set()
+        return StepResult.fail(
+            f"sub-workflow {step.workflow_name!r} exceeded the step timeout of "
+            f"{step.timeout_seconds:g}s and was cancelled", category=ErrorCategory.TIMEOUT)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
@@ -77,17 +130,26 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
         items = _partition(items, step.partition_by)
     plan = build_plan(step.name, step.iterator_steps)
 
-    def run_item(item: Any) -> StepResult:
+    cancel = ctx.cancel_event
+
+    def run_item(index: int, item: Any) -> StepResult:
+        if cancel is not None and cancel.is_set():
+            return StepResult.fail("not run: the run was cancelled",
+                                   category=ErrorCategory.CANCELLED)
         item_config = dict(item) if isinstance(item, Mapping) else {"item": item}
         item_ctx = WorkflowContext(ctx.run_id, ctx.workflow_name, ctx.params, ctx.outputs,
                                    ctx.call_chain)
+        item_ctx.cancel_event = cancel
         last: StepResult = StepResult.ok()
         for i in plan.order:
             inner = step.iterator_steps[i]
-            state = runner.run_step(inner, item_ctx, StepState(inner.name),
+            # events name the item: "fan[3].clean", so stores and views can tell items apart
+            scoped = inner.with_changes(name=f"{step.name}[{index}].{inner.name}")
+            state = runner.run_step(scoped, item_ctx, StepState(scoped.name),
                                     {**config, **inner.config, **item_config})
-            if state.status is RunStatus.FAILED:
-                return StepResult.fail(f"{inner.name}: {state.error}", category=state.category)
+            if state.status is RunStatus.FAILED or state.status is RunStatus.CANCELLED:
+                return StepResult.fail(f"{inner.name}: {state.error}",
+                                       category=state.category or ErrorCategory.INTERNAL)
             item_ctx.set_output(inner.name, state.output)
             last = StepResult.ok(state.output)
         return last
@@ -96,10 +158,10 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
         return StepResult.ok(output={"results": [], "count": 0})
     workers = min(step.max_concurrency, len(items))
     if workers == 1:
-        outcomes = [run_item(item) for item in items]
+        outcomes = [run_item(i, item) for i, item in enumerate(items)]
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"map-{step.name}") as pool:
-            outcomes = list(pool.map(run_item, items))
+            outcomes = list(pool.map(run_item, range(len(items)), items))
     results = [o.output if o.success else None for o in outcomes]
     errors = {i: o.error for i, o in enumerate(outcomes) if not o.success}
     if errors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ class WorkflowContext:
     """
 
     __slots__ = ("run_id", "workflow_name", "params", "outputs", "latest", "call_chain",
-                 "artifact_store", "__weakref__")
+                 "artifact_store", "cancel_event", "__weakref__")
 
     def __init__(self, run_id: str, workflow_name: str = "",
                  params: Mapping[str, Any] | None = None,
@@ -29,6 +30,8 @@ class WorkflowContext:
         self.latest: dict[str, Any] = {}
         self.call_chain = call_chain or ((workflow_name,) if workflow_name else ())
         self.artifact_store: Any = None
+        #: the run's cancel signal (set by the runner); waited sub-workflows and map items share it
+        self.cancel_event: threading.Event | None = None
         for name, value in (outputs or {}).items():
             self.set_output(name, value)
 
@@ -51,9 +54,11 @@ class WorkflowContext:
 
     def set_output(self, step: str, output: Any) -> None:
         """Record a step's output (the runner calls this; handlers normally do not)."""
-        self.outputs.pop(step, None)  # re-insert so iteration order stays completion order
-        self.outputs[step] = output
-        if isinstance(output, Mapping):
+        outputs = self.outputs
+        if step in outputs:
+            del outputs[step]  # re-insert so iteration order stays completion order
+        outputs[step] = output
+        if type(output) is dict or isinstance(output, Mapping):  # exact dict: skip the ABC check
             self.latest.update(output)
 
     def resolve(self, value: Any) -> Any:

@@ -231,13 +231,13 @@ def _python_error(file: Path, exc: BaseException) -> LoadError:
 
 
 def _load_yaml(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
-    from .spec_yaml import WorkflowSpec
-
     try:
+        from .spec_yaml import WorkflowSpec
+
         workflow = WorkflowSpec.from_file(file).to_workflow()
     except WorkflowSpecError as exc:
         return [], [LoadError(str(file), exc.detail, exc.line, type(exc).__name__)]
-    except (WorkflowError, OSError, ValueError) as exc:
+    except (WorkflowError, OSError, ValueError, ImportError) as exc:
         return [], [LoadError(str(file), str(exc), None, type(exc).__name__)]
     try:
         registry.register_workflow(workflow)
@@ -252,9 +252,9 @@ def resolve(target: str, paths: Iterable[str | Path] | None = None) -> Discovere
     Raises ``LookupError`` with the load errors of the file, or the known names.
     """
     candidate = Path(target)
-    if candidate.suffix in (*PYTHON_SUFFIXES, *YAML_SUFFIXES) or candidate.is_file():
-        if not candidate.exists():
-            raise LookupError(f"no such file: {target}")
+    if candidate.is_file():
+        if candidate.suffix in YAML_SUFFIXES:
+            _load_sibling_modules(candidate)
         workflows, errors = load_file(candidate)
         if errors:
             raise LookupError("; ".join(str(e) for e in errors))
@@ -266,6 +266,7 @@ def resolve(target: str, paths: Iterable[str | Path] | None = None) -> Discovere
             raise LookupError(f"{target} defines several workflows ({names}); "
                               "pass one of those names instead of the file")
         return workflows[0]
+    looks_like_file = candidate.suffix in (*PYTHON_SUFFIXES, *YAML_SUFFIXES) or "/" in target
     catalog = discover(paths)
     item = catalog.get(target)
     if item is not None:
@@ -274,7 +275,20 @@ def resolve(target: str, paths: Iterable[str | Path] | None = None) -> Discovere
         return DiscoveredWorkflow(registry.get_workflow(target), "registry", "registry")
     import difflib
 
+    if looks_like_file:
+        raise LookupError(f"no such file: {target} (and no workflow has that name)")
     close = difflib.get_close_matches(target, catalog.names(), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise LookupError(f"no workflow named {target!r} in {', '.join(catalog.paths)}{hint} "
                       "(run `spine-engine list` to see them)")
+
+
+def _load_sibling_modules(yaml_file: Path) -> None:
+    """Import the ``.py`` files next to a YAML workflow: they register the pipelines it names.
+
+    Their own load errors are not the YAML's; a missing pipeline still surfaces clearly
+    when the workflow is validated or run.
+    """
+    for file in _workflow_files(yaml_file.parent):
+        if file.suffix in PYTHON_SUFFIXES and file.parent == yaml_file.parent:
+            _load_python(file)

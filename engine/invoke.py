@@ -31,8 +31,21 @@ class Signature:
     var_keyword: bool
 
 
-@functools.lru_cache(maxsize=8192)
 def signature_of(fn: Callable[..., Any]) -> Signature:
+    """The handler's ``Signature``, cached per callable (unhashable callables are inspected
+    on every call rather than rejected)."""
+    try:
+        return _cached_signature(fn)
+    except TypeError:  # unhashable callable, e.g. an instance of a dataclass with __call__
+        return _inspect_signature(fn)
+
+
+@functools.lru_cache(maxsize=8192)
+def _cached_signature(fn: Callable[..., Any]) -> Signature:
+    return _inspect_signature(fn)
+
+
+def _inspect_signature(fn: Callable[..., Any]) -> Signature:
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):  # builtins without signatures
@@ -92,12 +105,12 @@ def call_handler(fn: Callable[..., Any], context_style: bool, config: Mapping[st
 
 def normalize_result(step_name: str, returned: Any) -> StepResult:
     """Turn a handler's return value into a ``StepResult`` or raise a specific error."""
+    if returned is None:
+        return StepResult(True, {})
     if isinstance(returned, StepResult):
         result = returned
     elif isinstance(returned, dict):
-        result = StepResult(success=True, output=returned)
-    elif returned is None:
-        result = StepResult(success=True, output={})
+        result = StepResult(True, returned)
     else:
         raise InvalidReturnTypeError(
             f"step {step_name!r} returned {type(returned).__name__} ({_short(returned)}); "

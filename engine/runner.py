@@ -3,7 +3,9 @@
 Sequential mode runs steps inline, one at a time, in a stable topological order (declaration
 order when that is already valid). Parallel mode runs the DAG on a thread pool of
 ``max_concurrency`` workers; the scheduling loop itself stays on the calling thread, so
-context updates and failure bookkeeping are single-threaded.
+context updates and failure bookkeeping are single-threaded. Ready steps are queued ahead of
+free workers, and a worker re-checks before starting one: after a halting failure or a cancel,
+no further step starts.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from .registry import get_pipeline, missing_references
 from .results import RunStatus, StepResult, StepRun, WorkflowResult
 from .steps import Step, StepType
 from .workflow import Workflow
+
+_CANCELLED = ErrorCategory.CANCELLED.value
 
 #: Errors in the definition itself: recorded on the run, then raised from ``execute``.
 DEFINITION_ERRORS = (WorkflowCycleError, UnknownPipelineError, UnknownWorkflowError)
@@ -88,6 +92,7 @@ class WorkflowRunner:
     def __init__(self, *, listeners: Iterable[Listener] = ()) -> None:
         self._listeners: list[Listener] = list(listeners)
         self._background: list[threading.Thread] = []
+        self._background_lock = threading.Lock()
 
     # ------------------------------------------------------------------ events
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -118,20 +123,30 @@ class WorkflowRunner:
         chain = (*call_chain, workflow.name) if call_chain else (workflow.name,)
         merged = {**workflow.defaults, **(params or {})}
         ctx = WorkflowContext(run_id or new_run_id(), workflow.name, merged, seed_outputs, chain)
+        ctx.cancel_event = cancel
         run = _Run(self, workflow, ctx, cancel, parent_run_id, set(seed_outputs or ()))
         return run.go()
 
     def wait_for_background(self, timeout: float | None = None) -> None:
-        """Block until fire-and-forget sub-workflows started by this runner have finished."""
+        """Block until fire-and-forget sub-workflows started by this runner have finished,
+        including those they start themselves while we wait."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in list(self._background):
-            left = None if deadline is None else max(deadline - time.monotonic(), 0)
-            thread.join(left)
-        self._background = [t for t in self._background if t.is_alive()]
+        while True:
+            with self._background_lock:
+                self._background = [t for t in self._background if t.is_alive()]
+                pending = list(self._background)
+            if not pending:
+                return
+            for thread in pending:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return
+                thread.join(left)
 
     def start_background(self, target: Callable[[], Any], name: str) -> None:
         thread = threading.Thread(target=target, name=name)
-        self._background.append(thread)
+        with self._background_lock:
+            self._background.append(thread)
         thread.start()
 
     # ------------------------------------------------------------------ steps
@@ -139,20 +154,30 @@ class WorkflowRunner:
                  config: Mapping[str, Any] | None = None) -> StepState:
         """Execute one step with its retry policy and timeout, filling ``state``."""
         cfg = step.config if config is None else config
-        policy = step.retry_policy if step.on_error is ErrorPolicy.RETRY else None
+        policy = step.retry_policy  # given a policy, retry; on_error decides after the last
         workflow = ctx.workflow_name
         state.status = RunStatus.RUNNING
-        state.started_at = _now()
+        state.started_at = datetime.now(UTC)
         start = time.perf_counter()
         attempt = 0
+        definition_error: BaseException | None = None
         while True:
             attempt += 1
             state.attempts = attempt
+            if attempt > 1:  # details of an earlier failed attempt must not describe this one
+                state.error_type = state.traceback = None
             if self._listeners:
                 self.emit(StepStarted(run_id=ctx.run_id, workflow=workflow, at=_now(),
                                       step=step.name, attempt=attempt))
-            result = self._attempt(step, ctx, cfg, state)
-            if result.success or policy is None or not policy.should_retry(attempt, result.category):
+            try:
+                result = self._attempt(step, ctx, cfg, state)
+            except DEFINITION_ERRORS as exc:  # finish the step's record, then fail the run
+                definition_error = exc
+                result = StepResult.fail(str(exc), category=ErrorCategory.CONFIGURATION)
+                break
+            if (result.success or policy is None
+                    or not policy.should_retry(attempt, result.category)
+                    or (ctx.cancel_event is not None and ctx.cancel_event.is_set())):
                 break
             delay = policy.delay_before(attempt + 1)
             if self._listeners:
@@ -162,22 +187,25 @@ class WorkflowRunner:
             if delay:
                 time.sleep(delay)
         state.duration = time.perf_counter() - start
-        state.finished_at = _now()
+        state.finished_at = datetime.now(UTC)
         state.status = result.status
         state.output = result.output
-        if not result.success:
-            state.error = result.error
-            state.category = result.category
-        elif result.skipped:
-            state.error = result.error
+        state.error = result.error  # None on success, the reason when skipped
+        if result.success:
+            state.category = state.error_type = state.traceback = None
         else:
-            state.error = state.category = state.error_type = state.traceback = None
+            state.category = result.category
+            if result.category == _CANCELLED and ctx.cancel_event is not None \
+                    and ctx.cancel_event.is_set():
+                state.status = RunStatus.CANCELLED  # stopped by the run's cancel, not broken
         if self._listeners:
             self.emit(StepFinished(run_id=ctx.run_id, workflow=workflow, at=state.finished_at,
                                    step=step.name, status=state.status.value, attempt=attempt,
                                    duration_seconds=state.duration, output=state.output,
                                    error=state.error, category=state.category,
                                    error_type=state.error_type))
+        if definition_error is not None:
+            raise definition_error
         return state
 
     def _attempt(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
@@ -289,13 +317,14 @@ class _Run:
             self.error = self.error or str(exc)
         self._skip_rest()
         status = self._final_status()
+        finished_at = _now()
         result = WorkflowResult(
             run_id=ctx.run_id, workflow_name=wf.name, status=status, params=dict(ctx.params),
             outputs={k: v for k, v in ctx.outputs.items() if k not in self.seeded},
             steps={s.name: s.freeze() for s in self.states}, error=self.error,
-            error_step=self.error_step, started_at=started_at, finished_at=_now(),
+            error_step=self.error_step, started_at=started_at, finished_at=finished_at,
             duration_seconds=time.perf_counter() - start)
-        self.runner.emit(RunFinished(run_id=ctx.run_id, workflow=wf.name, at=result.finished_at,
+        self.runner.emit(RunFinished(run_id=ctx.run_id, workflow=wf.name, at=finished_at,
                                      status=status.value, error=self.error,
                                      error_step=self.error_step,
                                      duration_seconds=result.duration_seconds))
@@ -322,40 +351,55 @@ class _Run:
                 self._on_failure(i)
                 if blocked[i] and stop_on_failure:
                     return
+            elif state.status is RunStatus.CANCELLED:
+                self._mark_cancelled(i)
 
     def _run_parallel(self) -> None:
         steps, deps, dependents = self.workflow.steps, self.plan.deps, self.plan.dependents
-        states, ctx, run_step = self.states, self.ctx, self.runner.run_step
+        states, ctx, run_step, cancel = self.states, self.ctx, self.runner.run_step, self.cancel
         remaining = [len(d) for d in deps]
         ready = deque(i for i, n in enumerate(remaining) if n == 0)
-        done: SimpleQueue[tuple[int, BaseException | None]] = SimpleQueue()
-        stop_on_failure = self.workflow.execution_policy.on_failure is not ErrorPolicy.CONTINUE
-        halted = False
+        done: SimpleQueue[tuple[int, bool, BaseException | None]] = SimpleQueue()
+        halt_on_failure = self.workflow.execution_policy.on_failure is not ErrorPolicy.CONTINUE
+        halt = threading.Event()
         inflight = 0
 
         def work(i: int) -> None:
+            # Ready steps are queued ahead for speed, so the worker re-checks before starting:
+            # nothing starts after a halting failure or a cancel, even if it was queued.
+            if halt.is_set() or (cancel is not None and cancel.is_set()):
+                done.put((i, False, None))
+                return
             try:
-                run_step(steps[i], ctx, states[i])
-                done.put((i, None))
+                state = run_step(steps[i], ctx, states[i])
             except BaseException as exc:  # handed to the scheduling thread
-                done.put((i, exc))
+                halt.set()
+                done.put((i, True, exc))
+                return
+            if (halt_on_failure and state.status is RunStatus.FAILED
+                    and steps[i].on_error is not ErrorPolicy.CONTINUE):
+                halt.set()  # here, not on the scheduler, so the next queued step already sees it
+            done.put((i, True, None))
 
         max_workers = self.workflow.execution_policy.max_concurrency
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="spine-step") as pool:
             while ready or inflight:
                 while ready:
                     i = ready.popleft()
-                    if halted or self._should_skip(i, deps[i]):
+                    if halt.is_set() or self._should_skip(i, deps[i]):
                         self._release(i, dependents, remaining, ready)
                         continue
                     pool.submit(work, i)
                     inflight += 1
                 if not inflight:
                     break
-                i, exc = done.get()
+                i, started, exc = done.get()
                 inflight -= 1
                 state = states[i]
-                if exc is not None:
+                if not started:
+                    # cancelled: marked so here; halted: stays pending, skipped at the end
+                    self._should_skip(i, deps[i])
+                elif exc is not None:
                     self._mark_failed(i)
                     if isinstance(exc, DEFINITION_ERRORS):
                         self.definition_error = self.definition_error or exc
@@ -363,13 +407,12 @@ class _Run:
                     else:
                         state.status = RunStatus.FAILED
                         state.error = f"{type(exc).__name__}: {exc}"
-                    halted = True
                 elif state.status is RunStatus.FAILED:
                     self._on_failure(i)
-                    if stop_on_failure and self.blocked[i]:
-                        halted = True
                 elif state.status is RunStatus.COMPLETED:
                     ctx.set_output(state.name, state.output)
+                elif state.status is RunStatus.CANCELLED:
+                    self._mark_cancelled(i)
                 self._release(i, dependents, remaining, ready)
         if self.definition_error is not None:
             raise self.definition_error
@@ -386,17 +429,17 @@ class _Run:
         """Mark step ``i`` skipped/cancelled (and return True) when it must not run."""
         state = self.states[i]
         if self.cancel is not None and self.cancel.is_set():
-            self.cancelled = True
             state.status = RunStatus.CANCELLED
-            state.category = ErrorCategory.CANCELLED.value
-            self.blocked[i] = True
+            state.category = _CANCELLED
+            self._mark_cancelled(i)
             return True
-        failed_dep = next((d for d in deps if self.blocked[d]), None)
-        if failed_dep is not None:
-            state.status = RunStatus.SKIPPED
-            state.error = f"not run: upstream step {self.plan.names[failed_dep]!r} did not complete"
-            self.blocked[i] = True
-            return True
+        blocked = self.blocked
+        for d in deps:
+            if blocked[d]:
+                state.status = RunStatus.SKIPPED
+                state.error = f"not run: upstream step {self.plan.names[d]!r} did not complete"
+                blocked[i] = True
+                return True
         return False
 
     def _on_failure(self, i: int) -> None:
@@ -406,6 +449,10 @@ class _Run:
         if self.error_step is None:
             self.error = f"step {state.name!r} failed: {state.error}"
         self._mark_failed(i)
+
+    def _mark_cancelled(self, i: int) -> None:
+        self.cancelled = True
+        self.blocked[i] = True
 
     def _mark_failed(self, i: int) -> None:
         self.blocked[i] = True

@@ -29,7 +29,9 @@ class Step:
     """One node of a workflow.
 
     ``depends_on=None`` means "after the previous step"; ``depends_on=[]`` makes a root.
-    Build steps with the factories (``Step.lambda_``, ``Step.from_function``, ...).
+    A ``retry_policy`` retries the step whatever its ``on_error``; once attempts run out,
+    ``on_error`` decides (RETRY then acts like STOP). Build steps with the factories
+    (``Step.lambda_``, ``Step.from_function``, ...).
     """
 
     name: str

@@ -95,3 +95,43 @@ def test_resolve_by_file_and_by_name_with_suggestions(tmp_path: Path) -> None:
     assert resolve("disc.good", [tmp_path]).name == "disc.good"
     with pytest.raises(LookupError, match="did you mean disc.good"):
         resolve("disc.goo", [tmp_path])
+
+
+def test_resolving_a_yaml_file_imports_the_modules_beside_it(tmp_path: Path) -> None:
+    pytest.importorskip("engine.spec_yaml")
+    write(tmp_path, "handlers.py", """
+        from engine import register_pipeline
+
+        def fetch(ctx, config):
+            return {"rows": 3}
+
+        register_pipeline("disc.fetch", fetch)
+    """)
+    write(tmp_path, "flow.yaml", """
+        apiVersion: spine.io/v1
+        kind: Workflow
+        metadata:
+          name: disc.yaml_flow
+        spec:
+          steps:
+            - name: fetch
+              pipeline: disc.fetch
+    """)
+    from engine import WorkflowRunner
+    from engine import registry as reg
+
+    reg.unregister_pipeline("disc.fetch")
+    found = resolve(str(tmp_path / "flow.yaml"))
+    assert WorkflowRunner().execute(found.workflow).outputs["fetch"] == {"rows": 3}
+    reg.unregister_pipeline("disc.fetch")
+
+
+def test_a_name_that_looks_like_a_file_falls_back_to_name_lookup(tmp_path: Path) -> None:
+    write(tmp_path, "named.py", """
+        from engine import Step, Workflow
+
+        flow = Workflow("odd.yaml", steps=[Step.from_function("a", lambda: {})])
+    """)
+    assert resolve("odd.yaml", [tmp_path]).name == "odd.yaml"
+    with pytest.raises(LookupError, match="no such file"):
+        resolve("missing/thing.yaml", [tmp_path])

@@ -1,0 +1,86 @@
+"""``spine-engine``: the headless command line over the ``engine`` library (CI, cron, scripts).
+
+A thin layer: each command parses its arguments, calls the library and prints. Problems the
+user can fix are printed as ``error: ...`` plus a hint (exit 2), never as a traceback;
+``SPINE_DEBUG=1`` shows the traceback too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import traceback
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from spine_tui import __version__
+
+from . import catalog, run
+from ._io import EXIT_INTERRUPTED, EXIT_USAGE, CliError, Streams
+
+EPILOG = """\
+examples:
+  spine-engine list                         workflows in ./workflows or the bundled samples
+  spine-engine show b1.hello_world          steps, dependencies and DAG layers
+  spine-engine validate flows/              check files without running them
+  spine-engine run flows/etl.py --param n=3 run with live progress
+
+exit status: 0 ok, 1 the workflow ran and failed, 2 bad input, 130 interrupted.
+Set SPINE_DEBUG=1 to see tracebacks."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``spine-engine`` parser with one sub-command per task."""
+    parser = argparse.ArgumentParser(
+        prog="spine-engine",
+        description="Run, inspect and validate spine workflows from the command line.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"spine-engine {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    catalog.add_parsers(sub)
+    run.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status instead of exiting."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    io = Streams()
+    debug = os.environ.get("SPINE_DEBUG", "").strip() not in ("", "0", "false", "no")
+    # With --json, whatever workflow code prints goes to stderr so stdout stays parseable.
+    redirect = (contextlib.redirect_stdout(io.err) if getattr(args, "json", False)
+                else contextlib.nullcontext())
+    try:
+        with redirect:
+            code: int = args.func(args, io)
+        return code
+    except CliError as exc:
+        if debug:
+            traceback.print_exc(file=io.err)
+        _print_error(io, exc.message, exc.hint)
+        return exc.code
+    except KeyboardInterrupt:
+        _print_error(io, "interrupted", None)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # anything unexpected still gets a one-line error
+        if debug:
+            traceback.print_exc(file=io.err)
+        _print_error(io, f"{type(exc).__name__}: {exc}",
+                     "this looks like a bug; set SPINE_DEBUG=1 to see the traceback")
+        return EXIT_USAGE
+
+
+def _print_error(io: Streams, message: str, hint: str | None) -> None:
+    console = io.err_console
+    console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    if hint:
+        console.print(Text.assemble(("hint: ", "bold"), hint), style="dim", soft_wrap=True)
+
+
+__all__ = ["build_parser", "main"]
