@@ -21,7 +21,7 @@ from .errors import (
 from .events import Event, RunFinished, RunStarted, StepFinished, StepRetrying, StepStarted
 from .feature_flags import FeatureFlags
 from .invoke import MissingArgumentError
-from .managed import ManagedWorkflow
+from .managed import ManagedWorkflow, format_result
 from .policies import (
     ErrorCategory,
     ErrorPolicy,
@@ -41,6 +41,7 @@ from .registry import (
 )
 from .results import RunStatus, StepResult, StepRun, WorkflowResult
 from .runner import WorkflowRunner
+from .spec_yaml import WorkflowSpec
 from .steps import Step, StepType
 from .templates import etl_pipeline, scheduled_batch
 from .workflow import Workflow
@@ -81,10 +82,12 @@ __all__ = [
     "WorkflowExecutionPolicy",
     "WorkflowResult",
     "WorkflowRunner",
+    "WorkflowSpec",
     "WorkflowSpecError",
     "WorkflowStepFunction",
     "WorkflowValidationError",
     "etl_pipeline",
+    "format_result",
     "get_pipeline",
     "get_workflow",
     "list_pipelines",

@@ -98,6 +98,9 @@ class WorkflowExecutionPolicy:
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", ExecutionMode(self.mode))
         object.__setattr__(self, "on_failure", ErrorPolicy(self.on_failure))
+        if self.on_failure is ErrorPolicy.RETRY:
+            raise ValueError("on_failure must be ErrorPolicy.STOP or ErrorPolicy.CONTINUE; "
+                             "retries are set per step with retry_policy")
         if self.max_concurrency < 1:
             raise ValueError(
                 f"max_concurrency must be >= 1, got {self.max_concurrency}"

@@ -64,7 +64,7 @@ def _default(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value, key=repr)
     if _custom_types and isinstance(value, _custom_types):
-        return value.to_dict()
+        return value.to_dict()  # type: ignore[attr-defined]
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 

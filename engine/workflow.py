@@ -50,7 +50,7 @@ class Workflow:
         self.execution_policy = execution_policy or WorkflowExecutionPolicy()
         self.schedule = _valid_schedule(name, schedule)
         self._plan = build_plan(name, self.steps)
-        for step in self.steps:
+        for step in _walk(self.steps):
             if step.step_type is StepType.MAP:
                 build_plan(f"{name}.{step.name}", step.iterator_steps)
 
