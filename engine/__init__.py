@@ -1,7 +1,11 @@
 """spine engine: define workflows, run them, and inspect the results; no UI imports here."""
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from .adapters import WorkflowStepFunction, workflow_step
 from .context import WorkflowContext
+from .discovery import Catalog, DiscoveredWorkflow, LoadError, discover
 from .errors import (
     DependencyCycleError,
     DuplicateStepError,
@@ -18,8 +22,9 @@ from .errors import (
     WorkflowSpecError,
     WorkflowValidationError,
 )
-from .events import Event, RunFinished, RunStarted, StepFinished, StepRetrying, StepStarted
+from .events import Event, LogLine, RunFinished, RunStarted, StepFinished, StepRetrying, StepStarted
 from .feature_flags import FeatureFlags
+from .graph import Plan
 from .invoke import MissingArgumentError
 from .managed import ManagedWorkflow, format_result
 from .policies import (
@@ -41,38 +46,55 @@ from .registry import (
 )
 from .results import RunStatus, StepResult, StepRun, WorkflowResult
 from .runner import WorkflowRunner
-from .spec_yaml import WorkflowSpec
 from .steps import Step, StepType
+from .store.records import EventRecord, LogRecord, RunRecord, StepRecord
+from .store.runs import RunStore, UnknownRunError
+from .store.schema import StoreError, StoreFileError
 from .templates import etl_pipeline, scheduled_batch
+from .tracked import TrackedWorkflowRunner
 from .workflow import Workflow
 
 __all__ = [
+    "Catalog",
     "DependencyCycleError",
+    "DiscoveredWorkflow",
     "DuplicateStepError",
     "ErrorCategory",
     "ErrorPolicy",
     "Event",
+    "EventRecord",
     "ExecutionMode",
     "FeatureFlags",
     "InvalidReturnTypeError",
+    "LoadError",
+    "LogLine",
+    "LogRecord",
     "ManagedWorkflow",
     "MissingArgumentError",
     "OutputNotSerializableError",
+    "Plan",
     "RetryPolicy",
     "RunFinished",
+    "RunRecord",
     "RunStarted",
     "RunStatus",
+    "RunStore",
     "Step",
     "StepFinished",
     "StepOutputError",
+    "StepRecord",
     "StepResult",
     "StepRetrying",
     "StepRun",
     "StepStarted",
     "StepTimeoutError",
     "StepType",
+    "StoreError",
+    "StoreFileError",
+    "TrackedWorkflowRunner",
     "UnknownDependencyError",
     "UnknownPipelineError",
+    "UnknownRunError",
     "UnknownStepError",
     "UnknownWorkflowError",
     "Workflow",
@@ -86,6 +108,7 @@ __all__ = [
     "WorkflowSpecError",
     "WorkflowStepFunction",
     "WorkflowValidationError",
+    "discover",
     "etl_pipeline",
     "format_result",
     "get_pipeline",
@@ -99,3 +122,23 @@ __all__ = [
     "unregister_workflow",
     "workflow_step",
 ]
+
+if _TYPE_CHECKING:
+    from .spec_yaml import WorkflowSpec
+
+_LAZY = {"WorkflowSpec": "spec_yaml"}  # pydantic models take ~0.1 s to build: load on use
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

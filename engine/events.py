@@ -55,6 +55,17 @@ class StepFinished(Event):
     error: str | None = None
     category: str | None = None
     error_type: str | None = None
+    child_run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogLine(Event):
+    """One line a step printed (stream ``stdout``/``stderr``) or logged (stream ``log``)."""
+
+    step: str | None
+    message: str
+    stream: str = "stdout"
+    level: str = "INFO"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

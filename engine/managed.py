@@ -23,8 +23,8 @@ class ManagedWorkflow:
 
     Each plain function receives keyword arguments from its step config, the run params,
     then earlier outputs (latest wins); its returned dict is the step's output.
-    ``db`` names a run-store file; persistence is provided by the run store, and until
-    that is available a ``db`` makes ``run`` refuse rather than silently not persist.
+    ``db`` names a run-store file: every run is then recorded there (see
+    ``TrackedWorkflowRunner``).
     """
 
     def __init__(self, name: str, db: str | None = None, *, domain: str = "",
@@ -39,6 +39,7 @@ class ManagedWorkflow:
         self._steps: list[Step] = []
         self._workflow: Workflow | None = None
         self.last_result: WorkflowResult | None = None
+        self._tracked: Any = None
 
     def step(self, name: str, fn: Callable[..., Any], config: Mapping[str, Any] | None = None,
              depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
@@ -70,12 +71,17 @@ class ManagedWorkflow:
 
     def run(self, params: Mapping[str, Any] | None = None,
             partition: Mapping[str, Any] | None = None) -> WorkflowResult:
-        if self.db is not None or partition is not None:
-            raise WorkflowError(
-                f"{self.name!r}: db=/partition= need the persistent run store "
-                "(TrackedWorkflowRunner), which this build does not include yet; "
-                "drop them to run in memory")
-        self.last_result = WorkflowRunner().execute(self.workflow, params)
+        """Run once; with ``db`` (or a ``partition``, which needs a store) the run is persisted
+        and a partition that already completed comes back ``skipped``."""
+        if self.db is None and partition is None:
+            self.last_result = WorkflowRunner().execute(self.workflow, params)
+        else:
+            if self._tracked is None:
+                from .tracked import TrackedWorkflowRunner
+
+                self._tracked = TrackedWorkflowRunner(self.db)
+            self.last_result = self._tracked.execute(self.workflow, params, partition=partition,
+                                                     source=f"managed:{self.name}")
         return self.last_result
 
     def summary(self, result: WorkflowResult | None = None) -> str:

@@ -14,7 +14,11 @@ class RunStatus(StrEnum):
     """Lifecycle status of a run or a step; compares equal to its string value."""
 
     PENDING = "pending"
+    QUEUED = "queued"
     RUNNING = "running"
+    PAUSED = "paused"
+    WAITING = "waiting"
+    INTERRUPTED = "interrupted"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -22,7 +26,8 @@ class RunStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self not in (RunStatus.PENDING, RunStatus.RUNNING)
+        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED,
+                        RunStatus.SKIPPED, RunStatus.INTERRUPTED)
 
 
 @dataclass(frozen=True, slots=True)

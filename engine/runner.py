@@ -40,6 +40,7 @@ from .events import (
     dispatch,
 )
 from .invoke import call_handler, signature_of
+from .logcapture import capture_step, capturing_run
 from .policies import ErrorCategory, ErrorPolicy, ExecutionMode
 from .registry import get_pipeline, missing_references
 from .results import RunStatus, StepResult, StepRun, WorkflowResult
@@ -89,8 +90,10 @@ class StepState:
 class WorkflowRunner:
     """Runs workflows in memory; subscribe listeners to observe every event of every run."""
 
-    def __init__(self, *, listeners: Iterable[Listener] = ()) -> None:
+    def __init__(self, *, listeners: Iterable[Listener] = (), capture_logs: bool = False) -> None:
         self._listeners: list[Listener] = list(listeners)
+        #: turn steps' prints and log records into LogLine events (tracked runs do)
+        self.capture_logs = capture_logs
         self._background: list[threading.Thread] = []
         self._background_lock = threading.Lock()
 
@@ -108,8 +111,12 @@ class WorkflowRunner:
     def execute(self, workflow: Workflow, params: Mapping[str, Any] | None = None, *,
                 run_id: str | None = None, cancel: threading.Event | None = None,
                 parent_run_id: str | None = None, call_chain: tuple[str, ...] = (),
-                seed_outputs: Mapping[str, Any] | None = None) -> WorkflowResult:
+                seed_outputs: Mapping[str, Any] | None = None,
+                restored: Mapping[str, Any] | None = None) -> WorkflowResult:
         """Run ``workflow`` to the end and return its result.
+
+        ``restored`` maps step names to outputs of an earlier attempt of this run (resume):
+        those steps count as completed and are not executed again.
 
         Raises (after recording the run as failed) only for definition errors: unknown
         pipelines or sub-workflows and sub-workflow cycles. Step failures never raise; they
@@ -125,7 +132,12 @@ class WorkflowRunner:
         ctx = WorkflowContext(run_id or new_run_id(), workflow.name, merged, seed_outputs, chain)
         ctx.cancel_event = cancel
         run = _Run(self, workflow, ctx, cancel, parent_run_id, set(seed_outputs or ()))
-        return run.go()
+        if restored:
+            run.restore(restored)
+        if not self.capture_logs:
+            return run.go()
+        with capturing_run():
+            return run.go()
 
     def wait_for_background(self, timeout: float | None = None) -> None:
         """Block until fire-and-forget sub-workflows started by this runner have finished,
@@ -203,7 +215,8 @@ class WorkflowRunner:
                                    step=step.name, status=state.status.value, attempt=attempt,
                                    duration_seconds=state.duration, output=state.output,
                                    error=state.error, category=state.category,
-                                   error_type=state.error_type))
+                                   error_type=state.error_type,
+                                   child_run_id=state.child_run_id))
         if definition_error is not None:
             raise definition_error
         return state
@@ -224,6 +237,13 @@ class WorkflowRunner:
 
     def _dispatch(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
                   state: StepState) -> StepResult:
+        if not self.capture_logs:
+            return self._dispatch_kind(step, ctx, config, state)
+        with capture_step(self.emit, ctx.run_id, ctx.workflow_name, step.name):
+            return self._dispatch_kind(step, ctx, config, state)
+
+    def _dispatch_kind(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
+                       state: StepState) -> StepResult:
         kind = step.step_type
         if kind is StepType.LAMBDA:
             return call_handler(step.handler, True, config, ctx, step.name)  # type: ignore[arg-type]
@@ -294,6 +314,17 @@ class _Run:
         self.error_step: str | None = None
         self.definition_error: BaseException | None = None
         self.cancelled = False
+
+    def restore(self, outputs: Mapping[str, Any]) -> None:
+        """Mark steps finished in an earlier attempt of this run as completed, outputs in place."""
+        for name, output in outputs.items():
+            i = self.plan.index.get(name)
+            if i is None:
+                continue  # the step no longer exists in this definition
+            state = self.states[i]
+            state.status = RunStatus.COMPLETED
+            state.output = output
+            self.ctx.set_output(name, output)
 
     def go(self) -> WorkflowResult:
         ctx, wf = self.ctx, self.workflow
@@ -428,6 +459,8 @@ class _Run:
     def _should_skip(self, i: int, deps: tuple[int, ...]) -> bool:
         """Mark step ``i`` skipped/cancelled (and return True) when it must not run."""
         state = self.states[i]
+        if state.status is RunStatus.COMPLETED:
+            return True  # restored from an earlier attempt of this run
         if self.cancel is not None and self.cancel.is_set():
             state.status = RunStatus.CANCELLED
             state.category = _CANCELLED

@@ -25,6 +25,8 @@ def test_public_api_is_exactly_all() -> None:
     modules = {name for name in public if type(getattr(engine, name)).__name__ == "module"}
     assert public - modules == set(engine.__all__)
     assert sorted(engine.__all__) == engine.__all__
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None
 
 
 EXPECTED_API = {

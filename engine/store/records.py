@@ -1,0 +1,135 @@
+"""Read-only views of stored rows, handed to the CLI, the TUI and scripts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..results import RunStatus
+
+
+def to_datetime(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    run_id: str
+    workflow: str
+    status: RunStatus
+    version: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    partition_key: str | None = None
+    parent_run_id: str | None = None
+    source: str | None = None
+    error: str | None = None
+    error_step: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_seconds: float | None = None
+    heartbeat_at: datetime | None = None
+    pid: int | None = None
+    host: str | None = None
+    step_count: int | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> RunRecord:
+        return cls(
+            run_id=row["run_id"], workflow=row["workflow"], status=RunStatus(row["status"]),
+            version=row.get("version"), params=json.loads(row.get("params") or "{}"),
+            partition_key=row.get("partition_key"), parent_run_id=row.get("parent_run_id"),
+            source=row.get("source"), error=row.get("error"), error_step=row.get("error_step"),
+            created_at=to_datetime(row.get("created_at")),
+            started_at=to_datetime(row.get("started_at")),
+            finished_at=to_datetime(row.get("finished_at")),
+            duration_seconds=row.get("duration_seconds"),
+            heartbeat_at=to_datetime(row.get("heartbeat_at")), pid=row.get("pid"),
+            host=row.get("host"), step_count=row.get("step_count"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "workflow": self.workflow, "status": self.status.value,
+            "version": self.version, "params": self.params, "partition_key": self.partition_key,
+            "parent_run_id": self.parent_run_id, "source": self.source, "error": self.error,
+            "error_step": self.error_step, "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
+            "duration_seconds": self.duration_seconds, "pid": self.pid, "host": self.host,
+            "step_count": self.step_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    run_id: str
+    step: str
+    status: RunStatus
+    attempts: int = 0
+    error: str | None = None
+    error_category: str | None = None
+    error_type: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_seconds: float | None = None
+    child_run_id: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StepRecord:
+        return cls(run_id=row["run_id"], step=row["step"], status=RunStatus(row["status"]),
+                   attempts=row.get("attempts") or 0, error=row.get("error"),
+                   error_category=row.get("error_category"), error_type=row.get("error_type"),
+                   started_at=to_datetime(row.get("started_at")),
+                   finished_at=to_datetime(row.get("finished_at")),
+                   duration_seconds=row.get("duration_seconds"),
+                   child_run_id=row.get("child_run_id"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "status": self.status.value, "attempts": self.attempts,
+                "error": self.error, "error_category": self.error_category,
+                "error_type": self.error_type, "started_at": _iso(self.started_at),
+                "finished_at": _iso(self.finished_at),
+                "duration_seconds": self.duration_seconds, "child_run_id": self.child_run_id}
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    seq: int
+    run_id: str
+    step: str | None
+    at: datetime
+    stream: str
+    level: str
+    message: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LogRecord:
+        return cls(seq=row["seq"], run_id=row["run_id"], step=row.get("step"),
+                   at=to_datetime(row["at"]) or datetime.now(UTC), stream=row["stream"],
+                   level=row["level"], message=row["message"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "run_id": self.run_id, "step": self.step,
+                "at": self.at.isoformat(), "stream": self.stream, "level": self.level,
+                "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    seq: int
+    run_id: str
+    kind: str
+    step: str | None
+    at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> EventRecord:
+        return cls(seq=row["seq"], run_id=row["run_id"], kind=row["kind"], step=row.get("step"),
+                   at=to_datetime(row["at"]) or datetime.now(UTC),
+                   data=json.loads(row.get("data") or "{}"))

@@ -1,0 +1,164 @@
+"""``RunStore``: reading runs, steps, outputs, logs and events back out of the store.
+
+Runs whose process died are detected here: a ``running`` run whose heartbeat is older than
+the lease, or whose process is gone on this host, is marked ``interrupted`` when read, so
+nothing shows ``running`` forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from ..results import RunStatus
+from .db import Database
+from .recorder import HEARTBEAT_SECONDS
+from .records import EventRecord, LogRecord, RunRecord, StepRecord
+from .schema import StoreError
+
+LEASE_SECONDS = HEARTBEAT_SECONDS * 4
+
+
+class UnknownRunError(StoreError, LookupError):
+    """No stored run has that id (or the prefix matches several)."""
+
+
+class RunStore:
+    """The persistent history of runs in one SQLite file (see ``engine.store.paths``)."""
+
+    def __init__(self, db: str | Path | Database | None = None) -> None:
+        self.db = db if isinstance(db, Database) else Database(db)
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    # ------------------------------------------------------------------ runs
+    def list_runs(self, workflow: str | None = None, status: str | None = None,
+                  limit: int = 50, offset: int = 0, since: float | None = None) -> list[RunRecord]:
+        """Newest first, optionally filtered; pages with ``limit``/``offset``."""
+        self.reap_interrupted()
+        clauses: list[str] = []
+        params: list[Any] = []
+        if workflow:
+            clauses.append("workflow = ?")
+            params.append(workflow)
+        if status:
+            clauses.append("status = ?")
+            params.append(str(RunStatus(status).value))
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(since)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.query(f"SELECT * FROM runs {where} ORDER BY created_at DESC "
+                             f"LIMIT ? OFFSET ?", [*params, limit, offset])
+        return [RunRecord.from_row(r) for r in rows]
+
+    def count_runs(self, workflow: str | None = None) -> int:
+        if workflow:
+            return int(self.db.scalar("SELECT count(*) FROM runs WHERE workflow = ?", [workflow]))
+        return int(self.db.scalar("SELECT count(*) FROM runs"))
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """A run by id or unique id prefix (as ``git`` accepts short hashes)."""
+        self.reap_interrupted(run_id)
+        rows = self.db.query("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        if not rows and len(run_id) >= 4:
+            rows = self.db.query("SELECT * FROM runs WHERE run_id LIKE ? LIMIT 3",
+                                 [run_id.replace("%", "") + "%"])
+            if len(rows) > 1:
+                ids = ", ".join(r["run_id"] for r in rows)
+                raise UnknownRunError(f"run id prefix {run_id!r} is ambiguous ({ids}); "
+                                      "give more characters")
+        if not rows:
+            raise UnknownRunError(f"no run {run_id!r} in {self.path}; "
+                                  "`spine-engine runs` lists the stored runs")
+        return RunRecord.from_row(rows[0])
+
+    def find_partition_run(self, workflow: str, partition_key: str) -> RunRecord | None:
+        """The completed run of ``workflow`` for ``partition_key``, if there is one."""
+        rows = self.db.query("SELECT * FROM runs WHERE workflow = ? AND partition_key = ? "
+                             "AND status = 'completed' ORDER BY created_at LIMIT 1",
+                             [workflow, partition_key])
+        return RunRecord.from_row(rows[0]) if rows else None
+
+    # ------------------------------------------------------------------ steps & data
+    def step_runs(self, run_id: str) -> list[StepRecord]:
+        rows = self.db.query("SELECT * FROM step_runs WHERE run_id = ? "
+                             "ORDER BY COALESCE(started_at, 1e18), step", [run_id])
+        return [StepRecord.from_row(r) for r in rows]
+
+    def outputs(self, run_id: str) -> dict[str, Any]:
+        """Outputs of the run's completed steps, in completion order."""
+        rows = self.db.query("SELECT o.step, o.data FROM outputs o LEFT JOIN step_runs s "
+                             "ON s.run_id = o.run_id AND s.step = o.step WHERE o.run_id = ? "
+                             "ORDER BY COALESCE(s.finished_at, 0), o.step", [run_id])
+        return {r["step"]: json.loads(r["data"]) for r in rows}
+
+    def completed_outputs(self, run_id: str) -> dict[str, Any]:
+        """Outputs of steps whose latest status is completed (what a resume restores)."""
+        rows = self.db.query("SELECT o.step, o.data FROM outputs o JOIN step_runs s "
+                             "ON s.run_id = o.run_id AND s.step = o.step "
+                             "WHERE o.run_id = ? AND s.status = 'completed' "
+                             "ORDER BY s.finished_at, o.step", [run_id])
+        return {r["step"]: json.loads(r["data"]) for r in rows}
+
+    def logs(self, run_id: str, step: str | None = None, after_seq: int = 0,
+             limit: int | None = None) -> list[LogRecord]:
+        """Log lines in order; ``after_seq`` lets followers fetch only what is new."""
+        sql = "SELECT * FROM logs WHERE run_id = ? AND seq > ?"
+        params: list[Any] = [run_id, after_seq]
+        if step:
+            sql += " AND step = ?"
+            params.append(step)
+        sql += " ORDER BY seq"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [LogRecord.from_row(r) for r in self.db.query(sql, params)]
+
+    def events(self, run_id: str, after_seq: int = 0) -> list[EventRecord]:
+        rows = self.db.query("SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
+                             [run_id, after_seq])
+        return [EventRecord.from_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ liveness
+    def reap_interrupted(self, run_id: str | None = None) -> list[str]:
+        """Mark runs whose process is gone as ``interrupted``; returns their ids."""
+        sql = "SELECT run_id, heartbeat_at, pid, host FROM runs WHERE status = 'running'"
+        params: list[Any] = []
+        if run_id:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        now, host = time.time(), socket.gethostname()
+        dead = [r["run_id"] for r in self.db.query(sql, params)
+                if _is_dead(r, now, host)]
+        if dead:
+            with self.db.transaction() as conn:
+                conn.executemany(
+                    "UPDATE runs SET status = 'interrupted', error = COALESCE(error, "
+                    "'the process running this run stopped; `spine-engine resume` continues it')"
+                    " WHERE run_id = ? AND status = 'running'", [(d,) for d in dead])
+                conn.executemany("UPDATE step_runs SET status = 'interrupted' "
+                                 "WHERE run_id = ? AND status = 'running'", [(d,) for d in dead])
+        return dead
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _is_dead(row: dict[str, Any], now: float, host: str) -> bool:
+    """Gone for sure when its pid no longer exists on this host; else when its lease lapsed."""
+    pid = row.get("pid")
+    if row.get("host") == host and pid and pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+    return now - (row.get("heartbeat_at") or 0) > LEASE_SECONDS

@@ -1,0 +1,227 @@
+"""The run store's SQLite schema, its version stamp and forward migrations.
+
+A spine database is marked with ``PRAGMA application_id`` so a foreign SQLite file is
+recognised and refused before anything is written, and ``PRAGMA user_version`` holds the
+schema version: older files are migrated forward, newer ones are refused. Timestamps are
+REAL unix seconds (UTC): compact, indexable, and cheap to aggregate over millions of rows.
+Per-run tables are ``WITHOUT ROWID`` clustered on ``(run_id, ...)``: a step's checkpoint
+commit then touches one b-tree per table instead of a table plus its index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import WorkflowError
+
+APPLICATION_ID = 0x5350494E  # "SPIN"
+SCHEMA_VERSION = 1
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StoreError(WorkflowError):
+    """The run store cannot be used (bad file, newer schema, unknown run, ...)."""
+
+
+class StoreFileError(StoreError):
+    """The database file is corrupt, foreign, or from a newer version; it is left untouched."""
+
+
+_V1 = """
+CREATE TABLE workflow_versions (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    source TEXT,
+    created_at REAL NOT NULL,
+    created_by TEXT,
+    PRIMARY KEY (name, version)
+);
+CREATE INDEX workflow_versions_checksum ON workflow_versions (name, checksum);
+
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    version INTEGER,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    partition_key TEXT,
+    parent_run_id TEXT,
+    source TEXT,
+    error TEXT,
+    error_step TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    duration_seconds REAL,
+    heartbeat_at REAL,
+    pid INTEGER,
+    host TEXT,
+    step_count INTEGER
+);
+CREATE INDEX runs_created ON runs (created_at DESC);
+CREATE INDEX runs_workflow_created ON runs (workflow, created_at DESC);
+CREATE INDEX runs_status ON runs (status, created_at DESC);
+CREATE INDEX runs_partition ON runs (workflow, partition_key) WHERE partition_key IS NOT NULL;
+
+CREATE TABLE step_runs (
+    run_id TEXT NOT NULL,
+    step TEXT NOT NULL,
+    workflow TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    error_category TEXT,
+    error_type TEXT,
+    started_at REAL,
+    finished_at REAL,
+    duration_seconds REAL,
+    child_run_id TEXT,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+CREATE INDEX step_runs_workflow ON step_runs (workflow, started_at);
+
+CREATE TABLE events (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    step TEXT,
+    at REAL NOT NULL,
+    data TEXT,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE logs (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    step TEXT,
+    at REAL NOT NULL,
+    stream TEXT NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE outputs (
+    run_id TEXT NOT NULL,
+    step TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+
+CREATE TABLE checkpoints (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    at REAL NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+
+CREATE TABLE artifacts (
+    run_id TEXT NOT NULL,
+    step TEXT,
+    key TEXT NOT NULL,
+    store TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    content_type TEXT,
+    checksum TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+
+CREATE TABLE approvals (
+    run_id TEXT NOT NULL,
+    step TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT,
+    requested_at REAL NOT NULL,
+    decided_at REAL,
+    decided_by TEXT,
+    comment TEXT,
+    PRIMARY KEY (run_id, step)
+);
+
+CREATE TABLE control (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    command TEXT NOT NULL,
+    requested_at REAL NOT NULL,
+    handled_at REAL
+);
+CREATE INDEX control_pending ON control (run_id) WHERE handled_at IS NULL;
+"""
+
+#: MIGRATIONS[n] upgrades a database from version n to n + 1.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    0: lambda conn: _run_script(conn, _V1),
+}
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Execute DDL statement by statement (``executescript`` would commit mid-migration)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def check_file(path: Path) -> None:
+    """Refuse a file that is not an empty/new spine store, without writing to it."""
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise StoreFileError(f"{path} is a directory, not a database file; "
+                             "pass a file path with --db or SPINE_DB")
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with path.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise StoreFileError(f"{path} is not a SQLite database (corrupt or another kind of "
+                             "file); it was left unchanged. Point --db/SPINE_DB at another file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if app_id == APPLICATION_ID:
+                conn.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreFileError(f"{path} is a damaged SQLite database ({exc}); it was left "
+                             "unchanged. Restore a backup or use another --db file") from exc
+    if app_id != APPLICATION_ID and tables:
+        raise StoreFileError(f"{path} is a SQLite database of another application "
+                             f"({tables} schema objects, no spine marker); it was left "
+                             "unchanged. Use a separate file for the spine run store")
+    if version > SCHEMA_VERSION:
+        raise StoreFileError(f"{path} has run-store schema v{version}, newer than this "
+                             f"spine-tui understands (v{SCHEMA_VERSION}); upgrade spine-tui")
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to ``SCHEMA_VERSION``; returns the version found before."""
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise StoreFileError(f"run-store schema v{found} is newer than v{SCHEMA_VERSION}")
+    version = found
+    while version < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current == version:  # another process may have migrated meanwhile
+                MIGRATIONS[version](conn)  # statements run one by one inside this transaction
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return int(found)

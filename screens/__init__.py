@@ -1,0 +1,15 @@
+"""Textual screens of the workbench: one module and one ``.tcss`` file per screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .catalog import CatalogScreen
+from .help import HelpScreen
+from .workflow import WorkflowScreen
+
+_HERE = Path(__file__).parent
+CSS_PATHS: list[Path] = sorted(_HERE.glob("*.tcss"))
+"""Every screen's stylesheet, for the App's ``CSS_PATH`` (each rule is scoped by screen)."""
+
+__all__ = ["CSS_PATHS", "CatalogScreen", "HelpScreen", "WorkflowScreen"]

@@ -1,0 +1,109 @@
+"""Drive the real ``spine-tui`` script in a real terminal (tmux) like a user would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "resources" / "tui"
+SCRIPT = Path(sys.executable).parent / "spine-tui"
+TIMEOUT = 30.0
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def tmux(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=30)
+
+
+class Terminal:
+    """One detached tmux session running a command, with screen capture and key sending."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def screen(self) -> str:
+        return tmux("capture-pane", "-p", "-t", self.name).stdout
+
+    def wait_for(self, text: str, timeout: float = TIMEOUT) -> str:
+        """Poll the screen until ``text`` shows up; fail with the last screen if it never does."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        pytest.fail(f"{text!r} did not appear within {timeout}s; screen was:\n{screen}")
+
+    def wait_until_gone(self, text: str, timeout: float = TIMEOUT) -> str:
+        deadline = time.monotonic() + timeout
+        screen = self.screen()
+        while time.monotonic() < deadline and text in screen:
+            time.sleep(0.1)
+            screen = self.screen()
+        assert text not in screen, screen
+        return screen
+
+    def keys(self, *keys: str) -> None:
+        tmux("send-keys", "-t", self.name, *keys)
+
+    def type(self, text: str) -> None:
+        tmux("send-keys", "-t", self.name, "-l", text)
+
+    def alive(self) -> bool:
+        return tmux("has-session", "-t", self.name).returncode == 0
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    name = f"spine-smoke-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "SPINE_HOME": str(tmp_path), "TERM": "xterm-256color"}
+    command = f"cd {ROOT} && {SCRIPT} {FIXTURES.relative_to(ROOT)}"
+    started = subprocess.run(
+        ["tmux", "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "140", "-y", "40",
+         command], env=env, capture_output=True, text=True, timeout=30)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield Terminal(name)
+    finally:
+        tmux("kill-session", "-t", name)
+
+
+def test_browse_filter_open_and_quit_in_a_real_terminal(terminal: Terminal) -> None:
+    screen = terminal.wait_for("tui.market.fanout")
+    assert "tui.etl.daily" in screen
+    assert "Workflows 3 of 3" in screen
+    assert "tui_broken.py:12:" in screen  # broken fixtures are listed, not fatal
+    assert "tui_broken.yaml:10:" in screen
+
+    terminal.keys("/")
+    time.sleep(0.3)  # the focus move is processed before the next keys arrive
+    terminal.type("fanout")
+    screen = terminal.wait_for("Workflows 1 of 3")
+    assert "tui.etl.daily" not in screen
+
+    terminal.keys("Enter")
+    screen = terminal.wait_for("Steps (6)")
+    for step in ("fetch", "prices", "volumes", "news", "merge", "publish"):
+        assert f"│ {step} " in screen
+    assert "▶" in screen and "┤" in screen
+
+    terminal.keys("Escape")
+    screen = terminal.wait_for("Workflows 1 of 3")
+    assert "Steps (6)" not in screen
+
+    terminal.keys("q")
+    deadline = time.monotonic() + TIMEOUT
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not terminal.alive(), terminal.screen()

@@ -1,0 +1,189 @@
+"""The run store: tracked runs persist everything, survive SIGKILL, refuse bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine import (
+    ManagedWorkflow,
+    RunStatus,
+    RunStore,
+    Step,
+    StepResult,
+    StoreFileError,
+    TrackedWorkflowRunner,
+    UnknownRunError,
+    Workflow,
+)
+from engine.discovery import load_file
+from engine.store.schema import SCHEMA_VERSION
+
+RESOURCES = Path(__file__).parent.parent / "resources" / "store"
+
+
+def ok(ctx, config):
+    print("working", config.get("n", 0))
+    return {"n": config.get("n", 0)}
+
+
+def broken(ctx, config):
+    return StepResult.fail("bad rows", category="DATA_QUALITY")
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_tracked_run_persists_run_steps_outputs_events_and_logs(tmp_path: Path) -> None:
+    wf = Workflow("store.basic", steps=[Step.lambda_("a", ok, config={"n": 1}),
+                                        Step.lambda_("b", broken)])
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        result = runner.execute(wf, {"date": "2025-01-01"}, source="test")
+    store = RunStore(tmp_path / "s.db")
+    run = store.get_run(result.run_id)
+    assert run.status is RunStatus.FAILED and run.error_step == "b"
+    assert run.params == {"date": "2025-01-01"} and run.source == "test"
+    steps = {s.step: s for s in store.step_runs(result.run_id)}
+    assert steps["a"].status is RunStatus.COMPLETED and steps["a"].attempts == 1
+    assert steps["b"].error_category == "DATA_QUALITY" and steps["b"].error == "bad rows"
+    assert store.outputs(result.run_id) == {"a": {"n": 1}}
+    assert [log.message for log in store.logs(result.run_id)] == ["working 1"]
+    kinds = [e.kind for e in store.events(result.run_id)]
+    assert kinds == ["run_started", "step_started", "step_finished", "step_started",
+                     "step_finished", "run_finished"]
+    assert store.get_run(result.run_id[:8]).run_id == result.run_id
+
+
+def test_partitions_make_runs_idempotent(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def fetch(date: str) -> dict:
+        calls.append(date)
+        return {"date": date}
+
+    wf = ManagedWorkflow("store.backfill", db=str(tmp_path / "b.db")).step("fetch", fetch).build()
+    first = wf.run(params={"date": "2025-01-01"}, partition={"date": "2025-01-01"})
+    second = wf.run(params={"date": "2025-01-01"}, partition={"date": "2025-01-01"})
+    other = wf.run(params={"date": "2025-01-02"}, partition={"date": "2025-01-02"})
+    assert first.status == "completed" and other.status == "completed"
+    assert second.status == "skipped" and first.run_id in (second.error or "")
+    assert calls == ["2025-01-01", "2025-01-02"]
+    statuses = sorted(r.status.value for r in RunStore(tmp_path / "b.db").list_runs())
+    assert statuses == ["completed", "completed", "skipped"]
+
+
+def test_a_failed_partition_runs_again(tmp_path: Path) -> None:
+    wf = Workflow("store.retry_partition", steps=[Step.lambda_("b", broken)])
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        runner.execute(wf, partition={"day": 1})
+        again = runner.execute(wf, partition={"day": 1})
+    assert again.status == "failed"
+
+
+def test_sigkilled_run_is_interrupted_then_resumes_without_rerunning_steps(tmp_path: Path) -> None:
+    db = tmp_path / "kill.db"
+    counter, marker = tmp_path / "counter.txt", tmp_path / "killed.marker"
+    env = {**os.environ, "KILL_FLOW_COUNTER": str(counter), "KILL_FLOW_MARKER": str(marker)}
+    proc = subprocess.run([sys.executable, str(RESOURCES / "kill_flow.py"), str(db), "killrun1"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9
+    assert counter.read_text().split() == ["one", "two", "three"]
+
+    store = RunStore(db)
+    run = store.get_run("killrun1")
+    assert run.status is RunStatus.INTERRUPTED
+    assert store.completed_outputs("killrun1") == {
+        "one": {"value": 3, "step": "one"}, "two": {"value": 6, "step": "two"}}
+
+    os.environ["KILL_FLOW_COUNTER"], os.environ["KILL_FLOW_MARKER"] = str(counter), str(marker)
+    try:
+        workflows, errors = load_file(run.source or "")
+        assert errors == []
+        with TrackedWorkflowRunner(db) as runner:
+            result = runner.resume("killrun1", workflows[0].workflow)
+    finally:
+        del os.environ["KILL_FLOW_COUNTER"], os.environ["KILL_FLOW_MARKER"]
+    assert result.status == "completed" and result.run_id == "killrun1"
+    assert counter.read_text().split() == ["one", "two", "three", "three", "four", "five"]
+    assert result.outputs["five"] == {"value": 7, "step": "five"}  # "one"'s output restored
+    assert store.get_run("killrun1").status is RunStatus.COMPLETED
+    seqs = [e.seq for e in store.events("killrun1")]
+    assert seqs == sorted(set(seqs))
+
+
+def test_corrupt_and_foreign_files_are_refused_and_left_unchanged(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+        conn.execute("INSERT INTO customers VALUES (1, 'Ada')")
+    for path, phrase in ((junk, "not a SQLite database"), (foreign, "another application")):
+        before = digest(path)
+        with pytest.raises(StoreFileError, match=phrase) as info:
+            RunStore(path)
+        assert str(path) in str(info.value)
+        assert digest(path) == before
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    RunStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    before = digest(path)
+    with pytest.raises(StoreFileError, match="newer"):
+        RunStore(path)
+    assert digest(path) == before
+
+
+def test_unknown_and_ambiguous_run_ids(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "s.db")
+    with pytest.raises(UnknownRunError, match="no run 'nope'"):
+        store.get_run("nope")
+
+
+def test_several_processes_write_while_one_reads(tmp_path: Path) -> None:
+    db = tmp_path / "conc.db"
+    RunStore(db).close()
+    procs = [subprocess.Popen([sys.executable, str(RESOURCES / "writer_proc.py"), str(db),
+                               f"w{i}", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for i in range(4)]
+    reader_errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        store = RunStore(db)
+        while not stop.is_set():
+            try:
+                for run in store.list_runs(limit=20):
+                    store.step_runs(run.run_id)
+            except BaseException as exc:  # any lock error fails the test
+                reader_errors.append(exc)
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    outs = [p.communicate(timeout=120) for p in procs]
+    stop.set()
+    reader.join()
+    assert reader_errors == []
+    for proc, (out, err) in zip(procs, outs, strict=True):
+        assert proc.returncode == 0, err
+        assert "locked" not in err
+    total = sum(int(out.split()[-1]) for out, _ in outs)
+    store = RunStore(db)
+    assert store.count_runs() == total
+    completed = store.db.scalar("SELECT count(*) FROM step_runs WHERE status = 'completed'")
+    assert completed == total * 5
+    assert store.db.scalar("SELECT count(*) FROM logs") == total * 5
+    assert store.db.scalar("SELECT count(*) FROM events") == total * 12

@@ -1,0 +1,108 @@
+"""The workflow screen: the DAG, moving through steps with the arrow keys, step details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+from tui_harness import drive, fixture_app
+
+from engine import ErrorPolicy, RetryPolicy, Step
+from screens import CatalogScreen, WorkflowScreen
+from spine_tui.widgets.dag import DagCanvas
+from spine_tui.widgets.steps import StepDetails, step_fields
+
+
+async def open_workflow(pilot: Pilot[Any], name: str) -> WorkflowScreen:
+    await pilot.press("slash", *name, "enter")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, WorkflowScreen)
+    return screen
+
+
+def fields(screen: WorkflowScreen) -> dict[str, str]:
+    return dict(screen.query_one(StepDetails).fields)
+
+
+def test_dag_shows_every_step_of_the_workflow() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_workflow(pilot, "fanout")
+        drawing = "\n".join(screen.query_one(DagCanvas).dag_layout.lines)
+        for step in ("fetch", "prices", "volumes", "news", "merge", "publish"):
+            assert drawing.count(f"│ {step} ") == 1
+        assert drawing.count("▶") == 5  # prices, volumes, news, merge, publish
+
+    drive(fixture_app(), scenario)
+
+
+def test_arrow_keys_move_through_steps_and_the_details_follow() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_workflow(pilot, "etl")
+        canvas = screen.query_one(DagCanvas)
+        assert fields(screen)["runs"] == "tui_etl:extract"
+        assert fields(screen)["config"] == '{"source": "ledger.csv", "limit": 500}'
+        assert canvas.selected == "extract"
+
+        await pilot.press("down", "down")
+        assert canvas.selected == "transform"
+        details = fields(screen)
+        assert details["depends on"] == "validate (the previous step)"
+        assert details["on error"] == "retry"
+        assert details["retry"] == "up to 4 attempts, 0.5s ×2 (max 300s)"
+        assert details["timeout"] == "30s"
+        assert screen.query_one("#step-details-pane").border_title == "Step transform"
+
+        await pilot.press("up")
+        assert canvas.selected == "validate"
+        assert fields(screen)["description"] == "Reject empty batches."
+
+    drive(fixture_app(), scenario)
+
+
+def test_fan_in_step_lists_all_its_dependencies() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_workflow(pilot, "fanout")
+        await pilot.press("end")
+        assert fields(screen)["depends on"] == "merge, fetch"
+        await pilot.press("up")
+        assert fields(screen)["depends on"] == "prices, volumes, news"
+
+    drive(fixture_app(), scenario)
+
+
+def test_dag_can_take_focus_and_escape_goes_back() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_workflow(pilot, "hello")
+        await pilot.press("g")
+        assert pilot.app.focused is screen.query_one(DagCanvas)
+        await pilot.press("s")
+        assert pilot.app.focused is screen.query_one("#steps")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, CatalogScreen)
+
+    drive(fixture_app(), scenario)
+
+
+def test_step_fields_describe_pipelines_roots_and_retries() -> None:
+    step = Step.pipeline("score", "ml.score", config={"model": "v2"}, depends_on=[],
+                         on_error=ErrorPolicy.RETRY,
+                         retry_policy=RetryPolicy(max_attempts=2,
+                                                  retryable_categories=("TRANSIENT",)))
+    rows = dict(step_fields(step, []))
+    assert rows["type"] == "pipeline"
+    assert rows["runs"] == "pipeline ml.score"
+    assert rows["depends on"] == "— (a root: starts first)"
+    assert rows["config"] == '{"model": "v2"}'
+    assert rows["retry"].endswith("only TRANSIENT")
+    assert rows["timeout"] == "—"
+
+
+def test_step_fields_describe_sub_workflows_and_waits() -> None:
+    child = Step.workflow("child", "billing.close", params={"day": "$.params.day"}, wait=False)
+    rows = dict(step_fields(child, ["prepare"]))
+    assert rows["runs"] == "workflow billing.close (fire and forget)"
+    assert rows["params"] == '{"day": "$.params.day"}'
+    assert rows["timeout"] == "600s"
+    assert dict(step_fields(Step.wait("pause", 1.5), []))["runs"] == "wait 1.5s"
