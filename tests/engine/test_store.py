@@ -177,7 +177,7 @@ def test_several_processes_write_while_one_reads(tmp_path: Path) -> None:
     stop.set()
     reader.join()
     assert reader_errors == []
-    for proc, (out, err) in zip(procs, outs, strict=True):
+    for proc, (_out, err) in zip(procs, outs, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err
     total = sum(int(out.split()[-1]) for out, _ in outs)
