@@ -4,6 +4,18 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from .adapters import WorkflowStepFunction, workflow_step
+from .artifacts import (
+    ArtifactChecksumError,
+    ArtifactError,
+    ArtifactNotFoundError,
+    ArtifactRef,
+    ArtifactRetention,
+    ArtifactStore,
+    AsyncArtifactStore,
+    InvalidArtifactKeyError,
+    LocalArtifactStore,
+    delete_run_artifacts,
+)
 from .context import WorkflowContext
 from .discovery import Catalog, DiscoveredWorkflow, LoadError, discover
 from .errors import (
@@ -55,6 +67,13 @@ from .tracked import TrackedWorkflowRunner
 from .workflow import Workflow
 
 __all__ = [
+    "ArtifactChecksumError",
+    "ArtifactError",
+    "ArtifactNotFoundError",
+    "ArtifactRef",
+    "ArtifactRetention",
+    "ArtifactStore",
+    "AsyncArtifactStore",
     "Catalog",
     "DependencyCycleError",
     "DiscoveredWorkflow",
@@ -65,8 +84,10 @@ __all__ = [
     "EventRecord",
     "ExecutionMode",
     "FeatureFlags",
+    "InvalidArtifactKeyError",
     "InvalidReturnTypeError",
     "LoadError",
+    "LocalArtifactStore",
     "LogLine",
     "LogRecord",
     "ManagedWorkflow",
@@ -108,6 +129,7 @@ __all__ = [
     "WorkflowSpecError",
     "WorkflowStepFunction",
     "WorkflowValidationError",
+    "delete_run_artifacts",
     "discover",
     "etl_pipeline",
     "format_result",

@@ -117,11 +117,15 @@ def test_build_validates_and_freezes() -> None:
         built.step("late", greet)
 
 
-def test_db_or_partition_are_refused_until_the_store_exists() -> None:
-    with pytest.raises(WorkflowError, match="TrackedWorkflowRunner"):
-        ManagedWorkflow("x", db="runs.db").step("a", greet).run()
-    with pytest.raises(WorkflowError, match="partition"):
-        hello().run(partition={"day": "2024-01-01"})
+def test_db_makes_runs_persistent(tmp_path) -> None:
+    from engine import RunStore
+
+    db = tmp_path / "runs.db"
+    wf = ManagedWorkflow("x", db=str(db)).step("a", greet).build()
+    result = wf.run()
+    run = RunStore(db).get_run(result.run_id)
+    assert run.workflow == "x" and run.status == "completed"
+    assert run.source == "managed:x"
 
 
 def test_summary_before_and_after_a_run() -> None:
