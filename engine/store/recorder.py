@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ..events import (
@@ -43,6 +44,33 @@ ON CONFLICT (run_id, step) DO UPDATE SET
     finished_at = excluded.finished_at, duration_seconds = excluded.duration_seconds,
     child_run_id = COALESCE(excluded.child_run_id, step_runs.child_run_id)
 """
+
+
+_REF_MARKER = '"type": "artifact_ref"'
+_ARTIFACT_INSERT = """
+INSERT OR REPLACE INTO artifacts (run_id, step, key, store, size_bytes, content_type, checksum,
+                                  created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def _artifact_rows(event: StepFinished, output_json: str) -> list[tuple[Any, ...]]:
+    """Rows for every ``ArtifactRef`` in a step output (found in its JSON form)."""
+    rows: list[tuple[Any, ...]] = []
+    stack: list[Any] = [json.loads(output_json)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "artifact_ref" and "key" in item and "checksum" in item:
+                created = item.get("created_at")
+                at = datetime.fromisoformat(created).timestamp() if created else time.time()
+                rows.append((event.run_id, event.step, item["key"], item.get("store", ""),
+                             item.get("size_bytes", 0), item.get("content_type"),
+                             item["checksum"], at))
+            else:
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return rows
 
 
 class RunRecorder:
@@ -150,6 +178,8 @@ class RunRecorder:
                 if output is not None:
                     conn.execute("INSERT OR REPLACE INTO outputs (run_id, step, data) "
                                  "VALUES (?, ?, ?)", (event.run_id, event.step, output))
+                    if _REF_MARKER in output:
+                        conn.executemany(_ARTIFACT_INSERT, _artifact_rows(event, output))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

@@ -126,6 +126,12 @@ class RunStore:
                              [run_id, after_seq])
         return [EventRecord.from_row(r) for r in rows]
 
+    def artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        """Artifact references the run's steps returned (key, store, size, checksum, step)."""
+        rows = self.db.query("SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, key",
+                             [run_id])
+        return rows
+
     # ------------------------------------------------------------------ liveness
     def reap_interrupted(self, run_id: str | None = None) -> list[str]:
         """Mark runs whose process is gone as ``interrupted``; returns their ids."""

@@ -187,3 +187,21 @@ def test_several_processes_write_while_one_reads(tmp_path: Path) -> None:
     assert completed == total * 5
     assert store.db.scalar("SELECT count(*) FROM logs") == total * 5
     assert store.db.scalar("SELECT count(*) FROM events") == total * 12
+
+
+def test_artifact_refs_in_outputs_are_recorded(tmp_path: Path) -> None:
+    from engine import LocalArtifactStore
+
+    artifacts = LocalArtifactStore(tmp_path / "artifacts")
+
+    def produce(ctx, config):
+        ref = artifacts.put_json(f"runs/{ctx.run_id}/produce/rows.json", {"rows": [1, 2, 3]})
+        return {"rows_ref": ref, "nested": [{"again": ref}]}
+
+    wf = Workflow("store.artifacts", steps=[Step.lambda_("produce", produce)])
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        result = runner.execute(wf)
+    rows = RunStore(tmp_path / "s.db").artifacts(result.run_id)
+    assert [(r["step"], r["key"]) for r in rows] == [
+        ("produce", f"runs/{result.run_id}/produce/rows.json")]
+    assert rows[0]["size_bytes"] > 0 and len(rows[0]["checksum"]) == 64
