@@ -141,7 +141,8 @@ class RunRecorder:
                            error_step = NULL, finished_at = NULL, started_at = excluded.started_at,
                            heartbeat_at = excluded.heartbeat_at, pid = excluded.pid,
                            host = excluded.host""",
-                    (event.run_id, event.workflow, event.version, to_json(event.params),
+                    (event.run_id, event.workflow, meta.get("version", event.version),
+                     to_json(event.params),
                      meta.get("partition_key"), event.parent_run_id, meta.get("source"), at, at,
                      at, os.getpid(), self._host, len(event.step_names)))
                 # a resumed run continues its sequences after what is already stored

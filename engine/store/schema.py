@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import WorkflowError
 
 APPLICATION_ID = 0x5350494E  # "SPIN"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -155,9 +155,18 @@ CREATE TABLE control (
 CREATE INDEX control_pending ON control (run_id) WHERE handled_at IS NULL;
 """
 
+# v2: published versions record whether they can be rebuilt, which version a rollback
+# restored, and an optional changelog (``engine.store.versions``). ADD COLUMN keeps v1 rows.
+_V2 = """
+ALTER TABLE workflow_versions ADD COLUMN replayable INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE workflow_versions ADD COLUMN rolled_back_from INTEGER;
+ALTER TABLE workflow_versions ADD COLUMN changelog TEXT
+"""
+
 #: MIGRATIONS[n] upgrades a database from version n to n + 1.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: lambda conn: _run_script(conn, _V1),
+    1: lambda conn: _run_script(conn, _V2),
 }
 
 
