@@ -39,6 +39,7 @@ from .feature_flags import FeatureFlags
 from .graph import Plan
 from .invoke import MissingArgumentError
 from .managed import ManagedWorkflow, format_result
+from .playground import PlaygroundError, RecordedRun, RunSource, Snapshot, WorkflowPlayground
 from .policies import (
     ErrorCategory,
     ErrorPolicy,
@@ -60,8 +61,16 @@ from .results import RunStatus, StepResult, StepRun, WorkflowResult
 from .runner import WorkflowRunner
 from .steps import Step, StepType
 from .store.records import EventRecord, LogRecord, RunRecord, StepRecord
+from .store.replay import DefinitionNotFoundError
 from .store.runs import RunStore, UnknownRunError
 from .store.schema import StoreError, StoreFileError
+from .store.version_diff import VersionDiff
+from .store.versions import (
+    UnknownVersionError,
+    VersionInfo,
+    VersionNotReplayableError,
+    WorkflowVersionStore,
+)
 from .templates import etl_pipeline, scheduled_batch
 from .tracked import TrackedWorkflowRunner
 from .workflow import Workflow
@@ -75,6 +84,7 @@ __all__ = [
     "ArtifactStore",
     "AsyncArtifactStore",
     "Catalog",
+    "DefinitionNotFoundError",
     "DependencyCycleError",
     "DiscoveredWorkflow",
     "DuplicateStepError",
@@ -94,12 +104,16 @@ __all__ = [
     "MissingArgumentError",
     "OutputNotSerializableError",
     "Plan",
+    "PlaygroundError",
+    "RecordedRun",
     "RetryPolicy",
     "RunFinished",
     "RunRecord",
+    "RunSource",
     "RunStarted",
     "RunStatus",
     "RunStore",
+    "Snapshot",
     "Step",
     "StepFinished",
     "StepOutputError",
@@ -117,18 +131,24 @@ __all__ = [
     "UnknownPipelineError",
     "UnknownRunError",
     "UnknownStepError",
+    "UnknownVersionError",
     "UnknownWorkflowError",
+    "VersionDiff",
+    "VersionInfo",
+    "VersionNotReplayableError",
     "Workflow",
     "WorkflowContext",
     "WorkflowCycleError",
     "WorkflowError",
     "WorkflowExecutionPolicy",
+    "WorkflowPlayground",
     "WorkflowResult",
     "WorkflowRunner",
     "WorkflowSpec",
     "WorkflowSpecError",
     "WorkflowStepFunction",
     "WorkflowValidationError",
+    "WorkflowVersionStore",
     "delete_run_artifacts",
     "discover",
     "etl_pipeline",

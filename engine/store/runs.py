@@ -132,6 +132,12 @@ class RunStore:
                              [run_id])
         return rows
 
+    def recorded_run(self, run_id: str) -> Any:
+        """The run as ``WorkflowPlayground.load_run`` opens it (see ``engine.store.replay``)."""
+        from .replay import recorded_run
+
+        return recorded_run(self, run_id)
+
     # ------------------------------------------------------------------ liveness
     def reap_interrupted(self, run_id: str | None = None) -> list[str]:
         """Mark runs whose process is gone as ``interrupted``; returns their ids."""

@@ -205,3 +205,28 @@ def test_artifact_refs_in_outputs_are_recorded(tmp_path: Path) -> None:
     assert [(r["step"], r["key"]) for r in rows] == [
         ("produce", f"runs/{result.run_id}/produce/rows.json")]
     assert rows[0]["size_bytes"] > 0 and len(rows[0]["checksum"]) == 64
+
+
+def test_playground_opens_a_stored_run_without_rerunning_earlier_steps(tmp_path: Path) -> None:
+    from engine import WorkflowPlayground, register_workflow, unregister_workflow
+
+    calls: list[str] = []
+
+    def count(ctx, config):
+        calls.append(config["name"])
+        return {config["name"]: len(calls)}
+
+    wf = Workflow("store.replay", steps=[Step.lambda_(n, count, config={"name": n})
+                                          for n in ("a", "b", "c")])
+    register_workflow(wf)
+    try:
+        with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+            result = runner.execute(wf)
+        pg = WorkflowPlayground()
+        pg.load_run(result.run_id, RunStore(tmp_path / "s.db"), at="c")
+        assert calls == ["a", "b", "c"]
+        assert [s.name for s in pg.remaining_steps] == ["c"]
+        assert pg.step().output == {"c": 4}
+        assert calls == ["a", "b", "c", "c"]
+    finally:
+        unregister_workflow("store.replay")
