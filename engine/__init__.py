@@ -16,6 +16,8 @@ from .artifacts import (
     LocalArtifactStore,
     delete_run_artifacts,
 )
+from .analytics import RunAnalytics
+from .catalog import WorkflowCatalog, WorkflowInfo, WorkflowNotFoundError
 from .context import WorkflowContext
 from .discovery import Catalog, DiscoveredWorkflow, LoadError, discover
 from .errors import (
@@ -107,6 +109,7 @@ __all__ = [
     "PlaygroundError",
     "RecordedRun",
     "RetryPolicy",
+    "RunAnalytics",
     "RunFinished",
     "RunRecord",
     "RunSource",
@@ -137,10 +140,13 @@ __all__ = [
     "VersionInfo",
     "VersionNotReplayableError",
     "Workflow",
+    "WorkflowCatalog",
     "WorkflowContext",
     "WorkflowCycleError",
     "WorkflowError",
     "WorkflowExecutionPolicy",
+    "WorkflowInfo",
+    "WorkflowNotFoundError",
     "WorkflowPlayground",
     "WorkflowResult",
     "WorkflowRunner",
