@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from .adapters import WorkflowStepFunction, workflow_step
+from .analytics import RunAnalytics
 from .artifacts import (
     ArtifactChecksumError,
     ArtifactError,
@@ -16,7 +17,6 @@ from .artifacts import (
     LocalArtifactStore,
     delete_run_artifacts,
 )
-from .analytics import RunAnalytics
 from .catalog import WorkflowCatalog, WorkflowInfo, WorkflowNotFoundError
 from .context import WorkflowContext
 from .discovery import Catalog, DiscoveredWorkflow, LoadError, discover
