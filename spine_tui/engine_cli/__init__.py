@@ -2,7 +2,9 @@
 
 A thin layer: each command parses its arguments, calls the library and prints. Problems the
 user can fix are printed as ``error: ...`` plus a hint (exit 2), never as a traceback;
-``SPINE_DEBUG=1`` shows the traceback too.
+``SPINE_DEBUG=1`` shows the traceback too. Commands live in small modules that register
+their sub-parsers (``add_parser``/``add_parsers``); a new one joins ``COMMAND_MODULES``.
+Store-using commands take ``--db`` before or after the command name.
 """
 
 from __future__ import annotations
@@ -10,37 +12,53 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 import traceback
 from collections.abc import Sequence
 
 from rich.text import Text
 
+from engine import StoreError
 from spine_tui import __version__
 
-from . import catalog, run
-from ._io import EXIT_INTERRUPTED, EXIT_USAGE, CliError, Streams
+from . import catalog, logs, resume, run, runs, transfer
+from ._io import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, HelpFormatter, Streams
+from ._store import add_db_option
 
 EPILOG = """\
 examples:
   spine-engine list                         workflows in ./workflows or the bundled samples
   spine-engine show b1.hello_world          steps, dependencies and DAG layers
   spine-engine validate flows/              check files without running them
-  spine-engine run flows/etl.py --param n=3 run with live progress
+  spine-engine run flows/etl.py --param n=3 run with live progress, recorded in the store
+  spine-engine runs --status failed         the stored runs, newest first
+  spine-engine status 3f9a                  one run and its steps (a unique id prefix)
+  spine-engine logs 3f9a --follow           a run's output, live from any process
+  spine-engine resume 3f9a                  continue an interrupted or failed run
+  spine-engine export etl.daily --yaml      a workflow as a YAML spec (import reads it)
 
+The run store is one SQLite file: --db PATH, else $SPINE_DB, else $SPINE_HOME/spine.db
+(SPINE_HOME defaults to ~/.spine).
 exit status: 0 ok, 1 the workflow ran and failed, 2 bad input, 130 interrupted.
 Set SPINE_DEBUG=1 to see tracebacks."""
+
+#: Modules that register sub-commands (``add_parser``/``add_parsers``), in help order.
+COMMAND_MODULES = (catalog, run, runs, logs, resume, transfer)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``spine-engine`` parser with one sub-command per task."""
     parser = argparse.ArgumentParser(
         prog="spine-engine",
-        description="Run, inspect and validate spine workflows from the command line.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description="Run, inspect and validate spine workflows and the runs recorded in the "
+                    "run store, from the command line.",
+        epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"spine-engine {__version__}")
+    add_db_option(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    catalog.add_parsers(sub)
-    run.add_parser(sub)
+    for module in COMMAND_MODULES:
+        register = getattr(module, "add_parsers", None) or module.add_parser
+        register(sub)
     return parser
 
 
@@ -65,15 +83,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc(file=io.err)
         _print_error(io, exc.message, exc.hint)
         return exc.code
+    except StoreError as exc:  # unknown run id, bad store file: the store's message says it
+        if debug:
+            traceback.print_exc(file=io.err)
+        _print_error(io, str(exc), None)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _print_error(io, "interrupted", None)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `spine-engine logs ID | head`: the reader left, not an error
+        _silence_stdout()
+        return EXIT_OK
     except Exception as exc:  # anything unexpected still gets a one-line error
         if debug:
             traceback.print_exc(file=io.err)
         _print_error(io, f"{type(exc).__name__}: {exc}",
                      "this looks like a bug; set SPINE_DEBUG=1 to see the traceback")
         return EXIT_USAGE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _print_error(io: Streams, message: str, hint: str | None) -> None:

@@ -110,6 +110,15 @@ def check_paths_exist(paths: list[str] | None) -> None:
                            hint="pass folders or .py/.yaml files that contain workflows")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps one-paragraph descriptions to the terminal; keeps multi-line text (examples) as is."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
 def add_paths_option(parser: argparse.ArgumentParser) -> None:
     """``--paths P ...``: where ``show`` and ``run`` look for a workflow given by name."""
     parser.add_argument("--paths", nargs="+", action="extend", metavar="P", default=None,

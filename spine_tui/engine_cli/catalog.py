@@ -19,6 +19,7 @@ from ._io import (
     EXIT_OK,
     EXIT_USAGE,
     CliError,
+    HelpFormatter,
     Streams,
     add_paths_option,
     check_paths_exist,
@@ -119,7 +120,7 @@ def cmd_show(args: argparse.Namespace, io: Streams) -> int:
     item = resolve_target(args.target, args.paths)
     wf = item.workflow
     if args.yaml:
-        io.out.write(_to_yaml(wf))
+        io.out.write(workflow_yaml(wf))
         io.out.flush()
         return EXIT_OK
     if args.json:
@@ -172,18 +173,28 @@ def _retry(step: Step) -> str:
     return text
 
 
-def _to_yaml(wf: Workflow) -> str:
+def workflow_spec(wf: Workflow) -> Any:
+    """``wf`` as a ``WorkflowSpec``, or a ``CliError`` naming what YAML cannot express."""
     try:
         from engine.spec_yaml import WorkflowSpec
     except ImportError:
         raise CliError("YAML export is not available: engine.spec_yaml is missing",
                        hint="use --json instead") from None
     try:
-        text = str(WorkflowSpec.from_workflow(wf).to_yaml())
+        return WorkflowSpec.from_workflow(wf)
     except WorkflowSpecError as exc:
         raise CliError(f"{wf.name} cannot be written as YAML: {exc.detail}",
                        hint="only steps that name registered pipelines, sub-workflows or "
-                            "importable functions can be exported") from None
+                            "importable module-level functions can be exported") from None
+
+
+def workflow_yaml(wf: Workflow) -> str:
+    """``wf`` as ``spine.io/v1`` YAML text ending in a newline."""
+    try:
+        text = str(workflow_spec(wf).to_yaml())
+    except WorkflowSpecError as exc:
+        raise CliError(f"{wf.name} cannot be written as YAML: {exc.detail}",
+                       hint="config, params and defaults must be plain data") from None
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -245,7 +256,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                     "change the exit status.",
         epilog="examples:\n  spine-engine list\n  spine-engine list flows/ extra/etl.py\n"
                "  spine-engine list flows/ --json | jq '.workflows[].name'",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("paths", nargs="*", metavar="PATHS", help="folders or workflow files")
     p.add_argument("--json", action="store_true",
                    help='print {"workflows": [...], "errors": [...]} as JSON')
@@ -259,7 +270,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                "  spine-engine show flows/etl.py\n"
                "  spine-engine show etl.daily --paths flows/ --json\n"
                "  spine-engine show etl.daily --paths flows/ --yaml > etl.yaml",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("target", metavar="NAME_OR_FILE", help="a workflow name or a workflow file")
     add_paths_option(p)
     fmt = p.add_mutually_exclusive_group()
@@ -275,10 +286,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                     "Exit status 0 when everything is valid, 2 otherwise.",
         epilog="examples:\n  spine-engine validate flows/etl.py flows/report.yaml\n"
                "  spine-engine validate flows/\n  spine-engine validate flows/ --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="workflow files or folders")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=cmd_validate)
 
 
-__all__ = ["add_parsers", "resolve_target"]
+__all__ = ["add_parsers", "resolve_target", "workflow_spec", "workflow_yaml"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -23,7 +24,8 @@ from engine import Event, RunFinished, RunStarted, StepFinished, StepRetrying, S
 ICONS: dict[str, tuple[str, str]] = {
     "pending": ("·", "dim"), "running": ("▶", "cyan"), "retrying": ("↻", "yellow"),
     "completed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim"),
-    "cancelled": ("⊘", "yellow"),
+    "cancelled": ("⊘", "yellow"), "interrupted": ("↯", "magenta"), "queued": ("…", "blue"),
+    "paused": ("‖", "yellow"), "waiting": ("…", "blue"),
 }
 
 
@@ -61,6 +63,13 @@ class LiveProgress:
             return
         with self._lock:
             self._apply(event)
+
+    def restored(self, steps: Collection[str]) -> None:
+        """Show steps a resumed run keeps from its earlier attempt as completed."""
+        with self._lock:
+            for name in steps:
+                line = self.lines.setdefault(name, StepLine(name))
+                line.status, line.detail = "completed", "restored"
 
     def _apply(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -126,6 +135,13 @@ class LineProgress:
         self.run_id = run_id
         self.stream = stream
         self._lock = threading.Lock()
+
+    def restored(self, steps: Collection[str]) -> None:
+        """One line per step a resumed run keeps from its earlier attempt."""
+        with self._lock:
+            for name in steps:
+                self.stream.write(f"  ✓ {name} restored from the earlier attempt\n")
+            self.stream.flush()
 
     def __call__(self, event: Event) -> None:
         if event.run_id != self.run_id:

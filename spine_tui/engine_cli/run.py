@@ -1,7 +1,9 @@
-"""``run``: execute one workflow with live progress and print its result.
+"""``run``: execute one workflow, persisted in the run store, with live progress.
 
-Exit status: 0 completed, 1 the workflow ran and failed, 2 bad input (unknown workflow,
-broken file, bad ``--param``, unregistered pipeline or sub-workflow), 130 cancelled by Ctrl-C.
+Every run goes through ``TrackedWorkflowRunner``, so ``runs``/``status``/``logs`` and the TUI
+(in any process) see it. Exit status: 0 completed (or skipped: partition already done), 1 the
+workflow ran and failed, 2 bad input (unknown workflow, broken file, bad ``--param``, bad
+``--db``, unregistered pipeline or sub-workflow), 130 cancelled by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
 from typing import Any
 
 from rich.live import Live
@@ -18,13 +21,15 @@ from rich.text import Text
 
 from engine import (
     RunStatus,
+    StoreError,
+    TrackedWorkflowRunner,
     UnknownPipelineError,
     UnknownWorkflowError,
     Workflow,
     WorkflowCycleError,
     WorkflowResult,
-    WorkflowRunner,
 )
+from engine.discovery import DiscoveredWorkflow
 from engine.params import parse_params
 from engine.runner import new_run_id
 
@@ -33,28 +38,69 @@ from ._io import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     CliError,
+    HelpFormatter,
     Streams,
     add_paths_option,
     display_path,
     plural,
     preview,
 )
+from ._store import add_db_option, open_store
 from .catalog import resolve_target
 from .progress import ICONS, LineProgress, LiveProgress
 
-_EXIT_BY_STATUS = {RunStatus.COMPLETED: EXIT_OK, RunStatus.CANCELLED: EXIT_INTERRUPTED}
+_EXIT_BY_STATUS = {RunStatus.COMPLETED: EXIT_OK, RunStatus.SKIPPED: EXIT_OK,
+                   RunStatus.CANCELLED: EXIT_INTERRUPTED}
+REGISTRY_PREFIX = "registry:"
 
 
 def cmd_run(args: argparse.Namespace, io: Streams) -> int:
     """Resolve the workflow, run it with progress on stderr, print the result on stdout."""
+    params = _parse_pairs(args.param, "--param")
+    partition = _parse_pairs(args.partition, "--partition") or None
+    params = _with_partition(params, partition)
+    with open_store(args) as store:  # a bad --db fails before any user code is imported
+        item = resolve_target(args.target, args.paths)
+        wf = item.workflow
+        run_id = new_run_id()
+        print_header(io, args, run_id, wf)
+        with TrackedWorkflowRunner(store) as runner:
+            result = run_with_progress(
+                runner, run_id, wf, args, io, item,
+                lambda cancel: runner.execute(wf, params, partition=partition, run_id=run_id,
+                                              source=workflow_source(item), cancel=cancel))
+    return report(io, args, wf, result)
+
+
+def workflow_source(item: DiscoveredWorkflow) -> str:
+    """What a run records so ``resume`` can rebuild it: an absolute file, or ``registry:NAME``."""
+    if item.kind == "registry" or not Path(item.source).is_file():
+        return f"{REGISTRY_PREFIX}{item.name}"
+    return str(Path(item.source).resolve())
+
+
+def _parse_pairs(items: list[str] | None, option: str) -> dict[str, Any]:
     try:
-        params = parse_params(args.param or ())
+        return parse_params(items or ())
     except ValueError as exc:
-        raise CliError(str(exc), hint="use --param key=value; values are typed like YAML "
+        raise CliError(str(exc), hint=f"use {option} key=value; values are typed like YAML "
                        "(3 → int, 0.5 → float, true → bool, [1, 2] → list)") from None
-    item = resolve_target(args.target, args.paths)
-    wf = item.workflow
-    run_id = new_run_id()
+
+
+def _with_partition(params: dict[str, Any], partition: dict[str, Any] | None) -> dict[str, Any]:
+    """Partition values are run params too, so steps can read the slice they process."""
+    if not partition:
+        return params
+    clash = [k for k, v in partition.items() if k in params and params[k] != v]
+    if clash:
+        raise CliError(f"--param and --partition give different values for {', '.join(clash)}",
+                       hint="partition values are passed to the steps as params; "
+                            "give each key once")
+    return {**partition, **params}
+
+
+def print_header(io: Streams, args: argparse.Namespace, run_id: str, wf: Workflow) -> None:
+    """The first line a run prints: its id (on stderr with --json, where stdout is the result)."""
     header = f"run {run_id}  {wf.name} ({plural(len(wf.steps), 'step')})"
     if args.json:
         if not args.quiet:
@@ -64,37 +110,53 @@ def cmd_run(args: argparse.Namespace, io: Streams) -> int:
         io.out.write(header + "\n")
         io.out.flush()
 
-    runner = WorkflowRunner()
-    with _progress(runner, run_id, wf, args, io):
+
+def run_with_progress(runner: TrackedWorkflowRunner, run_id: str, wf: Workflow,
+                      args: argparse.Namespace, io: Streams, item: DiscoveredWorkflow,
+                      start: Callable[[threading.Event], WorkflowResult],
+                      restored: Collection[str] = ()) -> WorkflowResult:
+    """Call ``start(cancel)`` under the progress display; definition errors become exit 2."""
+    with _progress(runner, run_id, wf, args, io, restored):
         try:
-            result = _execute(runner, wf, params, run_id, io)
+            return _execute(start, run_id, io)
         except (UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError) as exc:
             raise CliError(str(exc), hint="pipelines and sub-workflows are registered by .py "
                            "workflow files: pass the folder that holds them with --paths, "
-                           f"or check with `spine-engine validate {display_path(item.source)}`") from None
+                           f"or check with `spine-engine validate {display_path(item.source)}`"
+                           ) from None
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
+
+
+def report(io: Streams, args: argparse.Namespace, wf: Workflow, result: WorkflowResult,
+           restored: Collection[str] = ()) -> int:
+    """Print the result (JSON or a summary table) and return the exit status for it."""
     if args.json:
         io.write_json(result.to_dict())
     else:
-        _print_summary(io, wf, result, quiet=args.quiet)
+        _print_summary(io, wf, result, quiet=args.quiet, restored=restored)
     return _EXIT_BY_STATUS.get(result.status, EXIT_FAILED)
 
 
 @contextlib.contextmanager
-def _progress(runner: WorkflowRunner, run_id: str, wf: Workflow, args: argparse.Namespace,
-              io: Streams) -> Iterator[None]:
+def _progress(runner: TrackedWorkflowRunner, run_id: str, wf: Workflow,
+              args: argparse.Namespace, io: Streams, restored: Collection[str]) -> Iterator[None]:
     """Live table when stderr is a terminal, plain lines when it is not; none with --quiet."""
     console = io.err_console
     if args.quiet or (args.json and not console.is_terminal):
         yield
         return
     if not console.is_terminal:
-        unsubscribe = runner.subscribe(LineProgress(run_id, io.err))
+        lines = LineProgress(run_id, io.err)
+        lines.restored(restored)
+        unsubscribe = runner.subscribe(lines)
         try:
             yield
         finally:
             unsubscribe()
         return
     display = LiveProgress(run_id, wf.name, wf.step_names())
+    display.restored(restored)
     unsubscribe = runner.subscribe(display)
     same_terminal = io.out.isatty()
     try:
@@ -105,7 +167,7 @@ def _progress(runner: WorkflowRunner, run_id: str, wf: Workflow, args: argparse.
         unsubscribe()
 
 
-def _execute(runner: WorkflowRunner, wf: Workflow, params: Mapping[str, Any], run_id: str,
+def _execute(start: Callable[[threading.Event], WorkflowResult], run_id: str,
              io: Streams) -> WorkflowResult:
     """Run on a worker thread so the first Ctrl-C cancels cleanly and a second one quits."""
     cancel, finished = threading.Event(), threading.Event()
@@ -113,7 +175,7 @@ def _execute(runner: WorkflowRunner, wf: Workflow, params: Mapping[str, Any], ru
 
     def target() -> None:
         try:
-            box["result"] = runner.execute(wf, params, run_id=run_id, cancel=cancel)
+            box["result"] = start(cancel)
         except BaseException as exc:  # re-raised on the main thread below
             box["error"] = exc
         finally:
@@ -135,6 +197,7 @@ def _execute(runner: WorkflowRunner, wf: Workflow, params: Mapping[str, Any], ru
                 pass
         except KeyboardInterrupt:
             raise CliError(f"run {run_id} interrupted before it finished",
+                           hint=f"`spine-engine resume {run_id}` continues it",
                            code=EXIT_INTERRUPTED) from None
     if "error" in box:
         raise box["error"]
@@ -142,9 +205,15 @@ def _execute(runner: WorkflowRunner, wf: Workflow, params: Mapping[str, Any], ru
     return result
 
 
-def _print_summary(io: Streams, wf: Workflow, result: WorkflowResult, quiet: bool) -> None:
+def _print_summary(io: Streams, wf: Workflow, result: WorkflowResult, quiet: bool,
+                   restored: Collection[str]) -> None:
     console = io.console
     icon, style = ICONS.get(result.status.value, ("?", ""))
+    if result.status is RunStatus.SKIPPED:  # an idempotent partition that already completed
+        console.print(Text.assemble((f"{icon} {wf.name} skipped", f"bold {style}"),
+                                    f": {result.error or 'nothing to do'}",
+                                    (f"  run {result.run_id}", "dim")), soft_wrap=True)
+        return
     console.print(Text.assemble((f"{icon} {wf.name} {result.status.value}", f"bold {style}"),
                                 f" in {result.duration_seconds:.2f}s",
                                 (f"  run {result.run_id}", "dim")))
@@ -158,7 +227,8 @@ def _print_summary(io: Streams, wf: Workflow, result: WorkflowResult, quiet: boo
     for name, run in result.steps.items():
         icon, style = ICONS.get(run.status.value, ("?", ""))
         if run.status is RunStatus.COMPLETED:
-            detail = Text(preview(run.output), style="dim")
+            kept = "restored · " if name in restored else ""
+            detail = Text(kept + preview(run.output), style="dim")
         else:
             category = f"[{run.error_category}]" if run.error_category else ""
             detail = Text(" ".join(part for part in (run.error, category) if part),
@@ -173,27 +243,41 @@ def _print_summary(io: Streams, wf: Workflow, result: WorkflowResult, quiet: boo
         console.print(Text(f"{result.error}{category}", style="red"))
 
 
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """``--json`` and ``--quiet``, shared by ``run`` and ``resume``."""
+    p.add_argument("--json", action="store_true",
+                   help="print the result (WorkflowResult.to_dict()) as JSON on stdout")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress display and a one-line result")
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``run`` on the top-level parser."""
     p = sub.add_parser(
-        "run", help="run a workflow and show its progress",
-        description="Run a workflow in this process. The first line of output is the run id; "
-                    "progress is shown on stderr (a live table on a terminal, one line per "
-                    "event otherwise) and the result is printed on stdout. Exit status: 0 "
-                    "completed, 1 the workflow failed, 2 bad input, 130 cancelled (Ctrl-C).",
+        "run", help="run a workflow, record it in the run store and show its progress",
+        description="Run a workflow in this process and record it in the run store (see "
+                    "--db), where `runs`, `status`, `logs` and the TUI see it, from any "
+                    "process. The first line of output is the run id; progress is shown on "
+                    "stderr (a live table on a terminal, one line per event otherwise) and "
+                    "the result is printed on stdout. With --partition the run is "
+                    "idempotent: when that partition already completed, the run is recorded "
+                    "as skipped and nothing executes. Exit status: 0 completed or skipped, "
+                    "1 the workflow failed, 2 bad input, 130 cancelled (Ctrl-C).",
         epilog="examples:\n  spine-engine run b1.hello_world\n"
                "  spine-engine run flows/etl.py --param date=2024-01-31 --param limit=500\n"
+               "  spine-engine run etl.daily --paths flows/ --partition date=2024-01-31\n"
                "  spine-engine run etl.daily --paths flows/ --json > result.json\n"
-               "  spine-engine run etl.daily --paths flows/ --param 'ids=[1, 2]' --quiet",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+               "  spine-engine run etl.daily --db /tmp/ci.db --param 'ids=[1, 2]' --quiet",
+        formatter_class=HelpFormatter)
     p.add_argument("target", metavar="NAME_OR_FILE", help="a workflow name or a workflow file")
     add_paths_option(p)
     p.add_argument("--param", action="append", metavar="KEY=VALUE", default=[],
                    help="a run param, repeatable; the value is typed like YAML "
                         "(n=3 int, rate=0.5 float, dry=true bool, 'ids=[1,2]' list, "
                         "name=Ada string)")
-    p.add_argument("--json", action="store_true",
-                   help="print the result (WorkflowResult.to_dict()) as JSON on stdout")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="no progress display and a one-line result")
+    p.add_argument("--partition", action="append", metavar="KEY=VALUE", default=[],
+                   help="a partition key, repeatable (e.g. date=2024-01-31): a partition "
+                        "that already completed is skipped; its values are also run params")
+    add_db_option(p)
+    add_output_options(p)
     p.set_defaults(func=cmd_run)

@@ -30,6 +30,15 @@ class Outcome:
 
 
 @pytest.fixture(autouse=True)
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own run store (``SPINE_DB``) and home: nothing touches ~/.spine."""
+    path = tmp_path / "store" / "spine.db"
+    monkeypatch.setenv("SPINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SPINE_DB", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
 def _clean_registry() -> Iterator[None]:
     """Workflows and pipelines registered by fixture files must not leak into other tests."""
     workflows, pipelines = set(registry.list_workflows()), set(registry.list_pipelines())

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from engine import RunStore
+
 RUN_LINE = re.compile(r"^run ([0-9a-f]{16})  (\S+) \(\d+ steps?\)$")
 
 
@@ -93,7 +95,7 @@ def test_spine_debug_shows_the_traceback(run_module) -> None:
     assert "error: no workflow named 'cli.nope'" in result.err
 
 
-def test_ctrl_c_cancels_the_run_and_exits_130(resources: Path) -> None:
+def test_ctrl_c_cancels_the_run_and_exits_130(resources: Path, store_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "spine_tui.engine_cli", "run", "slow/cli_slow.py"],
         cwd=resources, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -111,6 +113,13 @@ def test_ctrl_c_cancels_the_run_and_exits_130(resources: Path) -> None:
     assert "cancelling" in err
     assert "cli.slow cancelled" in out
     assert "Traceback" not in err
+    store = RunStore(store_path)
+    try:
+        [record] = store.list_runs()
+    finally:
+        store.close()
+    assert record.run_id == RUN_LINE.match(out.splitlines()[0]).group(1)
+    assert record.status == "cancelled"
 
 
 def test_the_cli_does_not_import_textual(run_module) -> None:

@@ -1,0 +1,147 @@
+"""``resume``: continue a stored run after a crash, a failure or a cancel.
+
+The run's workflow is rebuilt from the source it recorded (an absolute file path, or
+``registry:NAME`` looked up in the default workflow paths); steps that completed keep their
+stored outputs and are not executed again. Progress and exit status are those of ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.text import Text
+
+from engine import RunRecord, RunStatus, TrackedWorkflowRunner
+from engine.discovery import YAML_SUFFIXES, DiscoveredWorkflow, discover, load_file
+
+from ._io import (
+    CliError,
+    HelpFormatter,
+    Streams,
+    add_paths_option,
+    check_paths_exist,
+    display_path,
+    plural,
+)
+from ._store import add_db_option, open_store, require_store_file
+from .catalog import resolve_target
+from .run import REGISTRY_PREFIX, add_output_options, print_header, report, run_with_progress
+
+#: Runs that stopped before finishing and can be continued.
+RESUMABLE = frozenset({RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.CANCELLED})
+
+
+def cmd_resume(args: argparse.Namespace, io: Streams) -> int:
+    """Load the run, rebuild its workflow, and run the steps that have not completed."""
+    require_store_file(args, args.run_id)
+    with open_store(args) as store:
+        record = store.get_run(args.run_id)
+        check_resumable(record)
+        item = load_recorded_workflow(record, args.workflow_from, args.paths)
+        wf = item.workflow
+        if record.version is not None and wf.version != record.version:
+            io.err_console.print(Text(
+                f"warning: {wf.name} is v{wf.version} now; run {record.run_id} started "
+                f"on v{record.version}", style="yellow"), soft_wrap=True)
+        restored = [name for name in store.completed_outputs(record.run_id)
+                    if name in wf.step_names()]
+        print_header(io, args, record.run_id, wf)
+        if not args.quiet:
+            io.err.write(f"resuming {record.status.value} run: "
+                         f"{plural(len(restored), 'completed step')} kept, "
+                         f"{len(wf.steps) - len(restored)} to run\n")
+            io.err.flush()
+        with TrackedWorkflowRunner(store) as runner:
+            result = run_with_progress(
+                runner, record.run_id, wf, args, io, item,
+                lambda cancel: runner.resume(record.run_id, wf, cancel=cancel),
+                restored=restored)
+    return report(io, args, wf, result, restored=restored)
+
+
+def check_resumable(record: RunRecord) -> None:
+    """Refuse runs that finished, are still going, or belong to a parent run."""
+    status, run_id = record.status, record.run_id
+    if status is RunStatus.COMPLETED:
+        raise CliError(f"run {run_id} already completed; there is nothing to resume",
+                       hint="start a new run with `spine-engine run`")
+    if status is RunStatus.SKIPPED:
+        raise CliError(f"run {run_id} was skipped ({record.error or 'nothing to do'}); "
+                       "there is nothing to resume")
+    if status is RunStatus.RUNNING:
+        where = f" (pid {record.pid} on {record.host})" if record.pid else ""
+        raise CliError(f"run {run_id} is still running{where}; only a stopped run can be "
+                       "resumed", hint=f"watch it with `spine-engine logs {run_id} --follow`")
+    if status not in RESUMABLE:
+        raise CliError(f"run {run_id} is {status.value}, not stopped; only interrupted, "
+                       "failed or cancelled runs can be resumed")
+    if record.parent_run_id:
+        raise CliError(f"run {run_id} is a sub-workflow of run {record.parent_run_id}",
+                       hint=f"resume the parent: `spine-engine resume {record.parent_run_id}`")
+
+
+def load_recorded_workflow(record: RunRecord, override: str | None,
+                           paths: list[str] | None) -> DiscoveredWorkflow:
+    """The run's workflow from ``override``, else from the source the run recorded."""
+    check_paths_exist(paths)
+    if override:
+        item = resolve_target(override, paths)
+    else:
+        source = record.source or ""
+        if not source:
+            raise CliError(f"run {record.run_id} did not record where {record.workflow} is "
+                           "defined", hint="give the workflow with --from NAME_OR_FILE")
+        if paths:
+            discover(paths)  # registers the pipelines and sub-workflows the source may name
+        if source.startswith(REGISTRY_PREFIX):
+            item = resolve_target(source[len(REGISTRY_PREFIX):], paths)
+        else:
+            item = _load_source_file(record, Path(source))
+    if item.name != record.workflow:
+        raise CliError(f"{display_path(item.source)} defines {item.name}, but run "
+                       f"{record.run_id} ran {record.workflow}",
+                       hint="give the right workflow with --from NAME_OR_FILE")
+    return item
+
+
+def _load_source_file(record: RunRecord, file: Path) -> DiscoveredWorkflow:
+    if not file.is_file():
+        raise CliError(f"the workflow file of run {record.run_id} is gone: {file}",
+                       hint="restore the file, or give the workflow with --from NAME_OR_FILE")
+    if file.suffix in YAML_SUFFIXES:  # also loads the .py files beside it (its pipelines)
+        return resolve_target(str(file), None)
+    workflows, errors = load_file(file)
+    if errors:
+        raise CliError("; ".join(str(e) for e in errors),
+                       hint=f"fix the file, then check it with `spine-engine validate {file}`")
+    for item in workflows:
+        if item.name == record.workflow:
+            return item
+    found = ", ".join(w.name for w in workflows) or "no workflow"
+    raise CliError(f"{file} no longer defines {record.workflow} (it defines {found})",
+                   hint="give the workflow with --from NAME_OR_FILE")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``resume`` on the top-level parser."""
+    p = sub.add_parser(
+        "resume", help="continue an interrupted, failed or cancelled run",
+        description="Continue a stored run in this process: steps that completed keep their "
+                    "outputs and are not executed again; the others run with the run's "
+                    "params. The workflow is rebuilt from the file the run recorded (or, for "
+                    "a registered workflow, found by name in the default workflow paths). "
+                    "Completed, skipped and still-running runs are refused. Progress and "
+                    "exit status are those of `run`.",
+        epilog="examples:\n  spine-engine resume 3f9a2c1d\n"
+               "  spine-engine resume 3f9a2c1d --paths flows/   load extra pipelines first\n"
+               "  spine-engine resume 3f9a2c1d --from flows/etl.py   the file moved\n"
+               "  spine-engine resume 3f9a2c1d --db /tmp/ci.db --json",
+        formatter_class=HelpFormatter)
+    p.add_argument("run_id", metavar="RUN_ID", help="a run id or a unique prefix of one")
+    p.add_argument("--from", dest="workflow_from", metavar="NAME_OR_FILE", default=None,
+                   help="take the workflow from here instead of the recorded source")
+    add_paths_option(p)
+    add_db_option(p)
+    add_output_options(p)
+    p.set_defaults(func=cmd_resume)

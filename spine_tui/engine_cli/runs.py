@@ -1,0 +1,206 @@
+"""``runs`` and ``status``: the stored run history, newest first, and one run in detail."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from engine import RunRecord, RunStatus, StepRecord
+
+from ._io import EXIT_OK, HelpFormatter, Streams, display_path, plural
+from ._store import (
+    add_db_option,
+    db_path,
+    format_duration,
+    local_time,
+    one_line,
+    open_store,
+    require_store_file,
+    run_duration,
+    status_text,
+)
+
+# ---------------------------------------------------------------------------- runs
+
+
+def cmd_runs(args: argparse.Namespace, io: Streams) -> int:
+    """Print stored runs, newest first, optionally filtered by workflow and status."""
+    path = db_path(args)
+    if not path.exists():  # listing must not create a store file
+        return _print_runs(io, args, [], 0, str(path))
+    with open_store(args) as store:
+        records = store.list_runs(workflow=args.workflow, status=args.status, limit=args.limit)
+        total = (len(records) if args.status
+                 else store.count_runs(args.workflow) if records else 0)
+    return _print_runs(io, args, records, total, str(path))
+
+
+def _print_runs(io: Streams, args: argparse.Namespace, records: list[RunRecord], total: int,
+                path: str) -> int:
+    if args.json:
+        io.write_json({"db": path, "runs": [_run_dict(r) for r in records]})
+        return EXIT_OK
+    console = io.console
+    if not records:
+        filters = " ".join(f"{k}={v}" for k, v in (("workflow", args.workflow),
+                                                    ("status", args.status)) if v)
+        console.print(f"no runs{f' matching {filters}' if filters else ''} in "
+                      f"{display_path(path)}", style="dim")
+        return EXIT_OK
+    table = Table(header_style="bold", box=None, padding=(0, 2, 0, 0))
+    for column in ("run id", "workflow", "status", "started", "duration", "error"):
+        table.add_column(column, no_wrap=column != "error", overflow="fold",
+                         justify="right" if column == "duration" else "left")
+    for r in records:
+        table.add_row(r.run_id, Text(r.workflow), status_text(r.status.value),
+                      local_time(r.started_at or r.created_at),
+                      format_duration(_duration(r)),
+                      Text(one_line(r.error), style="red" if r.status is RunStatus.FAILED
+                           else "dim"))
+    console.print(table)
+    shown = (f"{plural(len(records), 'run')} of {total}" if total > len(records)
+             else plural(len(records), "run"))
+    more = "; --limit N shows more" if len(records) == args.limit else ""
+    console.print(f"{shown} in {display_path(path)}{more}", style="dim")
+    return EXIT_OK
+
+
+def _duration(record: RunRecord) -> float | None:
+    return run_duration(record.status, record.started_at, record.finished_at,
+                        record.duration_seconds)
+
+
+def _run_dict(record: RunRecord) -> dict[str, Any]:
+    data = record.to_dict()
+    if data.get("duration_seconds") is None:
+        data["duration_seconds"] = _duration(record)
+    return data
+
+
+# ---------------------------------------------------------------------------- status
+
+
+def cmd_status(args: argparse.Namespace, io: Streams) -> int:
+    """Print one run (by id or unique prefix): header and a table of its steps."""
+    require_store_file(args, args.run_id)
+    with open_store(args) as store:
+        record = store.get_run(args.run_id)
+        steps = store.step_runs(record.run_id)
+        outputs = store.outputs(record.run_id) if args.json else {}
+    if args.json:
+        io.write_json({**_run_dict(record), "steps": [s.to_dict() for s in steps],
+                       "outputs": outputs})
+        return EXIT_OK
+    console = io.console
+    console.print(Text.assemble(("run ", "bold"), (record.run_id, "bold"), "  ",
+                                (record.workflow, "bold"),
+                                (f" v{record.version}" if record.version is not None else "",
+                                 "dim")))
+    header = Table.grid(padding=(0, 2))
+    header.add_column(style="dim")
+    header.add_column(overflow="fold")
+    for key, value in _header_rows(record, steps):
+        header.add_row(key, value)
+    console.print(header)
+    if steps:
+        console.print(_steps_table(steps))
+    else:
+        console.print("no step has started yet", style="dim")
+    return EXIT_OK
+
+
+def _header_rows(record: RunRecord, steps: list[StepRecord]) -> list[tuple[str, Text | str]]:
+    rows: list[tuple[str, Text | str]] = [("status", status_text(record.status.value))]
+    if record.params:
+        rows.append(("params", Text(", ".join(f"{k}={v!r}" for k, v in record.params.items()))))
+    if record.partition_key:
+        rows.append(("partition", Text(record.partition_key)))
+    if record.parent_run_id:
+        rows.append(("parent run", record.parent_run_id))
+    rows += [("source", Text(display_path(record.source or "-"))),
+             ("started", local_time(record.started_at or record.created_at)),
+             ("finished", local_time(record.finished_at)),
+             ("duration", format_duration(_duration(record)))]
+    done = sum(s.status is RunStatus.COMPLETED for s in steps)
+    total = record.step_count or len(steps)
+    rows.append(("steps", f"{done}/{total} completed"))
+    if record.pid:
+        rows.append(("process", f"pid {record.pid} on {record.host or '?'}"))
+    if record.error:
+        where = f"step {record.error_step}: " if record.error_step else ""
+        rows.append(("error", Text(f"{where}{record.error}", style="red")))
+    return rows
+
+
+def _steps_table(steps: list[StepRecord]) -> Table:
+    table = Table(header_style="bold", box=None, padding=(0, 2, 0, 0), title="Steps",
+                  title_justify="left")
+    for column in ("step", "status", "attempts", "started", "duration", "error / category"):
+        table.add_column(column, overflow="fold",
+                         justify="right" if column in ("attempts", "duration") else "left")
+    for s in steps:
+        category = f"[{s.error_category}]" if s.error_category else ""
+        detail = " ".join(part for part in (s.error, category) if part)
+        if s.child_run_id:
+            detail = f"{detail} child run {s.child_run_id}".strip()
+        table.add_row(Text(s.step), status_text(s.status.value), str(s.attempts),
+                      local_time(s.started_at, with_date=False),
+                      format_duration(run_duration(s.status, s.started_at, s.finished_at,
+                                                   s.duration_seconds)),
+                      Text(detail, style="red" if s.status is RunStatus.FAILED else "dim"))
+    return table
+
+
+# ---------------------------------------------------------------------------- parsers
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``runs`` and ``status`` on the top-level parser."""
+    p = sub.add_parser(
+        "runs", help="list stored runs, newest first",
+        description="List the runs in the run store, newest first: id, workflow, status, "
+                    "start time (local), duration and the error of failed runs. Runs whose "
+                    "process died are shown as interrupted.",
+        epilog="examples:\n  spine-engine runs\n  spine-engine runs --workflow etl.daily\n"
+               "  spine-engine runs --status failed --limit 5\n"
+               "  spine-engine runs --db /tmp/ci.db --json | jq '.runs[].run_id'",
+        formatter_class=HelpFormatter)
+    p.add_argument("--workflow", "-w", metavar="W", default=None,
+                   help="only runs of this workflow")
+    p.add_argument("--status", "-s", metavar="S", default=None,
+                   choices=[s.value for s in RunStatus],
+                   help=f"only runs in this status ({', '.join(s.value for s in RunStatus)})")
+    p.add_argument("--limit", "-n", metavar="N", type=_positive, default=20,
+                   help="at most N runs (default 20)")
+    add_db_option(p)
+    p.add_argument("--json", action="store_true",
+                   help='print {"db": ..., "runs": [...]} as JSON')
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser(
+        "status", help="show one run and its steps",
+        description="Show a stored run: status, params, partition, source, timings, error, "
+                    "and a table of its steps with attempts, duration, error and category. "
+                    "RUN_ID may be a unique prefix of a run id.",
+        epilog="examples:\n  spine-engine status 3f9a2c1d4b5e6f70\n"
+               "  spine-engine status 3f9a          a unique prefix is enough\n"
+               "  spine-engine status 3f9a --json   includes the steps' outputs",
+        formatter_class=HelpFormatter)
+    p.add_argument("run_id", metavar="RUN_ID", help="a run id or a unique prefix of one")
+    add_db_option(p)
+    p.add_argument("--json", action="store_true",
+                   help="print the run, its steps and outputs as JSON")
+    p.set_defaults(func=cmd_status)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
