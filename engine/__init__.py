@@ -61,7 +61,10 @@ from .registry import (
 )
 from .results import RunStatus, StepResult, StepRun, WorkflowResult
 from .runner import WorkflowRunner
-from .steps import Step, StepType
+from .signals import RunSignals
+from .steps import ApprovalGate, Step, StepType
+from .store.commands import ApprovalRecord, RunControlError
+from .store.control import RunControl
 from .store.records import EventRecord, LogRecord, RunRecord, StepRecord
 from .store.replay import DefinitionNotFoundError
 from .store.runs import RunStore, UnknownRunError
@@ -75,9 +78,11 @@ from .store.versions import (
 )
 from .templates import etl_pipeline, scheduled_batch
 from .tracked import TrackedWorkflowRunner
-from .workflow import Workflow
+from .workflow import ConcurrencyPolicy, OnConflict, Workflow
 
 __all__ = [
+    "ApprovalGate",
+    "ApprovalRecord",
     "ArtifactChecksumError",
     "ArtifactError",
     "ArtifactNotFoundError",
@@ -86,6 +91,7 @@ __all__ = [
     "ArtifactStore",
     "AsyncArtifactStore",
     "Catalog",
+    "ConcurrencyPolicy",
     "DefinitionNotFoundError",
     "DependencyCycleError",
     "DiscoveredWorkflow",
@@ -104,14 +110,18 @@ __all__ = [
     "LogRecord",
     "ManagedWorkflow",
     "MissingArgumentError",
+    "OnConflict",
     "OutputNotSerializableError",
     "Plan",
     "PlaygroundError",
     "RecordedRun",
     "RetryPolicy",
     "RunAnalytics",
+    "RunControl",
+    "RunControlError",
     "RunFinished",
     "RunRecord",
+    "RunSignals",
     "RunSource",
     "RunStarted",
     "RunStatus",

@@ -38,13 +38,17 @@ def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
     child_run_id = new_run_id()
     state.child_run_id = child_run_id
 
-    def run(cancel: threading.Event | None = None) -> Any:
+    signals = runner.signals_for(ctx.run_id)  # a waited child pauses with its parent
+
+    def run(cancel: threading.Event | None = None, attach: bool = True) -> Any:
         return runner.execute(child, params, run_id=child_run_id, parent_run_id=ctx.run_id,
-                              call_chain=ctx.call_chain, seed_outputs=seed, cancel=cancel)
+                              call_chain=ctx.call_chain, seed_outputs=seed, cancel=cancel,
+                              signals=signals if attach else None)
 
     if not step.wait_for_child:
         # detached: runs to its end (Temporal's "abandon" parent-close policy)
-        runner.start_background(run, name=f"child-{child.name}-{child_run_id}")
+        runner.start_background(lambda: run(None, attach=False),
+                                name=f"child-{child.name}-{child_run_id}")
         return StepResult.ok(output={"child_run_id": child_run_id})
 
     if step.timeout_seconds is None:
@@ -140,6 +144,7 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
         item_ctx = WorkflowContext(ctx.run_id, ctx.workflow_name, ctx.params, ctx.outputs,
                                    ctx.call_chain)
         item_ctx.cancel_event = cancel
+        item_ctx.artifact_store = ctx.artifact_store
         last: StepResult = StepResult.ok()
         for i in plan.order:
             inner = step.iterator_steps[i]

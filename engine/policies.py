@@ -17,6 +17,7 @@ class ErrorCategory(StrEnum):
     CONFIGURATION = "CONFIGURATION"
     INTERNAL = "INTERNAL"
     CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"  # an approval step was rejected by a person
     UNKNOWN = "UNKNOWN"
 
 

@@ -1,11 +1,8 @@
 """``WorkflowRunner``: executes a workflow's DAG in memory and emits the run's events.
 
-Sequential mode runs steps inline, one at a time, in a stable topological order (declaration
-order when that is already valid). Parallel mode runs the DAG on a thread pool of
-``max_concurrency`` workers; the scheduling loop itself stays on the calling thread, so
-context updates and failure bookkeeping are single-threaded. Ready steps are queued ahead of
-free workers, and a worker re-checks before starting one: after a halting failure or a cancel,
-no further step starts.
+The runner owns how one step runs (retries, timeouts, log capture, dispatch by step type);
+the scheduling loop of a run lives in ``engine.scheduler``. Attach ``RunSignals`` to pause,
+resume or cancel a run from another thread and to decide its approval steps.
 """
 
 from __future__ import annotations
@@ -13,27 +10,16 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from queue import SimpleQueue
 from typing import Any
 
 from . import composition
 from .context import WorkflowContext
-from .errors import (
-    StepTimeoutError,
-    UnknownPipelineError,
-    UnknownWorkflowError,
-    WorkflowCycleError,
-)
+from .errors import StepTimeoutError
 from .events import (
     Event,
     Listener,
-    RunFinished,
-    RunStarted,
     StepFinished,
     StepRetrying,
     StepStarted,
@@ -41,61 +27,36 @@ from .events import (
 )
 from .invoke import call_handler, signature_of
 from .logcapture import capture_step, capturing_run
-from .policies import ErrorCategory, ErrorPolicy, ExecutionMode
-from .registry import get_pipeline, missing_references
-from .results import RunStatus, StepResult, StepRun, WorkflowResult
+from .policies import ErrorCategory
+from .registry import get_pipeline
+from .results import RunStatus, StepResult, WorkflowResult
+from .scheduler import DEFINITION_ERRORS, RunLoop, StepState, new_run_id
+from .scheduler import now as _now
+from .signals import RunSignals, approve_without_store
 from .steps import Step, StepType
 from .workflow import Workflow
 
+__all__ = ["DEFINITION_ERRORS", "StepState", "WorkflowRunner", "new_run_id"]
+
 _CANCELLED = ErrorCategory.CANCELLED.value
-
-#: Errors in the definition itself: recorded on the run, then raised from ``execute``.
-DEFINITION_ERRORS = (WorkflowCycleError, UnknownPipelineError, UnknownWorkflowError)
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class StepState:
-    """Mutable bookkeeping for one step while a run is in flight."""
-
-    __slots__ = ("name", "status", "attempts", "output", "error", "category", "error_type",
-                 "traceback", "started_at", "finished_at", "duration", "child_run_id")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.status = RunStatus.PENDING
-        self.attempts = 0
-        self.output: Any = None
-        self.error: str | None = None
-        self.category: str | None = None
-        self.error_type: str | None = None
-        self.traceback: str | None = None
-        self.started_at: datetime | None = None
-        self.finished_at: datetime | None = None
-        self.duration = 0.0
-        self.child_run_id: str | None = None
-
-    def freeze(self) -> StepRun:
-        return StepRun(self.name, self.status, self.attempts, self.output, self.error,
-                       self.category, self.error_type, self.traceback, self.started_at,
-                       self.finished_at, self.duration, self.child_run_id)
+#: step kinds that watch their own timeout instead of running on a helper thread
+_OWN_TIMEOUT = (StepType.WORKFLOW, StepType.APPROVAL)
 
 
 class WorkflowRunner:
     """Runs workflows in memory; subscribe listeners to observe every event of every run."""
 
-    def __init__(self, *, listeners: Iterable[Listener] = (), capture_logs: bool = False) -> None:
+    def __init__(self, *, listeners: Iterable[Listener] = (), capture_logs: bool = False,
+                 artifact_store: Any = None) -> None:
+        #: handed to handlers as ``ctx.artifact_store`` (tracked runs get a local store)
+        self.artifact_store = artifact_store
         self._listeners: list[Listener] = list(listeners)
         #: turn steps' prints and log records into LogLine events (tracked runs do)
         self.capture_logs = capture_logs
         self._background: list[threading.Thread] = []
         self._background_lock = threading.Lock()
+        #: signals of runs in flight by run id (approval steps look theirs up)
+        self._signals: dict[str, RunSignals] = {}
 
     # ------------------------------------------------------------------ events
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -112,11 +73,14 @@ class WorkflowRunner:
                 run_id: str | None = None, cancel: threading.Event | None = None,
                 parent_run_id: str | None = None, call_chain: tuple[str, ...] = (),
                 seed_outputs: Mapping[str, Any] | None = None,
-                restored: Mapping[str, Any] | None = None) -> WorkflowResult:
+                restored: Mapping[str, Any] | None = None,
+                signals: RunSignals | None = None) -> WorkflowResult:
         """Run ``workflow`` to the end and return its result.
 
         ``restored`` maps step names to outputs of an earlier attempt of this run (resume):
-        those steps count as completed and are not executed again.
+        those steps count as completed and are not executed again. ``signals`` pauses,
+        resumes or cancels the run from another thread and decides its approval steps; its
+        cancel event is the run's unless ``cancel`` is given.
 
         Raises (after recording the run as failed) only for definition errors: unknown
         pipelines or sub-workflows and sub-workflow cycles. Step failures never raise; they
@@ -130,14 +94,31 @@ class WorkflowRunner:
         chain = (*call_chain, workflow.name) if call_chain else (workflow.name,)
         merged = {**workflow.defaults, **(params or {})}
         ctx = WorkflowContext(run_id or new_run_id(), workflow.name, merged, seed_outputs, chain)
+        if signals is not None and cancel is None:
+            cancel = signals.cancel_event
         ctx.cancel_event = cancel
-        run = _Run(self, workflow, ctx, cancel, parent_run_id, set(seed_outputs or ()))
+        ctx.artifact_store = self.artifact_store
+        run = RunLoop(self, workflow, ctx, cancel, parent_run_id, set(seed_outputs or ()),
+                      signals)
         if restored:
             run.restore(restored)
+        if signals is None:
+            return self._go(run)
+        self._signals[ctx.run_id] = signals
+        try:
+            return self._go(run)
+        finally:
+            self._signals.pop(ctx.run_id, None)
+
+    def _go(self, run: RunLoop) -> WorkflowResult:
         if not self.capture_logs:
             return run.go()
         with capturing_run():
             return run.go()
+
+    def signals_for(self, run_id: str) -> RunSignals | None:
+        """The signals attached to an in-flight run (sub-workflows inherit their parent's)."""
+        return self._signals.get(run_id)
 
     def wait_for_background(self, timeout: float | None = None) -> None:
         """Block until fire-and-forget sub-workflows started by this runner have finished,
@@ -224,7 +205,7 @@ class WorkflowRunner:
     def _attempt(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
                  state: StepState) -> StepResult:
         try:
-            if step.timeout_seconds is None or step.step_type is StepType.WORKFLOW:
+            if step.timeout_seconds is None or step.step_type in _OWN_TIMEOUT:
                 return self._dispatch(step, ctx, config, state)
             return self._dispatch_with_timeout(step, ctx, config, state)
         except DEFINITION_ERRORS as exc:
@@ -259,6 +240,11 @@ class WorkflowRunner:
         if kind is StepType.WAIT:
             time.sleep(step.duration_seconds)
             return StepResult.ok(output={"waited_seconds": step.duration_seconds})
+        if kind is StepType.APPROVAL:
+            signals = self._signals.get(ctx.run_id)
+            if signals is None:
+                return approve_without_store(step)
+            return signals.await_approval(step, ctx)
         raise AssertionError(f"unhandled step type {kind}")
 
     def _dispatch_with_timeout(self, step: Step, ctx: WorkflowContext,
@@ -293,222 +279,6 @@ class WorkflowRunner:
             state.traceback = box["tb"]
             raise exc
         return box["result"]  # type: ignore[no-any-return]
-
-
-class _Run:
-    """One execution of one workflow: the scheduling loop and its bookkeeping."""
-
-    def __init__(self, runner: WorkflowRunner, workflow: Workflow, ctx: WorkflowContext,
-                 cancel: threading.Event | None, parent_run_id: str | None,
-                 seeded: set[str]) -> None:
-        self.runner = runner
-        self.workflow = workflow
-        self.ctx = ctx
-        self.cancel = cancel
-        self.parent_run_id = parent_run_id
-        self.seeded = seeded
-        self.plan = workflow.plan
-        self.states = [StepState(name) for name in self.plan.names]
-        self.blocked = [False] * len(self.states)  # a dependency failed fatally or was cancelled
-        self.error: str | None = None
-        self.error_step: str | None = None
-        self.definition_error: BaseException | None = None
-        self.cancelled = False
-
-    def restore(self, outputs: Mapping[str, Any]) -> None:
-        """Mark steps finished in an earlier attempt of this run as completed, outputs in place."""
-        for name, output in outputs.items():
-            i = self.plan.index.get(name)
-            if i is None:
-                continue  # the step no longer exists in this definition
-            state = self.states[i]
-            state.status = RunStatus.COMPLETED
-            state.output = output
-            self.ctx.set_output(name, output)
-
-    def go(self) -> WorkflowResult:
-        ctx, wf = self.ctx, self.workflow
-        started_at = _now()
-        start = time.perf_counter()
-        self.runner.emit(RunStarted(run_id=ctx.run_id, workflow=wf.name, at=started_at,
-                                    params=dict(ctx.params), step_names=self.plan.names,
-                                    parent_run_id=self.parent_run_id, version=wf.version))
-        try:
-            pipelines, workflows = missing_references(wf)
-            if pipelines:
-                raise UnknownPipelineError(pipelines, wf.name)
-            if workflows:
-                raise UnknownWorkflowError(workflows, wf.name)
-            if wf.mode is ExecutionMode.PARALLEL and len(self.states) > 1:
-                self._run_parallel()
-            else:
-                self._run_sequential()
-        except DEFINITION_ERRORS as exc:
-            self.definition_error = exc
-            self.error = self.error or str(exc)
-        self._skip_rest()
-        status = self._final_status()
-        finished_at = _now()
-        result = WorkflowResult(
-            run_id=ctx.run_id, workflow_name=wf.name, status=status, params=dict(ctx.params),
-            outputs={k: v for k, v in ctx.outputs.items() if k not in self.seeded},
-            steps={s.name: s.freeze() for s in self.states}, error=self.error,
-            error_step=self.error_step, started_at=started_at, finished_at=finished_at,
-            duration_seconds=time.perf_counter() - start)
-        self.runner.emit(RunFinished(run_id=ctx.run_id, workflow=wf.name, at=finished_at,
-                                     status=status.value, error=self.error,
-                                     error_step=self.error_step,
-                                     duration_seconds=result.duration_seconds))
-        if self.definition_error is not None:
-            raise self.definition_error
-        return result
-
-    # ------------------------------------------------------------------ modes
-    def _run_sequential(self) -> None:
-        steps, deps, states, blocked = self.workflow.steps, self.plan.deps, self.states, self.blocked
-        run_step, ctx = self.runner.run_step, self.ctx
-        stop_on_failure = self.workflow.execution_policy.on_failure is not ErrorPolicy.CONTINUE
-        for i in self.plan.order:
-            if self._should_skip(i, deps[i]):
-                continue
-            try:
-                state = run_step(steps[i], ctx, states[i])
-            except DEFINITION_ERRORS:
-                self._mark_failed(i)
-                raise
-            if state.status is RunStatus.COMPLETED:
-                ctx.set_output(state.name, state.output)
-            elif state.status is RunStatus.FAILED:
-                self._on_failure(i)
-                if blocked[i] and stop_on_failure:
-                    return
-            elif state.status is RunStatus.CANCELLED:
-                self._mark_cancelled(i)
-
-    def _run_parallel(self) -> None:
-        steps, deps, dependents = self.workflow.steps, self.plan.deps, self.plan.dependents
-        states, ctx, run_step, cancel = self.states, self.ctx, self.runner.run_step, self.cancel
-        remaining = [len(d) for d in deps]
-        ready = deque(i for i, n in enumerate(remaining) if n == 0)
-        done: SimpleQueue[tuple[int, bool, BaseException | None]] = SimpleQueue()
-        halt_on_failure = self.workflow.execution_policy.on_failure is not ErrorPolicy.CONTINUE
-        halt = threading.Event()
-        inflight = 0
-
-        def work(i: int) -> None:
-            # Ready steps are queued ahead for speed, so the worker re-checks before starting:
-            # nothing starts after a halting failure or a cancel, even if it was queued.
-            if halt.is_set() or (cancel is not None and cancel.is_set()):
-                done.put((i, False, None))
-                return
-            try:
-                state = run_step(steps[i], ctx, states[i])
-            except BaseException as exc:  # handed to the scheduling thread
-                halt.set()
-                done.put((i, True, exc))
-                return
-            if (halt_on_failure and state.status is RunStatus.FAILED
-                    and steps[i].on_error is not ErrorPolicy.CONTINUE):
-                halt.set()  # here, not on the scheduler, so the next queued step already sees it
-            done.put((i, True, None))
-
-        max_workers = self.workflow.execution_policy.max_concurrency
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="spine-step") as pool:
-            while ready or inflight:
-                while ready:
-                    i = ready.popleft()
-                    if halt.is_set() or self._should_skip(i, deps[i]):
-                        self._release(i, dependents, remaining, ready)
-                        continue
-                    pool.submit(work, i)
-                    inflight += 1
-                if not inflight:
-                    break
-                i, started, exc = done.get()
-                inflight -= 1
-                state = states[i]
-                if not started:
-                    # cancelled: marked so here; halted: stays pending, skipped at the end
-                    self._should_skip(i, deps[i])
-                elif exc is not None:
-                    self._mark_failed(i)
-                    if isinstance(exc, DEFINITION_ERRORS):
-                        self.definition_error = self.definition_error or exc
-                        self.error = self.error or str(exc)
-                    else:
-                        state.status = RunStatus.FAILED
-                        state.error = f"{type(exc).__name__}: {exc}"
-                elif state.status is RunStatus.FAILED:
-                    self._on_failure(i)
-                elif state.status is RunStatus.COMPLETED:
-                    ctx.set_output(state.name, state.output)
-                elif state.status is RunStatus.CANCELLED:
-                    self._mark_cancelled(i)
-                self._release(i, dependents, remaining, ready)
-        if self.definition_error is not None:
-            raise self.definition_error
-
-    # ------------------------------------------------------------------ bookkeeping
-    def _release(self, i: int, dependents: tuple[tuple[int, ...], ...], remaining: list[int],
-                 ready: deque[int]) -> None:
-        for j in dependents[i]:
-            remaining[j] -= 1
-            if remaining[j] == 0:
-                ready.append(j)
-
-    def _should_skip(self, i: int, deps: tuple[int, ...]) -> bool:
-        """Mark step ``i`` skipped/cancelled (and return True) when it must not run."""
-        state = self.states[i]
-        if state.status is RunStatus.COMPLETED:
-            return True  # restored from an earlier attempt of this run
-        if self.cancel is not None and self.cancel.is_set():
-            state.status = RunStatus.CANCELLED
-            state.category = _CANCELLED
-            self._mark_cancelled(i)
-            return True
-        blocked = self.blocked
-        for d in deps:
-            if blocked[d]:
-                state.status = RunStatus.SKIPPED
-                state.error = f"not run: upstream step {self.plan.names[d]!r} did not complete"
-                blocked[i] = True
-                return True
-        return False
-
-    def _on_failure(self, i: int) -> None:
-        state, step = self.states[i], self.workflow.steps[i]
-        if step.on_error is ErrorPolicy.CONTINUE:
-            return
-        if self.error_step is None:
-            self.error = f"step {state.name!r} failed: {state.error}"
-        self._mark_failed(i)
-
-    def _mark_cancelled(self, i: int) -> None:
-        self.cancelled = True
-        self.blocked[i] = True
-
-    def _mark_failed(self, i: int) -> None:
-        self.blocked[i] = True
-        state = self.states[i]
-        if state.status is not RunStatus.FAILED:
-            state.status = RunStatus.FAILED
-        if self.error_step is None:
-            self.error_step = state.name
-
-    def _skip_rest(self) -> None:
-        """Steps never reached (the run stopped early) end as skipped, with the reason."""
-        reason = f"not run: step {self.error_step!r} failed" if self.error_step else "not run"
-        for state in self.states:
-            if state.status is RunStatus.PENDING:
-                state.status = RunStatus.SKIPPED
-                state.error = reason
-
-    def _final_status(self) -> RunStatus:
-        if self.definition_error is not None or self.error_step is not None:
-            return RunStatus.FAILED
-        if self.cancelled:
-            return RunStatus.CANCELLED
-        return RunStatus.COMPLETED
 
 
 def _describe(exc: BaseException) -> str:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .policies import ErrorPolicy, RetryPolicy
+
+if TYPE_CHECKING:
+    from .context import WorkflowContext
+
+#: Names the deployment environment; an approval step whose ``auto_approve_envs`` holds it
+#: approves itself (e.g. ``SPINE_ENV=dev``), as spec 13b's "skip in non-prod".
+APPROVAL_ENV_VAR = "SPINE_ENV"
 
 
 class StepType(StrEnum):
@@ -19,6 +27,41 @@ class StepType(StrEnum):
     WORKFLOW = "workflow"
     MAP = "map"
     WAIT = "wait"
+    APPROVAL = "approval"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalGate:
+    """What an approval step asks a person, and the environments where nobody has to.
+
+    ``approvers`` is shown with the request (the store has no authentication, so any name may
+    decide); ``context_fields`` are keys of earlier outputs included in the request.
+    """
+
+    message: str = ""
+    approvers: tuple[str, ...] = ()
+    auto_approve_envs: tuple[str, ...] = ()
+    context_fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("approvers", "auto_approve_envs", "context_fields"):
+            object.__setattr__(self, name, _names(name, getattr(self, name)))
+
+    def auto_approved_env(self) -> str | None:
+        """The current ``$SPINE_ENV`` when it is one of ``auto_approve_envs`` (case-insensitive)."""
+        env = os.environ.get(APPROVAL_ENV_VAR, "").strip()
+        if env and env.lower() in {e.strip().lower() for e in self.auto_approve_envs}:
+            return env
+        return None
+
+    def context(self, ctx: WorkflowContext) -> dict[str, Any]:
+        """The ``context_fields`` values found in earlier outputs (latest wins)."""
+        return {f: ctx.latest[f] for f in self.context_fields if f in ctx.latest}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "approvers": list(self.approvers),
+                "auto_approve_envs": list(self.auto_approve_envs),
+                "context_fields": list(self.context_fields)}
 
 
 Handler = Callable[..., Any]
@@ -56,6 +99,8 @@ class Step:
     partition_by: str | None = None
     # wait steps
     duration_seconds: float = 0.0
+    # approval steps
+    gate: ApprovalGate | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -76,6 +121,8 @@ class Step:
             object.__setattr__(self, "retry_policy", RetryPolicy())
         if self.timeout_seconds is not None and self.timeout_seconds <= 0:
             raise ValueError(f"step {self.name!r}: timeout_seconds must be > 0")
+        if self.step_type is StepType.APPROVAL and self.gate is None:
+            object.__setattr__(self, "gate", ApprovalGate())
         needs_handler = self.step_type in (StepType.LAMBDA, StepType.FUNCTION)
         if needs_handler and not callable(self.handler):
             raise TypeError(
@@ -174,6 +221,32 @@ class Step:
         return cls(name, StepType.WAIT, duration_seconds=float(duration_seconds),
                    depends_on=_deps(depends_on), description=description)
 
+    @classmethod
+    def approval(cls, name: str, message: str = "", approvers: Iterable[str] = (),
+                 auto_approve_envs: Iterable[str] = (), timeout_seconds: float | None = None,
+                 timeout_hours: float | None = None, context_fields: Iterable[str] = (),
+                 depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
+                 description: str = "") -> Step:
+        """A human-in-the-loop gate: a tracked run waits (status ``waiting``) until someone
+        approves or rejects it from any process (``RunControl.approve``/``reject``).
+
+        Approved, the step's output is ``{"approved": True, "by": ...}``; rejected, it fails
+        with category REJECTED; past ``timeout_seconds`` (or ``timeout_hours``, as spec 13b
+        writes it) it fails with TIMEOUT. When ``$SPINE_ENV`` is one of ``auto_approve_envs``
+        it approves itself at once (``by="auto"``), also in an untracked run.
+        """
+        if timeout_seconds is not None and timeout_hours is not None:
+            raise ValueError(f"approval step {name!r}: give timeout_seconds or timeout_hours, "
+                             "not both")
+        if timeout_hours is not None:
+            timeout_seconds = timeout_hours * 3600.0
+        gate = ApprovalGate(message=message, approvers=_names("approvers", approvers),
+                            auto_approve_envs=_names("auto_approve_envs", auto_approve_envs),
+                            context_fields=_names("context_fields", context_fields))
+        return cls(name, StepType.APPROVAL, gate=gate, timeout_seconds=timeout_seconds,
+                   depends_on=_deps(depends_on), on_error=on_error,
+                   description=description or message)
+
     # ----------------------------------------------------------------- helpers
     @property
     def handler_ref(self) -> str | None:
@@ -197,6 +270,8 @@ class Step:
             return f"map {self.items_path} -> {', '.join(s.name for s in self.iterator_steps)}"
         if self.step_type is StepType.WAIT:
             return f"wait {self.duration_seconds:g}s"
+        if self.step_type is StepType.APPROVAL:
+            return "approval"
         ref = self.handler_ref or ""
         return ref.split(":", 1)[-1]
 
@@ -233,6 +308,8 @@ class Step:
             data["iterator_steps"] = [s.to_dict() for s in self.iterator_steps]
         if self.step_type is StepType.WAIT:
             data["duration_seconds"] = self.duration_seconds
+        if self.gate is not None:
+            data["approval"] = self.gate.to_dict()
         if self.description:
             data["description"] = self.description
         return data
@@ -244,6 +321,12 @@ def _deps(depends_on: Iterable[str] | None) -> tuple[str, ...] | None:
     if isinstance(depends_on, str):
         raise TypeError(f"depends_on must be a list of step names, not the string {depends_on!r}")
     return tuple(depends_on)
+
+
+def _names(field_name: str, values: Iterable[str] | None) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise TypeError(f"{field_name} must be a list of names, not the string {values!r}")
+    return tuple(values or ())
 
 
 def _doc(fn: Any) -> str:

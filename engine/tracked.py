@@ -3,7 +3,10 @@
 Runs keep their step statuses, outputs, events and captured logs; ``partition={...}`` makes a
 run idempotent (a partition that already completed is recorded as ``skipped`` and not run
 again, like Dagster's partitioned assets); ``resume(run_id)`` continues a run after a crash
-from the steps that completed, without executing them again.
+from the steps that completed, without executing them again; ``retry`` and ``replay_step``
+re-execute a stored run as a new, linked run. Every run obeys commands other processes write
+into the store (``RunControl``: pause, resume, cancel, approvals) and, given a
+``ConcurrencyPolicy``, waits for a free slot of its workflow.
 """
 
 from __future__ import annotations
@@ -14,14 +17,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .artifacts import LocalArtifactStore
 from .events import Listener
 from .results import RunStatus, StepRun, WorkflowResult
 from .runner import WorkflowRunner, new_run_id
 from .serialization import to_json
+from .store.commands import (
+    IN_FLIGHT,
+    POLL_SECONDS,
+    ControlPoller,
+    RunControlError,
+    TrackedRunSignals,
+    append_event,
+    discard_commands,
+)
+from .store.concurrency import RunRow, admit
 from .store.db import Database
 from .store.recorder import RunRecorder
-from .store.runs import RunStore
-from .workflow import Workflow
+from .store.records import RunRecord
+from .store.runs import RunStore, reap_dead_runs
+from .store.versions import WorkflowVersionStore, version_for_run
+from .workflow import ConcurrencyPolicy, Workflow
 
 StoreLike = str | Path | Database | RunStore | None
 
@@ -47,17 +63,28 @@ class TrackedWorkflowRunner:
     ``store`` may be a path, a ``RunStore``/``Database`` or a sqlite3 connection; default is
     ``$SPINE_DB`` or ``~/.spine/spine.db``. ``runnable`` is accepted for the spec's
     ``TrackedWorkflowRunner(conn, runnable=dispatcher)`` form: pipelines resolve through the
-    registry, so it is not needed.
+    registry, so it is not needed. ``poll_interval`` is how often pending control commands
+    are read while runs are in flight (and how often approvals and queued runs re-check).
+    Handlers get ``ctx.artifact_store`` (default: a ``LocalArtifactStore`` in an
+    ``artifacts`` folder beside the database). Every run records the workflow version it
+    ran: the definition is published to the version store (deduplicated by checksum)
+    before the run starts, so later edits never change what a run in flight reports.
     """
 
     def __init__(self, store: StoreLike | Any = None, *, runnable: Any = None,
-                 listeners: Iterable[Listener] = (), capture_logs: bool = True) -> None:
+                 listeners: Iterable[Listener] = (), capture_logs: bool = True,
+                 poll_interval: float = POLL_SECONDS, artifact_store: Any = None) -> None:
         self.store = open_store(store)
+        self.poll_interval = poll_interval
+        self.poller = ControlPoller(self.store.db, poll_interval)
         self._meta: dict[str, dict[str, Any]] = {}
         self._meta_lock = threading.Lock()
         self.recorder = RunRecorder(self.store.db, run_meta=self._run_meta)
+        self.versions = WorkflowVersionStore(self.store)
+        if artifact_store is None:
+            artifact_store = LocalArtifactStore(self.store.path.parent / "artifacts")
         self.runner = WorkflowRunner(listeners=[self.recorder, *listeners],
-                                     capture_logs=capture_logs)
+                                     capture_logs=capture_logs, artifact_store=artifact_store)
 
     def subscribe(self, listener: Listener) -> Any:
         return self.runner.subscribe(listener)
@@ -69,59 +96,183 @@ class TrackedWorkflowRunner:
     def execute(self, workflow: Workflow | Any, params: Mapping[str, Any] | None = None, *,
                 partition: Mapping[str, Any] | None = None, run_id: str | None = None,
                 source: str | None = None, cancel: threading.Event | None = None,
-                ) -> WorkflowResult:
-        """Run and persist ``workflow``; see the class docstring for partitions."""
-        wf = workflow if isinstance(workflow, Workflow) else workflow.workflow
+                concurrency: ConcurrencyPolicy | None = None) -> WorkflowResult:
+        """Run and persist ``workflow``; see the class docstring for partitions.
+
+        ``concurrency`` (default: the workflow's own ``concurrency``) admits the run only
+        while a slot is free across every process using this store; otherwise the run is
+        queued, skipped or cancels older runs, as the policy says.
+        """
+        wf = _unwrap(workflow)
         run_id = run_id or new_run_id()
         key = partition_key(partition) if partition else None
+        if partition:  # a partition's keys are the run's default params (Dagster's partition key)
+            params = {**partition, **(params or {})}
         if key is not None:
             done = self.store.find_partition_run(wf.name, key)
             if done is not None:
-                return self._record_skip(wf, run_id, dict(params or {}), key, done.run_id, source)
+                reason = f"partition {key} already completed by run {done.run_id}"
+                return self._record_skip(wf, run_id, dict(params or {}), key, reason, source)
+        return self._launch(wf, params, run_id, key=key, source=source, cancel=cancel,
+                            concurrency=concurrency)
+
+    def resume(self, run_id: str, workflow: Workflow | Any,
+               cancel: threading.Event | None = None,
+               concurrency: ConcurrencyPolicy | None = None) -> WorkflowResult:
+        """Continue a stored run under the same id: completed steps keep their outputs and are
+        not run again (crash recovery; a paused run continues with ``RunControl.resume_paused``).
+        """
+        record = self._finished_run(run_id)
+        if record.status.value in (*IN_FLIGHT, RunStatus.QUEUED.value):
+            raise RunControlError(f"run {record.run_id} is {record.status.value} in process "
+                                  f"{record.pid} on {record.host}; cancel it or wait for it "
+                                  "to end before resuming")
+        wf = _unwrap(workflow)
+        restored = self.store.completed_outputs(record.run_id)
+        discard_commands(self.store.db, record.run_id)  # a stale pause/cancel must not apply
+        return self._launch(wf, record.params, record.run_id, key=record.partition_key,
+                            source=record.source, cancel=cancel, restored=restored,
+                            concurrency=concurrency)
+
+    def retry(self, run_id: str, workflow: Workflow | Any, *,
+              cancel: threading.Event | None = None,
+              concurrency: ConcurrencyPolicy | None = None) -> WorkflowResult:
+        """Re-run a failed, cancelled or interrupted run from where it stopped, as a new run.
+
+        Steps that completed are not executed again: their rows and outputs are copied into
+        the new run, which then runs the failed step and everything after it with the
+        original params. The new run gets its own id — like Dagster's "re-execute from
+        failure" and Temporal's reset — so the failed attempt stays in the history (and in
+        success rates); the two are linked by a ``retry_of`` event on the new run and a
+        ``retried_by`` event on the old one (``RunControl.origin``). Continuing the *same*
+        run after a crash is ``resume``.
+        """
+        record = self._finished_run(run_id)
+        if record.status not in (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED):
+            raise RunControlError(f"run {record.run_id} is {record.status.value}; only failed, "
+                                  "cancelled or interrupted runs can be retried")
+        wf = self._same_workflow(record.workflow, workflow)
+        restored = {k: v for k, v in self.store.completed_outputs(record.run_id).items()
+                    if k in wf.plan.index}
+        new_id = new_run_id()
+        with self.store.db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO step_runs (run_id, step, workflow, status, attempts, started_at, "
+                "finished_at, duration_seconds, child_run_id) SELECT ?, step, workflow, status, "
+                "attempts, started_at, finished_at, duration_seconds, child_run_id FROM "
+                "step_runs WHERE run_id = ? AND step = ?",
+                [(new_id, record.run_id, name) for name in restored])
+            conn.executemany(
+                "INSERT INTO outputs (run_id, step, data) SELECT ?, step, data FROM outputs "
+                "WHERE run_id = ? AND step = ?", [(new_id, record.run_id, n) for n in restored])
+            append_event(conn, new_id, "retry_of", {"run_id": record.run_id,
+                                                    "step": record.error_step,
+                                                    "reused": list(restored)})
+            append_event(conn, record.run_id, "retried_by", {"run_id": new_id})
+        return self._launch(wf, record.params, new_id, key=record.partition_key,
+                            source=record.source, cancel=cancel, restored=restored,
+                            concurrency=concurrency)
+
+    def replay_step(self, run_id: str, step: str, workflow: Workflow | Any, *,
+                    cancel: threading.Event | None = None) -> WorkflowResult:
+        """Execute one step of a stored run again, as a new one-step run of the workflow.
+
+        The step sees the run's params and the stored outputs of every step upstream of it
+        (what it saw the first time); nothing else runs. Like Dagster's "re-execute selected
+        step", the replay is its own run (linked by a ``replay_of`` event), so the original
+        run's record stays as it happened and a replay never marks a partition done.
+        """
+        record = self._finished_run(run_id)
+        if record.status.value in (*IN_FLIGHT, RunStatus.QUEUED.value):
+            raise RunControlError(f"run {record.run_id} is still {record.status.value}; replay "
+                                  "its steps after it has finished")
+        wf = self._same_workflow(record.workflow, workflow)
+        target = wf.get_step(step)
+        upstream = _upstream(wf, step)
+        stored = self.store.completed_outputs(record.run_id)
+        missing = [name for name in upstream if name not in stored]
+        if missing:
+            raise RunControlError(
+                f"cannot replay {step!r} of run {record.run_id}: upstream step(s) "
+                f"{', '.join(missing)} have no stored output (they did not complete); "
+                "retry the run instead")
+        seed = {name: output for name, output in stored.items() if name in upstream}
+        single = Workflow(wf.name, [target.with_changes(depends_on=[])], domain=wf.domain,
+                          description=wf.description, version=wf.version, tags=wf.tags,
+                          defaults=wf.defaults, execution_policy=wf.execution_policy,
+                          concurrency=wf.concurrency)
+        new_id = new_run_id()
+        with self.store.db.transaction() as conn:
+            append_event(conn, new_id, "replay_of", {"run_id": record.run_id, "step": step,
+                                                     "inputs_from": list(seed)})
+        return self._launch(single, record.params, new_id, key=None, source=record.source,
+                            cancel=cancel, seed=seed)
+
+    def _finished_run(self, run_id: str) -> RunRecord:
+        record = self.store.get_run(run_id)
+        if reap_dead_runs(self.store.db, record.run_id):
+            record = self.store.get_run(record.run_id)
+        return record
+
+    @staticmethod
+    def _same_workflow(name: str, workflow: Workflow | Any) -> Workflow:
+        wf = _unwrap(workflow)
+        if wf.name != name:
+            raise RunControlError(f"the stored run is of workflow {name!r}, "
+                                  f"but the definition given is {wf.name!r}")
+        return wf
+
+    def _launch(self, wf: Workflow, params: Mapping[str, Any] | None, run_id: str, *,
+                key: str | None, source: str | None, cancel: threading.Event | None,
+                concurrency: ConcurrencyPolicy | None = None,
+                restored: Mapping[str, Any] | None = None,
+                seed: Mapping[str, Any] | None = None) -> WorkflowResult:
+        """Admit (concurrency), watch for control commands, run, and flush."""
+        policy = concurrency if concurrency is not None else wf.concurrency
+        signals = TrackedRunSignals(self.store.db, run_id, cancel, self.poll_interval)
+        version = version_for_run(self.versions, wf, source=source)
         with self._meta_lock:
-            self._meta[run_id] = {"partition_key": key, "source": source}
+            self._meta[run_id] = {"partition_key": key, "source": source, "version": version}
         try:
-            return self.runner.execute(wf, params, run_id=run_id, cancel=cancel)
+            if policy is not None:
+                merged = {**wf.defaults, **(params or {})}
+                row = RunRow(run_id, wf.name, version, to_json(merged), len(wf.steps),
+                             partition_key=key, source=source)
+                admission = admit(self.store.db, row, policy, signals.cancel_event,
+                                  reap=self._reap, poll_interval=self.poll_interval)
+                if not admission.admitted:
+                    return _unrun(wf, run_id, merged, _ADMISSION_STATUS[admission.outcome],
+                                  admission.reason or admission.outcome)
+            self.poller.watch(signals)
+            try:
+                return self.runner.execute(wf, params, run_id=run_id, signals=signals,
+                                           restored=restored, seed_outputs=seed)
+            finally:
+                self.poller.unwatch(run_id)
         finally:
             self.recorder.flush()
             with self._meta_lock:
                 self._meta.pop(run_id, None)
 
-    def resume(self, run_id: str, workflow: Workflow | Any,
-               cancel: threading.Event | None = None) -> WorkflowResult:
-        """Continue a stored run: completed steps keep their outputs and are not run again."""
-        record = self.store.get_run(run_id)
-        wf = workflow if isinstance(workflow, Workflow) else workflow.workflow
-        restored = self.store.completed_outputs(record.run_id)
-        with self._meta_lock:
-            self._meta[record.run_id] = {"partition_key": record.partition_key,
-                                         "source": record.source}
-        try:
-            return self.runner.execute(wf, record.params, run_id=record.run_id, cancel=cancel,
-                                       restored=restored)
-        finally:
-            self.recorder.flush()
-            with self._meta_lock:
-                self._meta.pop(record.run_id, None)
+    def _reap(self) -> None:
+        self.store.reap_interrupted()
 
     def _record_skip(self, wf: Workflow, run_id: str, params: dict[str, Any], key: str,
-                     done_by: str, source: str | None) -> WorkflowResult:
+                     reason: str, source: str | None) -> WorkflowResult:
         now = datetime.now(UTC)
-        reason = f"partition {key} already completed by run {done_by}"
         with self.store.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, workflow, version, status, params, partition_key, "
                 "source, error, created_at, started_at, finished_at, duration_seconds, "
                 "step_count) VALUES (?, ?, ?, 'skipped', ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                (run_id, wf.name, wf.version, to_json(params), key, source, reason,
+                (run_id, wf.name, version_for_run(self.versions, wf, source=source),
+                 to_json(params), key, source, reason,
                  now.timestamp(), now.timestamp(), now.timestamp(), len(wf.steps)))
-        steps = {s.name: StepRun(s.name, RunStatus.SKIPPED, error=reason) for s in wf.steps}
-        return WorkflowResult(run_id=run_id, workflow_name=wf.name, status=RunStatus.SKIPPED,
-                              params=params, steps=steps, error=reason, started_at=now,
-                              finished_at=now)
+        return _unrun(wf, run_id, params, RunStatus.SKIPPED, reason)
 
     def close(self) -> None:
-        """Flush buffered events and stop the background writer."""
+        """Flush buffered events and stop the background writer and the command poller."""
+        self.poller.close()
         self.recorder.close()
 
     def __enter__(self) -> TrackedWorkflowRunner:
@@ -129,3 +280,35 @@ class TrackedWorkflowRunner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_ADMISSION_STATUS = {"skipped": RunStatus.SKIPPED, "cancelled": RunStatus.CANCELLED,
+                     "timed_out": RunStatus.FAILED}
+
+
+def _unwrap(workflow: Workflow | Any) -> Workflow:
+    """The ``Workflow`` itself, also from a ``ManagedWorkflow`` or a catalog entry."""
+    return workflow if isinstance(workflow, Workflow) else workflow.workflow
+
+
+def _unrun(wf: Workflow, run_id: str, params: dict[str, Any], status: RunStatus,
+           reason: str) -> WorkflowResult:
+    """The result of a run that never started a step (skipped, cancelled or timed out queued)."""
+    now = datetime.now(UTC)
+    steps = {s.name: StepRun(s.name, RunStatus.SKIPPED, error=f"not run: {reason}")
+             for s in wf.steps}
+    return WorkflowResult(run_id=run_id, workflow_name=wf.name, status=status, params=params,
+                          steps=steps, error=reason, started_at=now, finished_at=now)
+
+
+def _upstream(wf: Workflow, step: str) -> set[str]:
+    """Every step ``step`` transitively depends on."""
+    plan = wf.plan
+    seen: set[int] = set()
+    todo = list(plan.deps[plan.index[step]])
+    while todo:
+        i = todo.pop()
+        if i not in seen:
+            seen.add(i)
+            todo.extend(plan.deps[i])
+    return {plan.names[i] for i in seen}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from .errors import UnknownStepError, WorkflowValidationError
@@ -11,22 +13,69 @@ from .policies import ExecutionMode, WorkflowExecutionPolicy
 from .steps import Step, StepType
 
 
+class OnConflict(StrEnum):
+    """What a run does when its workflow already has ``max_concurrent_runs`` runs in flight."""
+
+    QUEUE = "queue"
+    SKIP = "skip"
+    CANCEL_EXISTING = "cancel_existing"
+
+
+@dataclass(frozen=True, slots=True)
+class ConcurrencyPolicy:
+    """Limits how many runs of one workflow are in flight at once, across processes (spec 13c).
+
+    Enforced by tracked runs through the store: runs that are ``running``, ``paused`` or
+    ``waiting`` hold a slot. On conflict a run either queues (status ``queued``, first come
+    first served) until a slot frees or ``queue_timeout_seconds`` pass (then it fails with
+    category TIMEOUT), is recorded ``skipped``, or cancels the oldest runs in flight and waits
+    for their slot (``cancel_existing``, like Temporal's terminate-if-running). ``None``
+    waits forever.
+    """
+
+    max_concurrent_runs: int = 1
+    on_conflict: OnConflict | str = OnConflict.QUEUE
+    queue_timeout_seconds: float | None = 300.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_concurrent_runs, int) or self.max_concurrent_runs < 1:
+            raise WorkflowValidationError(
+                f"ConcurrencyPolicy.max_concurrent_runs must be an int >= 1, "
+                f"got {self.max_concurrent_runs!r}")
+        try:
+            object.__setattr__(self, "on_conflict", OnConflict(self.on_conflict))
+        except ValueError:
+            choices = ", ".join(repr(c.value) for c in OnConflict)
+            raise WorkflowValidationError(
+                f"ConcurrencyPolicy.on_conflict must be one of {choices}, "
+                f"got {self.on_conflict!r}") from None
+        if self.queue_timeout_seconds is not None and self.queue_timeout_seconds < 0:
+            raise WorkflowValidationError("ConcurrencyPolicy.queue_timeout_seconds must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_concurrent_runs": self.max_concurrent_runs,
+                "on_conflict": OnConflict(self.on_conflict).value,
+                "queue_timeout_seconds": self.queue_timeout_seconds}
+
+
 class Workflow:
     """A named DAG of steps, validated at construction.
 
     ``defaults`` are default run params (a run's own params override them), as in
     Prefect's flow parameters with defaults. ``schedule`` is an optional cron
-    expression, kept as metadata for triggers and the catalog.
+    expression, kept as metadata for triggers and the catalog. ``concurrency`` limits runs in
+    flight across processes (see ``ConcurrencyPolicy``; tracked runs only).
     """
 
     __slots__ = ("name", "steps", "domain", "description", "version", "tags", "defaults",
-                 "execution_policy", "schedule", "_plan")
+                 "execution_policy", "schedule", "concurrency", "_plan")
 
     def __init__(self, name: str, steps: Iterable[Step], domain: str = "",
                  description: str = "", version: int = 1, tags: Iterable[str] = (),
                  defaults: Mapping[str, Any] | None = None,
                  execution_policy: WorkflowExecutionPolicy | None = None,
-                 schedule: str | None = None) -> None:
+                 schedule: str | None = None,
+                 concurrency: ConcurrencyPolicy | None = None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise WorkflowValidationError(f"a workflow needs a non-empty name, got {name!r}")
         step_list = list(steps)
@@ -49,6 +98,11 @@ class Workflow:
         self.defaults: dict[str, Any] = dict(defaults or {})
         self.execution_policy = execution_policy or WorkflowExecutionPolicy()
         self.schedule = _valid_schedule(name, schedule)
+        if concurrency is not None and not isinstance(concurrency, ConcurrencyPolicy):
+            raise WorkflowValidationError(
+                f"workflow {name!r}: concurrency must be a ConcurrencyPolicy, "
+                f"got {type(concurrency).__name__}")
+        self.concurrency = concurrency
         self._plan = build_plan(name, self.steps)
         for step in _walk(self.steps):
             if step.step_type is StepType.MAP:
@@ -111,6 +165,8 @@ class Workflow:
         }
         if self.schedule:
             data["schedule"] = self.schedule
+        if self.concurrency is not None:
+            data["concurrency"] = self.concurrency.to_dict()
         return data
 
     def __repr__(self) -> str:

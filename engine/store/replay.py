@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import WorkflowError
 from ..results import StepRun
 from .records import RunRecord
 from .schema import StoreError
@@ -51,7 +52,7 @@ def workflow_for_run(store: RunStore, record: RunRecord) -> Workflow:
 
         if record.version is not None:
             return WorkflowVersionStore(store.db).get(record.workflow, record.version).to_workflow()
-    except (StoreError, LookupError) as exc:
+    except (WorkflowError, LookupError) as exc:  # not stored, or its handlers are gone
         tried.append(f"stored version v{record.version}: {exc}")
     raise DefinitionNotFoundError(
         f"cannot rebuild workflow {record.workflow!r} for run {record.run_id}: "

@@ -141,26 +141,36 @@ class RunStore:
     # ------------------------------------------------------------------ liveness
     def reap_interrupted(self, run_id: str | None = None) -> list[str]:
         """Mark runs whose process is gone as ``interrupted``; returns their ids."""
-        sql = "SELECT run_id, heartbeat_at, pid, host FROM runs WHERE status = 'running'"
-        params: list[Any] = []
-        if run_id:
-            sql += " AND run_id = ?"
-            params.append(run_id)
-        now, host = time.time(), socket.gethostname()
-        dead = [r["run_id"] for r in self.db.query(sql, params)
-                if _is_dead(r, now, host)]
-        if dead:
-            with self.db.transaction() as conn:
-                conn.executemany(
-                    "UPDATE runs SET status = 'interrupted', error = COALESCE(error, "
-                    "'the process running this run stopped; `spine-engine resume` continues it')"
-                    " WHERE run_id = ? AND status = 'running'", [(d,) for d in dead])
-                conn.executemany("UPDATE step_runs SET status = 'interrupted' "
-                                 "WHERE run_id = ? AND status = 'running'", [(d,) for d in dead])
-        return dead
+        return reap_dead_runs(self.db, run_id)
 
     def close(self) -> None:
         self.db.close()
+
+
+#: statuses a live process must be behind (a queued run's process is waiting for a slot)
+LIVE_STATUSES = ("running", "paused", "waiting", "queued")
+
+
+def reap_dead_runs(db: Database, run_id: str | None = None) -> list[str]:
+    """Mark live-status runs whose process is gone (or whose lease lapsed) ``interrupted``."""
+    marks = ", ".join("?" * len(LIVE_STATUSES))
+    sql = f"SELECT run_id, heartbeat_at, pid, host FROM runs WHERE status IN ({marks})"
+    params: list[Any] = list(LIVE_STATUSES)
+    if run_id:
+        sql += " AND run_id = ?"
+        params.append(run_id)
+    now, host = time.time(), socket.gethostname()
+    dead = [r["run_id"] for r in db.query(sql, params) if _is_dead(r, now, host)]
+    if dead:
+        with db.transaction() as conn:
+            conn.executemany(
+                "UPDATE runs SET status = 'interrupted', error = COALESCE(error, "
+                "'the process running this run stopped; `spine-engine resume` continues it')"
+                f" WHERE run_id = ? AND status IN ({marks})",
+                [(d, *LIVE_STATUSES) for d in dead])
+            conn.executemany("UPDATE step_runs SET status = 'interrupted' "
+                             "WHERE run_id = ? AND status = 'running'", [(d,) for d in dead])
+    return dead
 
 
 def _is_dead(row: dict[str, Any], now: float, host: str) -> bool:

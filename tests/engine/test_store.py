@@ -230,3 +230,35 @@ def test_playground_opens_a_stored_run_without_rerunning_earlier_steps(tmp_path:
         assert calls == ["a", "b", "c", "c"]
     finally:
         unregister_workflow("store.replay")
+
+
+def test_runs_record_the_published_version_and_handlers_get_an_artifact_store(
+        tmp_path: Path) -> None:
+    from engine import WorkflowVersionStore
+
+
+    def uses_store(ctx, config):
+        ref = ctx.artifact_store.put_json(f"runs/{ctx.run_id}/s/data.json", {"v": 1})
+        return {"ref": ref}
+
+    v1 = Workflow("store.versioned", steps=[Step.lambda_("s", uses_store)])
+    v2 = Workflow("store.versioned", steps=[Step.lambda_("s", uses_store, config={"x": 1})])
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        first = runner.execute(v1)
+        again = runner.execute(v1)
+        second = runner.execute(v2)
+    store = RunStore(tmp_path / "s.db")
+    assert [store.get_run(r.run_id).version for r in (first, again, second)] == [1, 1, 2]
+    assert [v.version for v in WorkflowVersionStore(store).list("store.versioned")] == [1, 2]
+    assert (tmp_path / "artifacts").is_dir()
+    assert store.artifacts(first.run_id)[0]["key"] == f"runs/{first.run_id}/s/data.json"
+
+
+def test_partition_keys_are_default_params(tmp_path: Path) -> None:
+    def fetch(date: str, source: str = "sec") -> dict:
+        return {"date": date, "source": source}
+
+    wf = Workflow("store.partition_params", steps=[Step.from_function("fetch", fetch)])
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        result = runner.execute(wf, {"source": "edgar"}, partition={"date": "2025-01-03"})
+    assert result.outputs["fetch"] == {"date": "2025-01-03", "source": "edgar"}

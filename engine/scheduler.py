@@ -1,0 +1,297 @@
+"""The scheduling loop of one run: sequential or parallel DAG execution and its bookkeeping.
+
+Sequential mode runs steps inline, one at a time, in a stable topological order (declaration
+order when that is already valid). Parallel mode runs the DAG on a thread pool of
+``max_concurrency`` workers; the scheduling loop itself stays on the calling thread, so
+context updates and failure bookkeeping are single-threaded. Ready steps are queued ahead of
+free workers, and a worker re-checks before starting one: after a halting failure or a cancel,
+no further step starts. With ``RunSignals`` attached, a paused run starts no new step until it
+is resumed or cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Any
+
+from .context import WorkflowContext
+from .errors import UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError
+from .events import RunFinished, RunStarted
+from .policies import ErrorCategory, ErrorPolicy, ExecutionMode
+from .registry import missing_references
+from .results import RunStatus, StepRun, WorkflowResult
+from .workflow import Workflow
+
+if TYPE_CHECKING:
+    from .runner import WorkflowRunner
+    from .signals import RunSignals
+
+_CANCELLED = ErrorCategory.CANCELLED.value
+
+#: Errors in the definition itself: recorded on the run, then raised from ``execute``.
+DEFINITION_ERRORS = (WorkflowCycleError, UnknownPipelineError, UnknownWorkflowError)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StepState:
+    """Mutable bookkeeping for one step while a run is in flight."""
+
+    __slots__ = ("name", "status", "attempts", "output", "error", "category", "error_type",
+                 "traceback", "started_at", "finished_at", "duration", "child_run_id")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.status = RunStatus.PENDING
+        self.attempts = 0
+        self.output: Any = None
+        self.error: str | None = None
+        self.category: str | None = None
+        self.error_type: str | None = None
+        self.traceback: str | None = None
+        self.started_at: datetime | None = None
+        self.finished_at: datetime | None = None
+        self.duration = 0.0
+        self.child_run_id: str | None = None
+
+    def freeze(self) -> StepRun:
+        return StepRun(self.name, self.status, self.attempts, self.output, self.error,
+                       self.category, self.error_type, self.traceback, self.started_at,
+                       self.finished_at, self.duration, self.child_run_id)
+
+
+
+class RunLoop:
+    """One execution of one workflow: the scheduling loop and its bookkeeping."""
+
+    def __init__(self, runner: WorkflowRunner, workflow: Workflow, ctx: WorkflowContext,
+                 cancel: threading.Event | None, parent_run_id: str | None,
+                 seeded: set[str], signals: RunSignals | None = None) -> None:
+        self.runner = runner
+        self.signals = signals
+        self.workflow = workflow
+        self.ctx = ctx
+        self.cancel = cancel
+        self.parent_run_id = parent_run_id
+        self.seeded = seeded
+        self.plan = workflow.plan
+        self.states = [StepState(name) for name in self.plan.names]
+        self.blocked = [False] * len(self.states)  # a dependency failed fatally or was cancelled
+        self.error: str | None = None
+        self.error_step: str | None = None
+        self.definition_error: BaseException | None = None
+        self.cancelled = False
+
+    def restore(self, outputs: Mapping[str, Any]) -> None:
+        """Mark steps finished in an earlier attempt of this run as completed, outputs in place."""
+        for name, output in outputs.items():
+            i = self.plan.index.get(name)
+            if i is None:
+                continue  # the step no longer exists in this definition
+            state = self.states[i]
+            state.status = RunStatus.COMPLETED
+            state.output = output
+            self.ctx.set_output(name, output)
+
+    def go(self) -> WorkflowResult:
+        ctx, wf = self.ctx, self.workflow
+        started_at = now()
+        start = time.perf_counter()
+        self.runner.emit(RunStarted(run_id=ctx.run_id, workflow=wf.name, at=started_at,
+                                    params=dict(ctx.params), step_names=self.plan.names,
+                                    parent_run_id=self.parent_run_id, version=wf.version))
+        try:
+            pipelines, workflows = missing_references(wf)
+            if pipelines:
+                raise UnknownPipelineError(pipelines, wf.name)
+            if workflows:
+                raise UnknownWorkflowError(workflows, wf.name)
+            if wf.mode is ExecutionMode.PARALLEL and len(self.states) > 1:
+                self._run_parallel()
+            else:
+                self._run_sequential()
+        except DEFINITION_ERRORS as exc:
+            self.definition_error = exc
+            self.error = self.error or str(exc)
+        self._skip_rest()
+        status = self._final_status()
+        finished_at = now()
+        result = WorkflowResult(
+            run_id=ctx.run_id, workflow_name=wf.name, status=status, params=dict(ctx.params),
+            outputs={k: v for k, v in ctx.outputs.items() if k not in self.seeded},
+            steps={s.name: s.freeze() for s in self.states}, error=self.error,
+            error_step=self.error_step, started_at=started_at, finished_at=finished_at,
+            duration_seconds=time.perf_counter() - start)
+        self.runner.emit(RunFinished(run_id=ctx.run_id, workflow=wf.name, at=finished_at,
+                                     status=status.value, error=self.error,
+                                     error_step=self.error_step,
+                                     duration_seconds=result.duration_seconds))
+        if self.definition_error is not None:
+            raise self.definition_error
+        return result
+
+    # ------------------------------------------------------------------ modes
+    def _run_sequential(self) -> None:
+        steps, deps, states, blocked = self.workflow.steps, self.plan.deps, self.states, self.blocked
+        run_step, ctx = self.runner.run_step, self.ctx
+        stop_on_failure = self.workflow.execution_policy.on_failure is not ErrorPolicy.CONTINUE
+        signals = self.signals
+        for i in self.plan.order:
+            if signals is not None and signals.paused:
+                signals.hold()
+            if self._should_skip(i, deps[i]):
+                continue
+            try:
+                state = run_step(steps[i], ctx, states[i])
+            except DEFINITION_ERRORS:
+                self._mark_failed(i)
+                raise
+            if state.status is RunStatus.COMPLETED:
+                ctx.set_output(state.name, state.output)
+            elif state.status is RunStatus.FAILED:
+                self._on_failure(i)
+                if blocked[i] and stop_on_failure:
+                    return
+            elif state.status is RunStatus.CANCELLED:
+                self._mark_cancelled(i)
+
+    def _run_parallel(self) -> None:
+        steps, deps, dependents = self.workflow.steps, self.plan.deps, self.plan.dependents
+        states, ctx, run_step, cancel = self.states, self.ctx, self.runner.run_step, self.cancel
+        remaining = [len(d) for d in deps]
+        ready = deque(i for i, n in enumerate(remaining) if n == 0)
+        done: SimpleQueue[tuple[int, bool, BaseException | None]] = SimpleQueue()
+        halt_on_failure = self.workflow.execution_policy.on_failure is not ErrorPolicy.CONTINUE
+        halt = threading.Event()
+        inflight = 0
+        signals = self.signals
+
+        def work(i: int) -> None:
+            if signals is not None and signals.paused:
+                signals.hold()  # a paused run starts nothing, even steps already queued
+            # Ready steps are queued ahead for speed, so the worker re-checks before starting:
+            # nothing starts after a halting failure or a cancel, even if it was queued.
+            if halt.is_set() or (cancel is not None and cancel.is_set()):
+                done.put((i, False, None))
+                return
+            try:
+                state = run_step(steps[i], ctx, states[i])
+            except BaseException as exc:  # handed to the scheduling thread
+                halt.set()
+                done.put((i, True, exc))
+                return
+            if (halt_on_failure and state.status is RunStatus.FAILED
+                    and steps[i].on_error is not ErrorPolicy.CONTINUE):
+                halt.set()  # here, not on the scheduler, so the next queued step already sees it
+            done.put((i, True, None))
+
+        max_workers = self.workflow.execution_policy.max_concurrency
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="spine-step") as pool:
+            while ready or inflight:
+                while ready:
+                    i = ready.popleft()
+                    if halt.is_set() or self._should_skip(i, deps[i]):
+                        self._release(i, dependents, remaining, ready)
+                        continue
+                    pool.submit(work, i)
+                    inflight += 1
+                if not inflight:
+                    break
+                i, started, exc = done.get()
+                inflight -= 1
+                state = states[i]
+                if not started:
+                    # cancelled: marked so here; halted: stays pending, skipped at the end
+                    self._should_skip(i, deps[i])
+                elif exc is not None:
+                    self._mark_failed(i)
+                    if isinstance(exc, DEFINITION_ERRORS):
+                        self.definition_error = self.definition_error or exc
+                        self.error = self.error or str(exc)
+                    else:
+                        state.status = RunStatus.FAILED
+                        state.error = f"{type(exc).__name__}: {exc}"
+                elif state.status is RunStatus.FAILED:
+                    self._on_failure(i)
+                elif state.status is RunStatus.COMPLETED:
+                    ctx.set_output(state.name, state.output)
+                elif state.status is RunStatus.CANCELLED:
+                    self._mark_cancelled(i)
+                self._release(i, dependents, remaining, ready)
+        if self.definition_error is not None:
+            raise self.definition_error
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _release(self, i: int, dependents: tuple[tuple[int, ...], ...], remaining: list[int],
+                 ready: deque[int]) -> None:
+        for j in dependents[i]:
+            remaining[j] -= 1
+            if remaining[j] == 0:
+                ready.append(j)
+
+    def _should_skip(self, i: int, deps: tuple[int, ...]) -> bool:
+        """Mark step ``i`` skipped/cancelled (and return True) when it must not run."""
+        state = self.states[i]
+        if state.status is RunStatus.COMPLETED:
+            return True  # restored from an earlier attempt of this run
+        if self.cancel is not None and self.cancel.is_set():
+            state.status = RunStatus.CANCELLED
+            state.category = _CANCELLED
+            self._mark_cancelled(i)
+            return True
+        blocked = self.blocked
+        for d in deps:
+            if blocked[d]:
+                state.status = RunStatus.SKIPPED
+                state.error = f"not run: upstream step {self.plan.names[d]!r} did not complete"
+                blocked[i] = True
+                return True
+        return False
+
+    def _on_failure(self, i: int) -> None:
+        state, step = self.states[i], self.workflow.steps[i]
+        if step.on_error is ErrorPolicy.CONTINUE:
+            return
+        if self.error_step is None:
+            self.error = f"step {state.name!r} failed: {state.error}"
+        self._mark_failed(i)
+
+    def _mark_cancelled(self, i: int) -> None:
+        self.cancelled = True
+        self.blocked[i] = True
+
+    def _mark_failed(self, i: int) -> None:
+        self.blocked[i] = True
+        state = self.states[i]
+        if state.status is not RunStatus.FAILED:
+            state.status = RunStatus.FAILED
+        if self.error_step is None:
+            self.error_step = state.name
+
+    def _skip_rest(self) -> None:
+        """Steps never reached (the run stopped early) end as skipped, with the reason."""
+        reason = f"not run: step {self.error_step!r} failed" if self.error_step else "not run"
+        for state in self.states:
+            if state.status is RunStatus.PENDING:
+                state.status = RunStatus.SKIPPED
+                state.error = reason
+
+    def _final_status(self) -> RunStatus:
+        if self.definition_error is not None or self.error_step is not None:
+            return RunStatus.FAILED
+        if self.cancelled:
+            return RunStatus.CANCELLED
+        return RunStatus.COMPLETED
