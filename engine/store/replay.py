@@ -8,6 +8,7 @@ stored for the run when it is replayable.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,11 +27,17 @@ class DefinitionNotFoundError(StoreError, LookupError):
     """No usable definition for a stored run (its file is gone and no version is stored)."""
 
 
-def workflow_for_run(store: RunStore, record: RunRecord) -> Workflow:
-    """The workflow definition ``record`` ran, rebuilt as described in the module docstring."""
+def workflow_for_run(store: RunStore, record: RunRecord,
+                     paths: Iterable[str | Path] | None = None) -> Workflow:
+    """The workflow definition ``record`` ran, rebuilt as described in the module docstring.
+
+    ``paths`` are workflow folders to load first (pipelines and sub-workflows the definition
+    names); without them, a run of a registered workflow searches the default paths.
+    """
     from .. import registry
     from ..discovery import load_file
 
+    load_references(record, paths)
     tried: list[str] = []
     source = record.source or ""
     if source and not source.startswith(("registry:", "managed:")):
@@ -57,6 +64,27 @@ def workflow_for_run(store: RunStore, record: RunRecord) -> Workflow:
     raise DefinitionNotFoundError(
         f"cannot rebuild workflow {record.workflow!r} for run {record.run_id}: "
         + "; ".join(tried) + ". Pass the workflow (or its file) explicitly")
+
+
+def load_references(record: RunRecord, paths: Iterable[str | Path] | None = None) -> None:
+    """Register what the recorded definition may need: ``paths``, the ``.py`` files beside a
+    recorded YAML file (its pipelines), or the default paths for a registered workflow."""
+    from .. import registry
+    from ..discovery import PYTHON_SUFFIXES, YAML_SUFFIXES, discover, load_file
+
+    path_list = list(paths or ())
+    if path_list:
+        discover(path_list)
+    source = record.source or ""
+    if source.startswith(("registry:", "managed:")):
+        if not path_list and record.workflow not in registry.list_workflows():
+            discover(None)  # ./workflows or the bundled samples, where `run NAME` found it
+        return
+    file = Path(source)
+    if file.suffix in YAML_SUFFIXES and file.is_file():
+        for sibling in sorted(file.parent.glob("*")):
+            if sibling.suffix in PYTHON_SUFFIXES and not sibling.name.startswith(("_", ".")):
+                load_file(sibling)  # its own load errors are not the YAML's
 
 
 def recorded_run(store: RunStore, run_id: str, workflow: Workflow | None = None) -> RecordedRun:

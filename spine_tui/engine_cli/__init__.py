@@ -21,7 +21,7 @@ from rich.text import Text
 from engine import StoreError
 from spine_tui import __version__
 
-from . import catalog, logs, resume, run, runs, transfer
+from . import analytics, artifacts, catalog, debug, logs, resume, run, runs, transfer, versions
 from ._io import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, HelpFormatter, Streams
 from ._store import add_db_option
 
@@ -35,6 +35,11 @@ examples:
   spine-engine status 3f9a                  one run and its steps (a unique id prefix)
   spine-engine logs 3f9a --follow           a run's output, live from any process
   spine-engine resume 3f9a                  continue an interrupted or failed run
+  spine-engine debug debug.pipeline         step through a workflow at a pdb-like prompt
+  spine-engine debug --run 3f9a --at load   open a stored run just before a step
+  spine-engine artifacts 3f9a --root        a run's artifacts, verified on disk
+  spine-engine versions etl.daily           published versions; diff / rollback them
+  spine-engine analytics etl.daily --days 7 success rate, p50/p90/p99, failures, trend
   spine-engine export etl.daily --yaml      a workflow as a YAML spec (import reads it)
 
 The run store is one SQLite file: --db PATH, else $SPINE_DB, else $SPINE_HOME/spine.db
@@ -43,7 +48,8 @@ exit status: 0 ok, 1 the workflow ran and failed, 2 bad input, 130 interrupted.
 Set SPINE_DEBUG=1 to see tracebacks."""
 
 #: Modules that register sub-commands (``add_parser``/``add_parsers``), in help order.
-COMMAND_MODULES = (catalog, run, runs, logs, resume, transfer)
+COMMAND_MODULES = (catalog, run, debug, runs, logs, resume, artifacts, versions, analytics,
+                   transfer)
 
 
 def build_parser() -> argparse.ArgumentParser:

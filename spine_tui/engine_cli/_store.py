@@ -92,6 +92,13 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def fine_duration(seconds: float | None) -> str:
+    """Like ``format_duration`` but in milliseconds below a second: ``0.3ms``, ``41.2ms``."""
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:.1f}ms" if seconds < 1 else format_duration(seconds)
+
+
 def run_duration(status: RunStatus, started: datetime | None, finished: datetime | None,
                  stored: float | None) -> float | None:
     """The stored duration, or the time elapsed so far for a run that is still going."""

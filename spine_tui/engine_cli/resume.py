@@ -1,32 +1,23 @@
 """``resume``: continue a stored run after a crash, a failure or a cancel.
 
-The run's workflow is rebuilt from the source it recorded (an absolute file path, or
-``registry:NAME`` looked up in the default workflow paths); steps that completed keep their
-stored outputs and are not executed again. Progress and exit status are those of ``run``.
+The run's workflow is rebuilt by ``engine.store.replay.workflow_for_run`` (the recorded file,
+a registered workflow, or the stored version; see ``_replay``), unless ``--from`` names it;
+steps that completed keep their stored outputs and are not executed again. Progress and
+exit status are those of ``run``.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rich.text import Text
 
 from engine import RunRecord, RunStatus, TrackedWorkflowRunner
-from engine.discovery import YAML_SUFFIXES, DiscoveredWorkflow, discover, load_file
 
-from ._io import (
-    CliError,
-    HelpFormatter,
-    Streams,
-    add_paths_option,
-    check_paths_exist,
-    display_path,
-    plural,
-)
+from ._io import CliError, HelpFormatter, Streams, add_paths_option, plural
+from ._replay import recorded_workflow
 from ._store import add_db_option, open_store, require_store_file
-from .catalog import resolve_target
-from .run import REGISTRY_PREFIX, add_output_options, print_header, report, run_with_progress
+from .run import add_output_options, print_header, report, run_with_progress
 
 #: Runs that stopped before finishing and can be continued.
 RESUMABLE = frozenset({RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.CANCELLED})
@@ -38,8 +29,8 @@ def cmd_resume(args: argparse.Namespace, io: Streams) -> int:
     with open_store(args) as store:
         record = store.get_run(args.run_id)
         check_resumable(record)
-        item = load_recorded_workflow(record, args.workflow_from, args.paths)
-        wf = item.workflow
+        wf, source = recorded_workflow(store, record, args.workflow_from, args.paths,
+                                       override_hint="give the workflow with --from NAME_OR_FILE")
         if record.version is not None and wf.version != record.version:
             io.err_console.print(Text(
                 f"warning: {wf.name} is v{wf.version} now; run {record.run_id} started "
@@ -54,7 +45,7 @@ def cmd_resume(args: argparse.Namespace, io: Streams) -> int:
             io.err.flush()
         with TrackedWorkflowRunner(store) as runner:
             result = run_with_progress(
-                runner, record.run_id, wf, args, io, item,
+                runner, record.run_id, wf, args, io, source,
                 lambda cancel: runner.resume(record.run_id, wf, cancel=cancel),
                 restored=restored)
     return report(io, args, wf, result, restored=restored)
@@ -79,48 +70,6 @@ def check_resumable(record: RunRecord) -> None:
     if record.parent_run_id:
         raise CliError(f"run {run_id} is a sub-workflow of run {record.parent_run_id}",
                        hint=f"resume the parent: `spine-engine resume {record.parent_run_id}`")
-
-
-def load_recorded_workflow(record: RunRecord, override: str | None,
-                           paths: list[str] | None) -> DiscoveredWorkflow:
-    """The run's workflow from ``override``, else from the source the run recorded."""
-    check_paths_exist(paths)
-    if override:
-        item = resolve_target(override, paths)
-    else:
-        source = record.source or ""
-        if not source:
-            raise CliError(f"run {record.run_id} did not record where {record.workflow} is "
-                           "defined", hint="give the workflow with --from NAME_OR_FILE")
-        if paths:
-            discover(paths)  # registers the pipelines and sub-workflows the source may name
-        if source.startswith(REGISTRY_PREFIX):
-            item = resolve_target(source[len(REGISTRY_PREFIX):], paths)
-        else:
-            item = _load_source_file(record, Path(source))
-    if item.name != record.workflow:
-        raise CliError(f"{display_path(item.source)} defines {item.name}, but run "
-                       f"{record.run_id} ran {record.workflow}",
-                       hint="give the right workflow with --from NAME_OR_FILE")
-    return item
-
-
-def _load_source_file(record: RunRecord, file: Path) -> DiscoveredWorkflow:
-    if not file.is_file():
-        raise CliError(f"the workflow file of run {record.run_id} is gone: {file}",
-                       hint="restore the file, or give the workflow with --from NAME_OR_FILE")
-    if file.suffix in YAML_SUFFIXES:  # also loads the .py files beside it (its pipelines)
-        return resolve_target(str(file), None)
-    workflows, errors = load_file(file)
-    if errors:
-        raise CliError("; ".join(str(e) for e in errors),
-                       hint=f"fix the file, then check it with `spine-engine validate {file}`")
-    for item in workflows:
-        if item.name == record.workflow:
-            return item
-    found = ", ".join(w.name for w in workflows) or "no workflow"
-    raise CliError(f"{file} no longer defines {record.workflow} (it defines {found})",
-                   hint="give the workflow with --from NAME_OR_FILE")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -56,8 +56,8 @@ REGISTRY_PREFIX = "registry:"
 
 def cmd_run(args: argparse.Namespace, io: Streams) -> int:
     """Resolve the workflow, run it with progress on stderr, print the result on stdout."""
-    params = _parse_pairs(args.param, "--param")
-    partition = _parse_pairs(args.partition, "--partition") or None
+    params = parse_pairs(args.param, "--param")
+    partition = parse_pairs(args.partition, "--partition") or None
     params = _with_partition(params, partition)
     with open_store(args) as store:  # a bad --db fails before any user code is imported
         item = resolve_target(args.target, args.paths)
@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace, io: Streams) -> int:
         print_header(io, args, run_id, wf)
         with TrackedWorkflowRunner(store) as runner:
             result = run_with_progress(
-                runner, run_id, wf, args, io, item,
+                runner, run_id, wf, args, io, item.source,
                 lambda cancel: runner.execute(wf, params, partition=partition, run_id=run_id,
                                               source=workflow_source(item), cancel=cancel))
     return report(io, args, wf, result)
@@ -79,7 +79,7 @@ def workflow_source(item: DiscoveredWorkflow) -> str:
     return str(Path(item.source).resolve())
 
 
-def _parse_pairs(items: list[str] | None, option: str) -> dict[str, Any]:
+def parse_pairs(items: list[str] | None, option: str) -> dict[str, Any]:
     try:
         return parse_params(items or ())
     except ValueError as exc:
@@ -112,17 +112,20 @@ def print_header(io: Streams, args: argparse.Namespace, run_id: str, wf: Workflo
 
 
 def run_with_progress(runner: TrackedWorkflowRunner, run_id: str, wf: Workflow,
-                      args: argparse.Namespace, io: Streams, item: DiscoveredWorkflow,
+                      args: argparse.Namespace, io: Streams, source: str,
                       start: Callable[[threading.Event], WorkflowResult],
                       restored: Collection[str] = ()) -> WorkflowResult:
-    """Call ``start(cancel)`` under the progress display; definition errors become exit 2."""
+    """Call ``start(cancel)`` under the progress display; definition errors become exit 2.
+
+    ``source`` (the workflow's file or name) only appears in the hint of such an error.
+    """
     with _progress(runner, run_id, wf, args, io, restored):
         try:
             return _execute(start, run_id, io)
         except (UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError) as exc:
             raise CliError(str(exc), hint="pipelines and sub-workflows are registered by .py "
                            "workflow files: pass the folder that holds them with --paths, "
-                           f"or check with `spine-engine validate {display_path(item.source)}`"
+                           f"or check with `spine-engine validate {display_path(source)}`"
                            ) from None
         except StoreError as exc:
             raise CliError(str(exc)) from None

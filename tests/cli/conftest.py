@@ -85,12 +85,14 @@ def cli(capsys: pytest.CaptureFixture[str], resources: Path) -> Callable[..., Ou
 
 @pytest.fixture
 def run_module() -> Callable[..., Outcome]:
-    """Run ``python -m spine_tui.engine_cli`` (or another command) in a real subprocess."""
+    """Run ``python -m spine_tui.engine_cli`` (or another command) in a real subprocess,
+    with ``stdin`` as its standard input (empty by default: never the test's terminal)."""
 
     def invoke(*argv: str, cwd: Path = RESOURCES, env: dict[str, str] | None = None,
-               command: list[str] | None = None) -> Outcome:
+               command: list[str] | None = None, stdin: str | None = None) -> Outcome:
         proc = subprocess.run([*(command or [sys.executable, "-m", "spine_tui.engine_cli"]),
                                *argv], cwd=cwd, capture_output=True, text=True, timeout=60,
+                              input=stdin if stdin is not None else "",
                               env={**os.environ, "SPINE_DEBUG": "", **(env or {})})
         return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
