@@ -15,32 +15,39 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from spine_tui.config import SETTINGS
+from spine_tui.config import current_settings
 from spine_tui.widgets.catalog import (
     LoadErrors,
     WorkflowDetails,
     WorkflowRow,
-    WorkflowTable,
     format_load_errors,
     matches,
     rows_from_catalog,
 )
+from spine_tui.widgets.catalog_table import WorkflowTable
 
 from .workflow import WorkflowScreen
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from engine.discovery import Catalog
+
+HISTORY_REDRAW_SECONDS = 0.2
 
 
 class CatalogScreen(Screen[None]):
-    """Browse workflows: type to filter, 1–7 to sort, Enter to open one."""
+    """Browse workflows: type to filter, 1–9/0 to sort, Enter to open one."""
 
     SUB_TITLE = "Catalog"
     AUTO_FOCUS = "#workflows"
     HELP = ("Press / and type to filter: each word's letters must appear in order in the "
             "name, domain or a tag, or the word in the description. Press s to sort by the "
-            "next column, 1–7 (or click a header) for a given column, the same again to "
-            "reverse. Enter opens the highlighted workflow.")
+            "next column, 1–9 and 0 (or click a header) for a given column, the same again "
+            "to reverse. Enter opens the highlighted workflow; r runs it from there. Last "
+            "run, success rate (of the recent finished runs) and the sparkline of recent "
+            "durations come from the run store. Saved files reload by themselves; a file "
+            "that breaks is marked ⚠ and its last good version stays usable.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("enter", "open_workflow", "Open", show=False),
@@ -56,12 +63,14 @@ class CatalogScreen(Screen[None]):
         self._rows: list[WorkflowRow] = []
         self._roots: tuple[str, ...] = ()
         self._loaded = False
+        self._catalog: Catalog | None = None
+        self._history_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         filter_input = Input(placeholder="Filter workflows (press /): letters of a name, "
                              "domain, tag or description", id="filter")
-        filter_input.cursor_blink = SETTINGS.get().cursor_blink
+        filter_input.cursor_blink = current_settings().cursor_blink
         yield filter_input
         yield WorkflowTable(id="workflows")
         yield WorkflowDetails(id="details")
@@ -84,17 +93,37 @@ class CatalogScreen(Screen[None]):
         self.table.loading = True
         self.watch(self.app, "catalog", self._show_catalog)
         self.watch(self.app, "catalog_error", self._show_failure)
+        self.watch(self.app, "stats", self._redraw_history, init=False)
+        self.watch(self.app, "live_runs", self._live_changed, init=False)
 
     def _show_catalog(self, catalog: Catalog | None) -> None:
         if catalog is None:
             self.details.hint = "Loading workflows…"
             return
         self._loaded = True
+        self._catalog = catalog
         self._stop_loading()
-        self._rows = rows_from_catalog(catalog)
+        self._rows = self._build_rows(catalog)
         self._roots = tuple(catalog.paths)
         self.query_one(LoadErrors).errors = format_load_errors(catalog.errors, catalog.paths)
         self._apply_filter()
+
+    def _build_rows(self, catalog: Catalog) -> list[WorkflowRow]:
+        app = self.app
+        return rows_from_catalog(catalog, getattr(app, "stats", None),
+                                 getattr(app, "live_runs", None))
+
+    def _live_changed(self) -> None:
+        """Progress of runs started here changes with every step: redraw at most five
+        times a second."""
+        if self._history_timer is None:
+            self._history_timer = self.set_timer(HISTORY_REDRAW_SECONDS, self._redraw_history)
+
+    def _redraw_history(self) -> None:
+        self._history_timer = None
+        if self._catalog is not None:
+            self._rows = self._build_rows(self._catalog)
+            self._apply_filter()
 
     def _show_failure(self, error: str) -> None:
         if error:

@@ -1,8 +1,11 @@
-"""One workflow: its DAG drawn in layers, the step list and the selected step's details."""
+"""One workflow: its DAG in layers, the step list, the selected step's details, and the
+progress of a run started from here; follows the file as it is edited on disk."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -10,22 +13,45 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, ProgressBar, Static
 
-from spine_tui.widgets.catalog import WorkflowRow
+from engine.discovery import Catalog
+from spine_tui.status import format_duration, status_text
+from spine_tui.widgets.catalog import WorkflowRow, format_load_errors, rows_from_catalog
 from spine_tui.widgets.dag import DagCanvas, compute_layout
 from spine_tui.widgets.steps import StepDetails, StepList, step_fields
+from spine_tui.workbench import workbench
+
+from .run_detail import RunDetailScreen
+from .run_params import RunParamsScreen
+from .runs import RunsScreen
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from spine_tui.messages import LiveRun
+
+LIVE_REDRAW_SECONDS = 0.1
 
 
 class WorkflowScreen(Screen[None]):
-    """Look at a workflow's shape: ↑/↓ move through steps, the DAG follows the selection."""
+    """Look at a workflow's shape and run it: ↑/↓ move through steps, r runs."""
 
     AUTO_FOCUS = "#steps"
     HELP = ("↑/↓ select a step: its box is highlighted in the DAG and its type, handler, "
             "config, dependencies and error policy are listed. Tab moves to the DAG, where "
-            "the arrow keys scroll. Escape goes back to the catalog.")
+            "the arrow keys scroll. r asks for params and runs the workflow in the "
+            "background: each box takes its step's status colour and the bar shows how many "
+            "steps are done; v opens the run (timeline, outputs, live logs), x cancels it, h "
+            "lists this workflow's stored runs. "
+            "Saving the file reloads this view; if the new version is broken its error is "
+            "shown here and this (last good) version stays usable. Escape goes back.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
+        Binding("r", "run", "Run"),
+        Binding("v", "view_run", "View run"),
+        Binding("x", "cancel_run", "Cancel run"),
+        Binding("h", "history", "History"),
         Binding("g", "focus_dag", "DAG"),
         Binding("s", "focus_steps", "Steps"),
     ]
@@ -35,13 +61,20 @@ class WorkflowScreen(Screen[None]):
         if row.item is None:
             raise ValueError(f"catalog row {row.name!r} carries no workflow to show")
         self.row = row
+        self.item = row.item
         self.workflow = row.item.workflow
         self.sub_title = row.name
+        self.run_id: str | None = None
+        self._live_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         wf = self.workflow
         yield Header()
         yield Static(self._summary(), id="summary")
+        yield Static(id="reload-problem")
+        with Horizontal(id="run-bar"):
+            yield Static(id="run-status")
+            yield ProgressBar(total=len(wf.steps), show_eta=False, id="run-progress")
         canvas = DagCanvas(compute_layout(wf.plan, wf.steps), id="dag")
         canvas.border_title = "DAG"
         yield canvas
@@ -62,9 +95,21 @@ class WorkflowScreen(Screen[None]):
     def step_list(self) -> StepList:
         return self.query_one(StepList)
 
+    @property
+    def progress(self) -> ProgressBar:
+        return self.query_one("#run-progress", ProgressBar)
+
+    @property
+    def problem_banner(self) -> Static:
+        return self.query_one("#reload-problem", Static)
+
     def on_mount(self) -> None:
+        self.query_one("#run-bar").display = False
+        self.problem_banner.display = False
         if self.workflow.steps:
             self.step_list.highlighted = 0
+        self.watch(self.app, "catalog", self._catalog_changed, init=False)
+        self.watch(self.app, "live_runs", self._live_changed, init=False)
 
     def _summary(self) -> Text:
         row = self.row
@@ -78,13 +123,112 @@ class WorkflowScreen(Screen[None]):
             text.append("\n" + row.description)
         return text
 
+    # ------------------------------------------------------------------ hot reload
+    def _catalog_changed(self, catalog: Catalog | None) -> None:
+        if catalog is None:
+            return
+        item = catalog.get(self.row.name)
+        banner = self.problem_banner
+        if item is None:
+            banner.update(f"⚠ {self.row.name} is no longer defined in {self.row.source}; "
+                          "this is the last version that loaded")
+            banner.display = True
+            return
+        mine = [e for e in catalog.errors if _same(e.path, item.source)]
+        banner.display = bool(mine)
+        if mine:
+            where = format_load_errors(mine[:1], catalog.paths)[0]
+            banner.update(Text.assemble(("⚠ the saved file did not load; still showing the "
+                                         "last good version:\n", "bold"), where))
+        if item.workflow is not self.workflow:
+            self._show_workflow(item, catalog)
+
+    def _show_workflow(self, item: Any, catalog: Catalog) -> None:
+        self.item, self.workflow = item, item.workflow
+        only = Catalog((item,), (), catalog.paths)
+        self.row = rows_from_catalog(only)[0]
+        wf = self.workflow
+        self.query_one("#summary", Static).update(self._summary())
+        self.dag.dag_layout = compute_layout(wf.plan, wf.steps)
+        self.step_list.show(wf.steps, self._statuses())
+        self.step_list.border_title = f"Steps ({len(wf.steps)})"
+        self.notify(f"{wf.name} reloaded from {self.row.source}", timeout=2)
+
+    # ------------------------------------------------------------------ runs
+    def action_run(self) -> None:
+        """Ask for params, then run this workflow in the background."""
+        def start(params: dict[str, Any] | None) -> None:
+            if params is not None:
+                self.run_id = workbench(self.app).start_run(self.item, params)
+                self._show_live()
+
+        self.app.push_screen(RunParamsScreen(self.workflow), start)
+
+    def action_view_run(self) -> None:
+        """Open the run started from here: timeline, outputs and live logs."""
+        if self.run_id is None:
+            self.notify("No run yet: press r to start one", timeout=3)
+            return
+        self.app.push_screen(RunDetailScreen(self.run_id))
+
+    async def action_history(self) -> None:
+        """Show this workflow's stored runs on the runs screen."""
+        await self.app.switch_mode("runs")
+        screen = self.app.screen
+        if isinstance(screen, RunsScreen):
+            screen.show_workflow(self.workflow.name)
+
+    def action_cancel_run(self) -> None:
+        """Stop the run started from here after its current steps."""
+        if self.run_id and workbench(self.app).cancel_run(self.run_id):
+            self.notify(f"Cancelling run {self.run_id}…", timeout=3)
+
+    def _live_run(self) -> LiveRun | None:
+        runs = workbench(self.app).live_runs
+        return runs.get(self.run_id) if self.run_id else None
+
+    def _statuses(self) -> Mapping[str, str]:
+        run = self._live_run()
+        return run.statuses if run is not None else {}
+
+    def _live_changed(self) -> None:
+        if self.run_id is not None and self._live_timer is None:
+            self._live_timer = self.set_timer(LIVE_REDRAW_SECONDS, self._show_live)
+
+    def _show_live(self) -> None:
+        """Status colours, the step marks and the progress bar (at most ten times a second)."""
+        self._live_timer = None
+        run = self._live_run()
+        if run is None:
+            return
+        self.query_one("#run-bar").display = True
+        self.dag.statuses = dict(run.statuses)
+        self.step_list.show(self.workflow.steps, run.statuses)
+        self.progress.update(total=len(run.steps), progress=run.done)
+        label = Text.assemble(f"run {run.run_id} ", status_text(run.status),
+                              f"  {run.done}/{len(run.steps)} steps")
+        if run.finished:
+            label.append(f" in {format_duration(run.duration_seconds)}")
+            if run.error:
+                label.append(f"  {run.error}", style="red")
+        self.query_one("#run-status", Static).update(label)
+
+    # ------------------------------------------------------------------ steps
     @on(StepList.StepSelected)
     def _select_step(self, event: StepList.StepSelected) -> None:
+        if all(s.name != event.name for s in self.workflow.steps):
+            return  # an option of the version before a reload
         step = self.workflow.get_step(event.name)
         details = self.query_one(StepDetails)
         details.fields = tuple(step_fields(step, self.workflow.dependencies(event.name)))
         self.query_one("#step-details-pane").border_title = f"Step {event.name}"
         self.dag.selected = event.name
+
+    @on(DagCanvas.StepClicked)
+    def _clicked_box(self, event: DagCanvas.StepClicked) -> None:
+        names = [s.name for s in self.workflow.steps]
+        if event.name in names:
+            self.step_list.highlighted = names.index(event.name)
 
     def action_back(self) -> None:
         """Return to the catalog."""
@@ -97,3 +241,7 @@ class WorkflowScreen(Screen[None]):
     def action_focus_steps(self) -> None:
         """Focus the step list."""
         self.step_list.focus()
+
+
+def _same(a: str, b: str) -> bool:
+    return Path(a).resolve() == Path(b).resolve()

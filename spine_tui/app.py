@@ -1,13 +1,17 @@
-"""The workbench App: owns the settings, discovery and app-wide keys; screens present.
+"""The workbench App: owns the settings, the run store, discovery, hot reload, runs started
+here and the app-wide keys; screens present what it holds.
 
-Discovery runs in a thread worker that only calls the engine and posts a message; the
-message handler stores the catalog on the app, and screens watch it (attributes down).
+Blocking work (discovery, opening the store, statistics, file watching, runs) happens in
+thread workers that only call the engine and post messages; the ``@on`` handlers here own
+the state and publish it as reactives that screens watch (attributes down, messages up).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+import asyncio
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,39 +21,71 @@ from textual.app import App, InvalidThemeError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from engine.discovery import discover
-from screens import CSS_PATHS, CatalogScreen, HelpScreen
+from engine.store.runs import RunStore
+from screens import CSS_PATHS, CatalogScreen, HelpScreen, RunsScreen
 
+from . import launcher, reload
 from .config import SETTINGS, Settings
-from .messages import CatalogLoaded, CatalogLoadFailed
+from .messages import (
+    CatalogLoaded,
+    CatalogLoadFailed,
+    LiveRun,
+    RunEnded,
+    RunLaunched,
+    StatsLoaded,
+    StepStatusChanged,
+    StoreFailed,
+    StoreOpened,
+    WatchFailed,
+    WorkflowFileReloaded,
+)
+from .status import format_duration
+from .store_queries import WorkflowStats, workflow_stats
 
 if TYPE_CHECKING:
-    from engine.discovery import Catalog
+    from engine.discovery import Catalog, DiscoveredWorkflow
+
+STATS_REFRESH_SECONDS = 10.0
+KEEP_FINISHED_RUNS = 20
+WORKER_THREADS = 48  # long-lived loops (watcher, pollers, log tails) plus runs
 
 
 class SpineApp(App[None]):
-    """spine-tui: browse, inspect (and later run and debug) workflows from the terminal."""
+    """spine-tui: browse, run and watch workflows and their history from the terminal."""
 
     TITLE = "spine-tui"
     CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", *CSS_PATHS]
-    MODES: ClassVar[dict[str, Any]] = {"catalog": CatalogScreen}
+    MODES: ClassVar[dict[str, Any]] = {"catalog": CatalogScreen, "runs": RunsScreen}
     DEFAULT_MODE = "catalog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("R", "switch_mode('runs')", "Runs"),
+        Binding("C", "switch_mode('catalog')", "Catalog"),
         Binding("ctrl+t", "toggle_theme", "Dark/light"),
     ]
 
     catalog: reactive[Catalog | None] = reactive(None, always_update=True)
-    """The latest discovery result (None until the first scan finishes)."""
+    """The latest discovery result, with hot reloads merged in (None until the first scan)."""
     catalog_error: reactive[str] = reactive("")
     """Why the last scan failed as a whole (empty when it did not)."""
+    stats: reactive[Mapping[str, WorkflowStats]] = reactive(dict, always_update=True)
+    """Stored history per workflow name (last run, success rate, durations)."""
+    store: reactive[RunStore | None] = reactive(None)
+    """The open run store (None until it opens, or when it could not be opened)."""
+    store_error: reactive[str] = reactive("")
+    live_runs: reactive[Mapping[str, LiveRun]] = reactive(dict, always_update=True)
+    """Runs started from this workbench, newest last, as their events report them."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
         self._theme_problem = ""
+        self._cancels: dict[str, threading.Event] = {}
+        self._watching: tuple[str, ...] | None = None
         try:
             self.theme = settings.theme
         except InvalidThemeError as exc:  # an unknown theme name must not stop the app
@@ -57,16 +93,27 @@ class SpineApp(App[None]):
             self.theme = "textual-dark"
 
     def on_mount(self) -> None:
+        # every thread worker runs on the loop's default executor; its usual 6 threads
+        # would starve once a few long-lived loops (watcher, pollers, tails) hold some
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="spine-worker"))
         if self._theme_problem:
             self.notify(self._theme_problem, title="Theme", severity="warning")
         self.action_reload_catalog()
+        self.open_store(self.settings.db_path)
+        self.set_interval(STATS_REFRESH_SECONDS, self.refresh_stats)
+
+    def on_unmount(self) -> None:
+        for cancel in self._cancels.values():
+            cancel.set()
 
     # ------------------------------------------------------------------ discovery
     @work(thread=True, exclusive=True, exit_on_error=False, group="discovery")
     def load_catalog(self, paths: tuple[Path, ...]) -> None:
         """Scan ``paths`` (default folders when empty) for workflow files."""
         try:
-            catalog = discover(list(paths) if paths else None)
+            with reload.LOAD_LOCK:
+                catalog = discover(list(paths) if paths else None)
         except Exception as exc:  # a failed scan is shown in the catalog, never a traceback
             self.post_message(CatalogLoadFailed(f"{type(exc).__name__}: {exc}"))
         else:
@@ -76,6 +123,9 @@ class SpineApp(App[None]):
     def _store_catalog(self, message: CatalogLoaded) -> None:
         self.catalog_error = ""
         self.catalog = message.catalog
+        if self.settings.watch and self._watching != message.catalog.paths:
+            self._watching = message.catalog.paths
+            self.watch_files(message.catalog.paths)
 
     @on(CatalogLoadFailed)
     def _store_failure(self, message: CatalogLoadFailed) -> None:
@@ -85,6 +135,131 @@ class SpineApp(App[None]):
     def action_reload_catalog(self) -> None:
         """Scan the workflow folders again (picks up new, edited and fixed files)."""
         self.load_catalog(self.settings.paths)
+
+    # ------------------------------------------------------------------ hot reload
+    @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
+    def watch_files(self, roots: tuple[str, ...]) -> None:
+        """Reload each workflow file that changes under ``roots`` until the app stops."""
+        worker = get_current_worker()
+
+        def reloaded(path: str, workflows: list[DiscoveredWorkflow], errors: list[Any],
+                     removed: bool) -> None:
+            self.post_message(WorkflowFileReloaded(path, workflows, errors, removed))
+
+        try:
+            reload.watch_workflow_files(roots, worker.cancelled_event, reloaded)
+        except Exception as exc:  # e.g. out of inotify watches: say so, keep the app
+            self.post_message(WatchFailed(f"{type(exc).__name__}: {exc}"))
+
+    @on(WorkflowFileReloaded)
+    def _merge_reload(self, message: WorkflowFileReloaded) -> None:
+        if self.catalog is None:
+            return
+        self.catalog = reload.merge_reload(self.catalog, message.path, message.workflows,
+                                           message.errors, message.removed)
+        if message.errors:
+            first = message.errors[0]
+            self.notify(str(first), title="Reload failed: last good version kept",
+                        severity="error", timeout=6)
+
+    @on(WatchFailed)
+    def _watch_failed(self, message: WatchFailed) -> None:
+        self.notify(f"{message.error}; press r on the catalog to reload by hand",
+                    title="Hot reload stopped", severity="warning")
+
+    # ------------------------------------------------------------------ run store
+    @work(thread=True, exclusive=True, exit_on_error=False, group="store")
+    def open_store(self, path: Path) -> None:
+        try:
+            store = RunStore(path)
+        except Exception as exc:  # StoreError explains; anything else is shown the same way
+            self.post_message(StoreFailed(f"run store {path}: {exc}"))
+        else:
+            self.post_message(StoreOpened(store))
+
+    @on(StoreOpened)
+    def _store_opened(self, message: StoreOpened) -> None:
+        self.store_error = ""
+        self.store = message.store
+        self.refresh_stats()
+
+    @on(StoreFailed)
+    def _store_failed(self, message: StoreFailed) -> None:
+        self.store_error = message.error
+        self.notify(message.error, title="Run history unavailable", severity="error",
+                    timeout=10)
+
+    def refresh_stats(self) -> None:
+        if self.store is not None:
+            self.load_stats(self.store)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="stats")
+    def load_stats(self, store: RunStore) -> None:
+        try:
+            self.post_message(StatsLoaded(workflow_stats(store)))
+        except Exception as exc:  # a stats failure must not take the catalog down
+            self.post_message(StoreFailed(f"reading run history from {store.path}: {exc}"))
+
+    @on(StatsLoaded)
+    def _store_stats(self, message: StatsLoaded) -> None:
+        self.stats = message.stats
+
+    # ------------------------------------------------------------------ runs started here
+    def start_run(self, item: DiscoveredWorkflow, params: Mapping[str, Any]) -> str:
+        """Run ``item`` with ``params`` in the background; returns the new run's id."""
+        run_id = launcher.new_run_id()
+        cancel = self._cancels[run_id] = threading.Event()
+        source = item.source if item.kind != "registry" else None
+        self.live_runs = {**self.live_runs, run_id: launcher.launched(
+            RunLaunched(run_id, item.name, tuple(s.name for s in item.workflow.steps)))}
+        self.execute_run(item.workflow, dict(params), run_id, source, cancel)
+        return run_id
+
+    def cancel_run(self, run_id: str) -> bool:
+        """Ask a run started here to stop at the next step boundary."""
+        cancel = self._cancels.get(run_id)
+        if cancel is None or cancel.is_set():
+            return False
+        cancel.set()
+        return True
+
+    # not exclusive: several runs may go at once, each in its own worker
+    @work(thread=True, exit_on_error=False, group="tui-runs")
+    def execute_run(self, workflow: Any, params: dict[str, Any], run_id: str,
+                    source: str | None, cancel: threading.Event) -> None:
+        launcher.run_tracked(self.settings.db_path, workflow, params, run_id=run_id,
+                             source=source, cancel=cancel, post=self.post_message)
+
+    @on(RunLaunched)
+    def _run_launched(self, message: RunLaunched) -> None:
+        if message.run_id not in self.live_runs:
+            self.live_runs = {**self.live_runs, message.run_id: launcher.launched(message)}
+
+    @on(StepStatusChanged)
+    def _step_changed(self, message: StepStatusChanged) -> None:
+        run = self.live_runs.get(message.run_id)
+        if run is not None:
+            self.live_runs = {**self.live_runs,
+                              message.run_id: launcher.apply_step(run, message)}
+
+    @on(RunEnded)
+    def _run_ended(self, message: RunEnded) -> None:
+        run = self.live_runs.get(message.run_id)
+        runs = dict(self.live_runs)
+        if run is not None:
+            runs[message.run_id] = launcher.apply_end(run, message)
+        finished = [k for k, v in runs.items() if v.finished]
+        for old in finished[:-KEEP_FINISHED_RUNS]:
+            runs.pop(old)
+            self._cancels.pop(old, None)
+        self.live_runs = runs
+        took = format_duration(message.duration_seconds)
+        text = f"{message.workflow} {message.status} in {took} (run {message.run_id})"
+        if message.error:
+            text += f"\n{message.error}"
+        self.notify(text, title="Run finished",
+                    severity="information" if message.status == "completed" else "error")
+        self.refresh_stats()
 
     # ------------------------------------------------------------------ app-wide keys
     def action_toggle_theme(self) -> None:
@@ -157,11 +332,11 @@ def _declared_by_spine(node: Any, binding: Binding) -> bool:
 def make_app(paths: Sequence[str | Path] | None = None, *, db: str | Path | None = None,
              settings: Settings | None = None) -> SpineApp:
     """Build the app from ``settings`` (default: ``SPINE_*`` environment), with ``paths``
-    and ``db`` overriding; the CLI and the tests both start here."""
-    base = settings if settings is not None else Settings.from_env()
+    and ``db`` overriding; the CLI, the tests and the benchmarks all start here."""
+    base = settings if settings is not None else Settings()
     if paths:
         base = base.with_paths(paths)
     if db is not None:
-        base = replace(base, db=Path(db))
+        base = base.with_db(db)
     SETTINGS.set(base)
     return SpineApp(base)

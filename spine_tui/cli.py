@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from . import __version__
 from .config import Settings, default_db_path
 
@@ -15,10 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spine-tui",
         description="Terminal workbench for spine workflows: browse the catalog of workflow "
-                    "files, filter and sort it, and open a workflow to see its DAG and steps.",
-        epilog="Keys: / filter, s or 1-7 sort, Enter open, Esc back, ? help, ctrl+p command "
-               "palette, ctrl+t dark/light, q quit. Environment: SPINE_PATHS, SPINE_DB, "
-               "SPINE_HOME, SPINE_THEME, SPINE_CURSOR_BLINK.",
+                    "files, see a workflow's DAG, run it, follow its logs live, and read the "
+                    "run history. Workflow files reload as you save them.",
+        epilog="Keys: / filter, s or 1-9/0 sort, Enter open, r run, R runs, C catalog, Esc "
+               "back, ? help, ctrl+p command palette, ctrl+t dark/light, q quit. "
+               "Environment: SPINE_PATHS, SPINE_DB, SPINE_HOME, SPINE_THEME, "
+               "SPINE_CURSOR_BLINK, SPINE_WATCH, SPINE_REFRESH_SECONDS.",
     )
     parser.add_argument(
         "paths", nargs="*", metavar="PATH",
@@ -27,10 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--db", metavar="PATH", type=Path, default=None,
-        help="SQLite file for the run store (default: $SPINE_DB, else "
-             f"{default_db_path()}). Accepted and remembered for this session, but this "
-             "version does not read or write it yet: runs are not stored until the run "
-             "store is added.",
+        help="SQLite run store to read history from and record runs in (default: $SPINE_DB, "
+             f"else {default_db_path()}); the same file spine-engine uses, so runs from "
+             "either show up in both.",
     )
     parser.add_argument("--theme", metavar="NAME", default=None,
                         help="Textual theme to start with (default: textual-dark)")
@@ -46,15 +49,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"spine-tui: no such file or folder: {', '.join(missing)} "
               "(pass workflow files or folders that exist)", file=sys.stderr)
         return 2
-    settings = Settings.from_env(db=args.db, theme=args.theme)
+    try:
+        settings = Settings.from_env(db=args.db, theme=args.theme)
+    except ValidationError as exc:
+        problems = "; ".join(f"SPINE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        print(f"spine-tui: bad setting: {problems}", file=sys.stderr)
+        return 2
     if args.paths:
         settings = settings.with_paths(args.paths)
+    problem = check_store(settings.db_path)
+    if problem:
+        print(f"spine-tui: {problem}", file=sys.stderr)
+        return 2
 
     from .app import make_app  # Textual loads only when the app really starts
 
     app = make_app(settings=settings)
     app.run()
     return app.return_code or 0
+
+
+def check_store(path: Path) -> str:
+    """Why the run store at ``path`` cannot be used (empty when it can): checked before the
+    app starts so a wrong ``--db`` is a one-line error, not a broken screen."""
+    from engine import RunStore, StoreError
+
+    try:
+        RunStore(path).close()
+    except StoreError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot open run store {path}: {exc}"
+    return ""
 
 
 if __name__ == "__main__":

@@ -1,74 +1,85 @@
-"""Settings of one workbench session, and the one place that knows where spine keeps files.
+"""Settings of one workbench session: one pydantic-settings class read from ``SPINE_*``.
 
-A frozen dataclass read from ``SPINE_*`` environment variables and overridden by CLI flags
-(pydantic-settings is not a project dependency, so the variables are parsed here). The
-active settings live in a context variable, as posting does, so screens can read them
-without importing the app.
+Paths are owned by ``engine.store.paths`` (``--db``, else ``$SPINE_DB``, else
+``$SPINE_HOME/spine.db``); this module only resolves them through it, so the TUI and
+``spine-engine`` always open the same file. The active settings live in a context variable,
+as posting does, so screens can read them without importing the app.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-ENV_PREFIX = "SPINE_"
-_FALSE = {"0", "false", "no", "off"}
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from engine.store.paths import default_db_path, resolve_db_path
 
-def spine_home(environ: Mapping[str, str] | None = None) -> Path:
-    """Folder for spine's own files: ``$SPINE_HOME``, else ``~/.spine``."""
-    env = os.environ if environ is None else environ
-    return Path(env.get("SPINE_HOME") or Path.home() / ".spine").expanduser()
+__all__ = ["SETTINGS", "Settings", "default_db_path"]
 
 
-def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
-    """Run-store file used when neither ``--db`` nor ``$SPINE_DB`` names one."""
-    return spine_home(environ) / "spine.db"
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(BaseSettings):
     """Workbench settings; each field's environment variable is ``SPINE_<FIELD>``."""
 
-    paths: tuple[Path, ...] = ()
-    """Workflow files or folders to scan (``SPINE_PATHS``, os.pathsep-separated);
-    empty means ``./workflows`` if it exists, else the bundled samples."""
-    db: Path | None = None
-    """Run-store SQLite file (``SPINE_DB``); None means ``default_db_path()``. Kept for the
-    run store, which does not exist yet: nothing reads or writes it in this version."""
-    theme: str = "textual-dark"
-    """Textual theme name to start with (``SPINE_THEME``)."""
-    cursor_blink: bool = True
-    """Blink text cursors (``SPINE_CURSOR_BLINK``); tests turn it off for stable snapshots."""
+    model_config = SettingsConfigDict(env_prefix="SPINE_", frozen=True, extra="ignore",
+                                      env_ignore_empty=True)
+
+    paths: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(), description="Workflow files or folders to scan and watch (SPINE_PATHS, "
+        "os.pathsep-separated); empty means ./workflows if it exists, else the samples.")
+    db: Path | None = Field(
+        default=None, description="Run-store SQLite file (SPINE_DB); None means "
+        "$SPINE_HOME/spine.db, as for spine-engine.")
+    theme: str = Field(default="textual-dark",
+                       description="Textual theme to start with (SPINE_THEME).")
+    cursor_blink: bool = Field(
+        default=True, description="Blink text cursors (SPINE_CURSOR_BLINK); tests turn it "
+        "off so snapshots do not depend on timing.")
+    watch: bool = Field(
+        default=True, description="Reload workflow files when they change on disk "
+        "(SPINE_WATCH).")
+    refresh_seconds: float = Field(
+        default=1.0, gt=0, description="How often the runs screen and run detail re-read "
+        "the store (SPINE_REFRESH_SECONDS).")
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(Path(p).expanduser() for p in value.split(os.pathsep) if p)
+        return value
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _expand_db(cls, value: Any) -> Any:
+        return Path(value).expanduser() if isinstance(value, str) and value else value
 
     @property
     def db_path(self) -> Path:
-        return self.db or default_db_path()
+        """The run-store file this session reads and writes."""
+        return resolve_db_path(self.db)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from ``SPINE_*`` variables, then ``overrides`` that are not None."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        if env.get("SPINE_PATHS"):
-            values["paths"] = tuple(Path(p) for p in env["SPINE_PATHS"].split(os.pathsep) if p)
-        if env.get("SPINE_DB"):
-            values["db"] = Path(env["SPINE_DB"]).expanduser()
-        if env.get("SPINE_THEME"):
-            values["theme"] = env["SPINE_THEME"]
-        if env.get("SPINE_CURSOR_BLINK"):
-            values["cursor_blink"] = env["SPINE_CURSOR_BLINK"].strip().lower() not in _FALSE
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Settings from ``SPINE_*`` variables, then ``overrides`` that are not None (flags)."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
 
     def with_paths(self, paths: Sequence[str | Path]) -> Settings:
-        return replace(self, paths=tuple(Path(p) for p in paths))
+        return self.model_copy(update={"paths": tuple(Path(p) for p in paths)})
+
+    def with_db(self, db: str | Path | None) -> Settings:
+        return self.model_copy(update={"db": Path(db) if db is not None else None})
 
 
-_DEFAULTS = Settings()  # frozen, so sharing it as the default is safe
-SETTINGS: ContextVar[Settings] = ContextVar("spine_settings", default=_DEFAULTS)
+SETTINGS: ContextVar[Settings | None] = ContextVar("spine_settings", default=None)
 """The settings of the running app; ``make_app`` sets it."""
+
+
+def current_settings() -> Settings:
+    """The running app's settings, or fresh ones from the environment."""
+    settings = SETTINGS.get()
+    return settings if settings is not None else Settings()

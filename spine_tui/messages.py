@@ -1,14 +1,18 @@
-"""Messages shared across screens, named for what happened."""
+"""Messages shared across screens, named for what happened, and the app state they carry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from engine.discovery import Catalog
+    from engine import RunStore
+    from engine.discovery import Catalog, DiscoveredWorkflow, LoadError
+
+    from .store_queries import WorkflowStats
 
 
 @dataclass
@@ -23,3 +27,91 @@ class CatalogLoadFailed(Message):
     """Discovery itself failed (not one file: the whole scan), with a readable reason."""
 
     error: str
+
+
+@dataclass
+class WorkflowFileReloaded(Message):
+    """A watched file changed and was loaded again (``removed`` when it was deleted)."""
+
+    path: str
+    workflows: list[DiscoveredWorkflow]
+    errors: list[LoadError]
+    removed: bool = False
+
+
+@dataclass
+class WatchFailed(Message):
+    """The file watcher stopped (a watched folder vanished, no inotify slots, ...)."""
+
+    error: str
+
+
+@dataclass
+class StoreOpened(Message):
+    store: RunStore
+
+
+@dataclass
+class StoreFailed(Message):
+    """The run store could not be opened; ``error`` names the file and what to do."""
+
+    error: str
+
+
+@dataclass
+class StatsLoaded(Message):
+    stats: dict[str, WorkflowStats]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRun:
+    """A run started from this workbench, as its events report it (for progress displays)."""
+
+    run_id: str
+    workflow: str
+    steps: tuple[str, ...]
+    statuses: Mapping[str, str] = field(default_factory=dict)
+    status: str = "running"
+    error: str | None = None
+    duration_seconds: float | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(s in ("completed", "failed", "skipped", "cancelled")
+                   for s in self.statuses.values())
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+
+@dataclass
+class RunLaunched(Message):
+    """The workbench started ``run_id`` (its first event may still be on its way)."""
+
+    run_id: str
+    workflow: str
+    steps: tuple[str, ...]
+
+
+@dataclass
+class StepStatusChanged(Message):
+    """A step of a run started here started, retried or finished."""
+
+    run_id: str
+    step: str
+    status: str
+    attempt: int = 1
+    error: str | None = None
+
+
+@dataclass
+class RunEnded(Message):
+    """A run started here finished (``status`` completed, failed, cancelled, ...)."""
+
+    run_id: str
+    workflow: str
+    status: str
+    error: str | None = None
+    duration_seconds: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)

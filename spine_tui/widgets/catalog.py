@@ -7,27 +7,33 @@ are pure functions (``matches``, ``sort_rows``) that tests can call without a te
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
-from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
+
+from ..status import STATUS_ICON, STATUS_STYLE, format_time, sparkline, status_text
 
 if TYPE_CHECKING:
     from engine.discovery import Catalog, DiscoveredWorkflow, LoadError
 
+    from ..messages import LiveRun
+    from ..store_queries import WorkflowStats
+
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"), ("domain", "Domain"), ("tags", "Tags"), ("steps", "Steps"),
-    ("version", "Version"), ("mode", "Mode"), ("source", "Source"),
+    ("version", "Ver"), ("last_run", "Last run"), ("success", "Success"),
+    ("trend", "Recent"), ("mode", "Mode"), ("source", "Source"),
 )
 SORT_KEYS = [key for key, _ in COLUMNS]
-TAGS_WIDTH = 30
+SORT_KEY_NAMES = [*"1234567890"]
+TAGS_WIDTH = 20
+TREND_RUNS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +52,51 @@ class WorkflowRow:
     schedule: str | None = None
     defaults: dict[str, Any] = field(default_factory=dict, compare=False)
     item: DiscoveredWorkflow | None = field(default=None, compare=False, repr=False)
+    runs: int = 0
+    last_status: str | None = None
+    last_at: datetime | None = None
+    success: float | None = None
+    durations: tuple[float, ...] = ()
+    live: str = ""
+    """Progress of a run started here that is still going (e.g. ``2/4``)."""
+    problem: str = ""
+    """Why the file's latest version did not load (this row shows the last good one)."""
+    cached_cells: tuple[Text, ...] = field(default=(), compare=False, repr=False)
 
-    def cells(self) -> tuple[str, ...]:
+    @property
+    def last_run(self) -> float:
+        return self.last_at.timestamp() if self.last_at else 0.0
+
+    @property
+    def trend(self) -> float:
+        return self.durations[-1] if self.durations else 0.0
+
+    def cells(self) -> tuple[Text, ...]:
+        """The table cells, computed once per row (filtering only picks rows)."""
+        if not self.cached_cells:
+            object.__setattr__(self, "cached_cells", self._make_cells())
+        return self.cached_cells
+
+    def _make_cells(self) -> tuple[Text, ...]:
         tags = ", ".join(self.tags) or "—"
-        if len(tags) > TAGS_WIDTH:  # long tag lists would push Mode and Source off screen
+        if len(tags) > TAGS_WIDTH:  # long tag lists would push the other columns off screen
             tags = tags[:TAGS_WIDTH - 1] + "…"
-        return (self.name, self.domain or "—", tags, str(self.steps), f"v{self.version}",
-                self.mode, self.source)
+        if self.live:
+            last = status_text("running")
+            last.append(f" {self.live}")
+        elif self.last_status:
+            last = Text.assemble((STATUS_ICON.get(self.last_status, "?"),
+                                  STATUS_STYLE.get(self.last_status, "")),
+                                 " ", format_time(self.last_at)[5:16])
+        else:
+            last = Text("never", style="dim")
+        success = "—" if self.success is None else f"{self.success:.0%}"
+        source: str | Text = self.source
+        if self.problem:
+            source = Text.assemble((self.source, ""), (" ⚠", "bold red"))
+        values = (self.name, self.domain or "—", tags, str(self.steps), f"v{self.version}",
+                  last, success, sparkline(self.durations[-TREND_RUNS:]), self.mode, source)
+        return tuple(v if isinstance(v, Text) else Text(v) for v in values)
 
 
 def display_path(path: str, roots: Iterable[str] = ()) -> str:
@@ -69,8 +113,16 @@ def display_path(path: str, roots: Iterable[str] = ()) -> str:
     return target.name
 
 
-def rows_from_catalog(catalog: Catalog) -> list[WorkflowRow]:
-    """One row per workflow of an ``engine`` catalog, in discovery order."""
+def rows_from_catalog(catalog: Catalog, stats: Mapping[str, WorkflowStats] | None = None,
+                      live: Mapping[str, LiveRun] | None = None) -> list[WorkflowRow]:
+    """One row per workflow of an ``engine`` catalog, in discovery order, with its stored
+    history from ``stats`` and the progress of runs started here from ``live``."""
+    stats = stats or {}
+    going = {run.workflow: f"{run.done}/{len(run.steps)}"
+             for run in (live or {}).values() if not run.finished}
+    problems: dict[str, str] = {}
+    for error in catalog.errors:
+        problems.setdefault(str(Path(error.path).resolve()), str(error))
     rows = []
     for item in catalog.workflows:
         wf = item.workflow
@@ -78,11 +130,19 @@ def rows_from_catalog(catalog: Catalog) -> list[WorkflowRow]:
         mode = policy.mode.value
         if mode == "parallel":
             mode = f"parallel ×{policy.max_concurrency}"
+        history = stats.get(wf.name)
+        problem = problems.get(str(Path(item.source).resolve()), "") if problems else ""
         rows.append(WorkflowRow(
             name=wf.name, domain=wf.domain, tags=tuple(wf.tags), steps=len(wf.steps),
             version=wf.version, mode=mode, source=display_path(item.source, catalog.paths),
             description=wf.description, kind=item.kind, schedule=wf.schedule,
             defaults=dict(wf.defaults), item=item,
+            runs=history.runs if history else 0,
+            last_status=history.last_status if history else None,
+            last_at=history.last_at if history else None,
+            success=history.success_rate if history else None,
+            durations=history.durations if history else (),
+            live=going.get(wf.name, ""), problem=problem,
         ))
     return rows
 
@@ -107,6 +167,8 @@ def sort_rows(rows: Iterable[WorkflowRow], column: str, reverse: bool = False
     """Rows ordered by one column (numbers numerically, text case-insensitively), then name."""
     def key(row: WorkflowRow) -> tuple[Any, str]:
         value = getattr(row, column)
+        if value is None:
+            value = -1.0
         if isinstance(value, tuple):
             value = ", ".join(value)
         if isinstance(value, str):
@@ -114,107 +176,6 @@ def sort_rows(rows: Iterable[WorkflowRow], column: str, reverse: bool = False
         return value, row.name.lower()
 
     return sorted(rows, key=key, reverse=reverse)
-
-
-class WorkflowTable(DataTable[str]):
-    """The catalog table: owns its sort order; rows come down from the screen."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Open"),
-        Binding("s", "cycle_sort", "Sort"),
-        *(Binding(str(i + 1), f"sort('{key}')", f"Sort by {label.lower()}", show=False)
-          for i, (key, label) in enumerate(COLUMNS)),
-    ]
-
-    workflows: reactive[tuple[WorkflowRow, ...]] = reactive((), always_update=True)
-    sort_column: reactive[str] = reactive("name")
-    sort_reverse: reactive[bool] = reactive(False)
-
-    @dataclass
-    class WorkflowHighlighted(Message):
-        """The cursor moved onto a workflow (``None`` when the table is empty)."""
-
-        row: WorkflowRow | None
-
-    @dataclass
-    class WorkflowChosen(Message):
-        """The user pressed Enter (or clicked) on a workflow."""
-
-        row: WorkflowRow
-
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
-        self._shown: list[WorkflowRow] = []
-
-    def validate_sort_column(self, column: str) -> str:
-        return column if column in SORT_KEYS else "name"
-
-    def watch_workflows(self) -> None:
-        self._rebuild()
-
-    def watch_sort_column(self) -> None:
-        self._rebuild()
-
-    def watch_sort_reverse(self) -> None:
-        self._rebuild()
-
-    def action_sort(self, column: str) -> None:
-        """Sort by ``column``; choosing the current column again flips the direction."""
-        if column == self.sort_column:
-            self.sort_reverse = not self.sort_reverse
-        else:
-            self.sort_column, self.sort_reverse = column, False
-
-    def action_cycle_sort(self) -> None:
-        """Sort by the next column (press 1-7 to pick one directly)."""
-        self.sort_column = SORT_KEYS[(SORT_KEYS.index(self.sort_column) + 1) % len(SORT_KEYS)]
-        self.sort_reverse = False
-
-    @property
-    def highlighted_row(self) -> WorkflowRow | None:
-        shown = self._shown
-        return shown[self.cursor_row] if 0 <= self.cursor_row < len(shown) else None
-
-    @property
-    def shown_rows(self) -> list[WorkflowRow]:
-        """The rows in the order they are displayed."""
-        return list(self._shown)
-
-    def _rebuild(self) -> None:
-        if not self.is_mounted:
-            return
-        keep = self.highlighted_row.name if self.highlighted_row else None
-        shown = self._shown = sort_rows(self.workflows, self.sort_column, self.sort_reverse)
-        self.clear(columns=True)
-        for key, label in COLUMNS:
-            if key == self.sort_column:
-                label += " ▼" if self.sort_reverse else " ▲"
-            self.add_column(label, key=key)
-        for row in shown:
-            self.add_row(*row.cells(), key=row.name)
-        names = [row.name for row in shown]
-        self.move_cursor(row=names.index(keep) if keep in names else 0, animate=False)
-        self.post_message(self.WorkflowHighlighted(self.highlighted_row))
-
-    def on_mount(self) -> None:
-        self._rebuild()
-
-    @on(DataTable.RowHighlighted)
-    def _announce_highlight(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        self.post_message(self.WorkflowHighlighted(self.highlighted_row))
-
-    @on(DataTable.RowSelected)
-    def _announce_choice(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        row = self.highlighted_row
-        if row is not None:
-            self.post_message(self.WorkflowChosen(row))
-
-    @on(DataTable.HeaderSelected)
-    def _sort_by_header(self, event: DataTable.HeaderSelected) -> None:
-        event.stop()
-        self.action_sort(str(event.column_key.value))
 
 
 class WorkflowDetails(Static):
@@ -239,6 +200,14 @@ class WorkflowDetails(Static):
         if row.defaults:
             text.append("   defaults: ", style="dim")
             text.append(json.dumps(row.defaults, default=repr))
+        if row.runs:
+            text.append(f"\n{row.runs:,} stored runs, last ", style="dim")
+            text.append_text(status_text(row.last_status))
+            text.append(f" at {format_time(row.last_at)}", style="dim")
+        if row.problem:
+            text.append("\n⚠ the file's latest version did not load (showing the last good "
+                        "one): ", style="bold red")
+            text.append(row.problem, style="red")
         return text
 
 

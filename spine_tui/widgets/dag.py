@@ -10,17 +10,21 @@ means a real edge. ``layout_dag`` is pure (no Textual) so it can be unit-tested.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import ScrollableContainer
-from textual.geometry import Region
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..status import STATUS_STYLE
 
 UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8
 _GLYPHS = {
@@ -279,16 +283,16 @@ class _Canvas:
         self.chars[row][col] = char
 
     def text(self, row: int, col: int, value: str) -> None:
-        for k, char in enumerate(value):
-            self.chars[row][col + k] = char
+        self.chars[row][col:col + len(value)] = value
 
     def hline(self, row: int, x1: int, x2: int, open_ends: bool = False) -> None:
         lo, hi = min(x1, x2), max(x1, x2)
+        bits = self.bits[row]
         for col in range(lo, hi + 1):
             if col > lo or open_ends:
-                self.bits[row][col] |= LEFT
+                bits[col] |= LEFT
             if col < hi or open_ends:
-                self.bits[row][col] |= RIGHT
+                bits[col] |= RIGHT
 
     def vline(self, col: int, y1: int, y2: int) -> None:
         for row in range(y1, y2 + 1):
@@ -305,58 +309,97 @@ class _Canvas:
         self.text(box.top + 2, box.left, "└" + "─" * inner + "┘")
 
     def lines(self) -> tuple[str, ...]:
+        glyph = [_GLYPHS.get(b, " ") for b in range(16)]
         out = []
         for bits, chars in zip(self.bits, self.chars, strict=True):
-            row = "".join(c if c is not None else _GLYPHS.get(b, " ")
-                          for b, c in zip(bits, chars, strict=True))
+            row = "".join([c if c is not None else glyph[b]
+                           for b, c in zip(bits, chars, strict=True)])
             out.append(row.rstrip())
         return tuple(out)
 
 
-class DagCanvas(ScrollableContainer, can_focus=True):
-    """Scrollable view of a workflow's DAG that highlights and scrolls to the selected step."""
+class DagCanvas(ScrollView, can_focus=True):
+    """Scrollable view of a workflow's DAG: highlights the selected step, colours each box by
+    its live status, and draws only the rows on screen (a 500-step graph scrolls smoothly)."""
 
     DEFAULT_CSS = """
-    DagCanvas { height: 1fr; }
-    DagCanvas > #dag-lines { width: auto; height: auto; padding: 0 1; }
+    DagCanvas { height: 1fr; padding: 0 1; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "scroll_up", "Scroll up", show=False),
+        Binding("down", "scroll_down", "Scroll down", show=False),
+        Binding("left", "scroll_left", "Scroll left", show=False),
+        Binding("right", "scroll_right", "Scroll right", show=False),
+    ]
 
     selected: reactive[str | None] = reactive(None)
+    statuses: reactive[Mapping[str, str]] = reactive(dict, always_update=True)
+
+    @dataclass
+    class StepClicked(Message):
+        """The user clicked the box of step ``name``."""
+
+        name: str
 
     def __init__(self, layout: DagLayout, *, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.dag_layout = layout
 
-    def compose(self) -> ComposeResult:
-        yield Static(self._render_text(), id="dag-lines")
-
     @property
-    def drawing(self) -> Static:
-        return self.query_one("#dag-lines", Static)
+    def dag_layout(self) -> DagLayout:
+        return self._layout
+
+    @dag_layout.setter
+    def dag_layout(self, layout: DagLayout) -> None:
+        self._layout = layout
+        rows: dict[int, list[BoxPlacement]] = {}
+        for box in layout.boxes.values():
+            for row in range(box.top, box.top + box.height):
+                rows.setdefault(row, []).append(box)
+        self._boxes_by_row = rows
+        self.virtual_size = Size(layout.width, len(layout.lines))
+        self.refresh()
 
     def watch_selected(self, name: str | None) -> None:
-        if not self.is_mounted:
-            return
-        self.drawing.update(self._render_text())
-        box = self.dag_layout.boxes.get(name or "")
-        if box is not None:
-            # the drawing's padding (one column each side) shifts boxes in the scroll area
-            region = Region(box.left + 1, box.top, box.width + 1, box.height)
-            self.scroll_to_region(region, animate=False, spacing=None)
+        self.refresh()
+        box = self._layout.boxes.get(name or "")
+        if box is not None and self.is_mounted:
+            region = Region(box.left, box.top, box.width, box.height)
+            self.scroll_to_region(region, animate=False, force=True)
+
+    def watch_statuses(self) -> None:
+        self.refresh()
 
     def on_mount(self) -> None:
-        self.watch_selected(self.selected)
+        self.call_after_refresh(self.watch_selected, self.selected)
 
-    def _render_text(self) -> Text:
-        text = Text("\n".join(self.dag_layout.lines), no_wrap=True, overflow="ignore")
-        box = self.dag_layout.boxes.get(self.selected or "")
-        if box is not None:
-            starts = [0]
-            for line in self.dag_layout.lines:
-                starts.append(starts[-1] + len(line) + 1)
-            style = Style(bold=True, reverse=True)
-            for row in range(box.top, box.top + box.height):
-                begin = starts[row] + box.left
-                text.stylize(style, begin, begin + box.width)
+    def on_click(self, event: events.Click) -> None:
+        x, y = event.x + round(self.scroll_offset.x), event.y + round(self.scroll_offset.y)
+        for box in self._boxes_by_row.get(y, ()):
+            if box.left <= x < box.left + box.width:
+                self.post_message(self.StepClicked(box.name))
+                return
+
+    def line_text(self, row: int) -> Text:
+        """Row ``row`` of the drawing with the status colours and the selection applied."""
+        text = Text(self._layout.lines[row], no_wrap=True, end="")
+        text.pad_right(max(0, self._layout.width - len(text)))
+        for box in self._boxes_by_row.get(row, ()):
+            status = self.statuses.get(box.name)
+            if status:
+                text.stylize(STATUS_STYLE.get(status, ""), box.left, box.left + box.width)
+            if box.name == self.selected:
+                text.stylize(Style(bold=True, reverse=True), box.left, box.left + box.width)
         return text
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if row >= len(self._layout.lines):
+            return Strip.blank(width, base)
+        text = self.line_text(row)
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)

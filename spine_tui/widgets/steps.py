@@ -7,7 +7,7 @@ terminal); the widgets only lay those rows out.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from ..status import STATUS_ICON, STATUS_STYLE
 
 
 def _json(value: Any) -> str:
@@ -85,10 +87,29 @@ class StepList(OptionList):
         name: str
 
     def __init__(self, steps: Sequence[Any], *, id: str | None = None) -> None:
+        super().__init__(*self._make_options(steps, {}), id=id)
+        self._steps = list(steps)
+
+    @staticmethod
+    def _make_options(steps: Sequence[Any], statuses: Mapping[str, str]) -> list[Option]:
         width = max((len(s.name) for s in steps), default=0)
-        options = [Option(Text.assemble(s.name.ljust(width), ("  " + s.step_type.value, "dim")),
-                          id=s.name) for s in steps]
-        super().__init__(*options, id=id)
+        options = []
+        for s in steps:
+            status = statuses.get(s.name)
+            mark = ((f"{STATUS_ICON.get(status, '?')} ", STATUS_STYLE.get(status, ""))
+                    if status else "")
+            options.append(Option(Text.assemble(mark, s.name.ljust(width),
+                                                ("  " + s.step_type.value, "dim")), id=s.name))
+        return options
+
+    def show(self, steps: Sequence[Any], statuses: Mapping[str, str]) -> None:
+        """Replace the options (a reload or a status change), keeping the highlight."""
+        keep = self.highlighted
+        self._steps = list(steps)
+        self.clear_options()
+        self.add_options(self._make_options(steps, statuses))
+        if self.option_count:
+            self.highlighted = min(keep or 0, self.option_count - 1)
 
     @on(OptionList.OptionHighlighted)
     def _announce(self, event: OptionList.OptionHighlighted) -> None:

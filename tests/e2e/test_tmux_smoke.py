@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "resources" / "tui"
 SCRIPT = Path(sys.executable).parent / "spine-tui"
 TIMEOUT = 30.0
+SETTINGS_VARIABLES = ("SPINE_DB", "SPINE_PATHS", "SPINE_THEME", "SPINE_CURSOR_BLINK",
+                      "SPINE_WATCH", "SPINE_REFRESH_SECONDS")
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -67,8 +70,13 @@ class Terminal:
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[Terminal]:
     name = f"spine-smoke-{uuid.uuid4().hex[:8]}"
+    # a tmux server that is already running gives new sessions *its* environment, so the
+    # store location is set on the command itself: never the user's ~/.spine
+    unset = " ".join(f"-u {name}" for name in SETTINGS_VARIABLES)
+    command = (f"cd {shlex.quote(str(ROOT))} && exec env {unset} "
+               f"SPINE_HOME={shlex.quote(str(tmp_path))} TERM=xterm-256color "
+               f"{SCRIPT} {FIXTURES.relative_to(ROOT)}")
     env = {**os.environ, "SPINE_HOME": str(tmp_path), "TERM": "xterm-256color"}
-    command = f"cd {ROOT} && {SCRIPT} {FIXTURES.relative_to(ROOT)}"
     started = subprocess.run(
         ["tmux", "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "140", "-y", "40",
          command], env=env, capture_output=True, text=True, timeout=30)
@@ -79,7 +87,8 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
         tmux("kill-session", "-t", name)
 
 
-def test_browse_filter_open_and_quit_in_a_real_terminal(terminal: Terminal) -> None:
+def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
+        terminal: Terminal, tmp_path: Path) -> None:
     screen = terminal.wait_for("tui.market.fanout")
     assert "tui.etl.daily" in screen
     assert "Workflows 3 of 3" in screen
@@ -98,12 +107,31 @@ def test_browse_filter_open_and_quit_in_a_real_terminal(terminal: Terminal) -> N
         assert f"│ {step} " in screen
     assert "▶" in screen and "┤" in screen
 
+    terminal.keys("r")  # run it: the params dialog, then Enter starts the run
+    terminal.wait_for("Run tui.market.fanout")
+    terminal.keys("Enter")
+    screen = terminal.wait_for("6/6 steps")
+    assert "✓ completed" in screen and "100%" in screen
+
     terminal.keys("Escape")
     screen = terminal.wait_for("Workflows 1 of 3")
     assert "Steps (6)" not in screen
+
+    terminal.keys("R")  # the runs screen lists the run just made, from the store
+    screen = terminal.wait_for("1 runs")
+    assert "tui.market.fanout" in screen and "completed" in screen
+    terminal.keys("Enter")
+    screen = terminal.wait_for("Steps 6/6 done")
+    for step in ("fetch", "merge", "publish"):
+        assert step in screen
+    terminal.keys("Escape")
+    terminal.wait_for("Workflow filter")
+    terminal.keys("C")
+    terminal.wait_for("Workflows 1 of 3")
 
     terminal.keys("q")
     deadline = time.monotonic() + TIMEOUT
     while terminal.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not terminal.alive(), terminal.screen()
+    assert (tmp_path / "spine.db").exists()  # the run went to SPINE_HOME, not ~/.spine

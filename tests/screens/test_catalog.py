@@ -14,7 +14,8 @@ from tui_harness import FIXTURE_NAMES, FIXTURES, drive, fixture_app, loaded
 import spine_tui.app as app_module
 from screens import CatalogScreen, HelpScreen, WorkflowScreen
 from spine_tui.messages import CatalogLoaded
-from spine_tui.widgets.catalog import LoadErrors, WorkflowDetails, WorkflowTable
+from spine_tui.widgets.catalog import LoadErrors, WorkflowDetails
+from spine_tui.widgets.catalog_table import WorkflowTable
 from spine_tui.widgets.steps import StepDetails, StepList
 
 
@@ -37,10 +38,10 @@ def test_discovery_worker_fills_the_table_with_the_fixture_workflows() -> None:
         assert isinstance(pilot.app.screen, CatalogScreen)
         assert shown(pilot) == FIXTURE_NAMES
         assert table(pilot).row_count == 3
-        etl = table(pilot).get_row("tui.etl.daily")
-        assert etl == ["tui.etl.daily", "finance", "etl, daily", "4", "v3", "sequential",
-                       "tui_etl.py"]
-        assert table(pilot).get_row("tui.market.fanout")[5] == "parallel ×3"
+        etl = [str(cell) for cell in table(pilot).get_row("tui.etl.daily")]
+        assert etl == ["tui.etl.daily", "finance", "etl, daily", "4", "v3", "never", "—", "",
+                       "sequential", "tui_etl.py"]
+        assert table(pilot).get_row("tui.market.fanout")[8] == "parallel ×3"
         assert "Nightly ledger load" in details_text(pilot)
         assert "tui_etl.py (python)" in details_text(pilot)
         assert table(pilot).border_title == "Workflows 3 of 3"
@@ -83,10 +84,10 @@ def test_number_keys_sort_by_column_and_pressing_again_reverses() -> None:
     async def scenario(pilot: Pilot[Any]) -> None:
         await pilot.press("4")  # steps
         assert shown(pilot) == ["tui.hello", "tui.etl.daily", "tui.market.fanout"]
-        assert str(table(pilot).columns["steps"].label) == "Steps ▲"
+        assert table(pilot).column_label("steps") == "Steps ▲"
         await pilot.press("4")
         assert shown(pilot) == ["tui.market.fanout", "tui.etl.daily", "tui.hello"]
-        assert str(table(pilot).columns["steps"].label) == "Steps ▼"
+        assert table(pilot).column_label("steps") == "Steps ▼"
         await pilot.press("2")  # domain
         assert shown(pilot) == ["tui.hello", "tui.etl.daily", "tui.market.fanout"]
 
@@ -107,8 +108,8 @@ def test_s_sorts_by_the_next_column() -> None:
 def test_clicking_a_column_header_sorts_by_it() -> None:
     async def scenario(pilot: Pilot[Any]) -> None:
         widget = table(pilot)
-        version_x = sum(col.get_render_width(widget) for col in list(widget.columns.values())[:4])
-        await pilot.click(WorkflowTable, offset=(version_x + 2 + 1, 1))  # border + padding
+        version_x = widget.column_region("version").x
+        await pilot.click(WorkflowTable, offset=(version_x + 1 + 1, 0))  # padding, 2nd cell
         await pilot.pause()
         assert widget.sort_column == "version"
         assert shown(pilot) == ["tui.hello", "tui.market.fanout", "tui.etl.daily"]

@@ -1,15 +1,22 @@
 """Snapshots of the catalog and workflow screens at a fixed size on the fixture workflows.
 
 Deterministic by construction: fixed theme, no cursor blink, no clock in the header, paths
-shown relative to the scanned folder, and discovery awaited before the picture is taken.
+shown relative to the scanned folder, stored runs with fixed ids and timestamps shown in
+UTC, and discovery and the store reads awaited before the picture is taken.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from store_rows import T0, add_run_detail, add_runs, many_runs
 from textual.pilot import Pilot
-from tui_harness import SIZE, fixture_app, loaded
+from tui_harness import SIZE, fixture_app, loaded, wait_until
+
+from screens import RunDetailScreen
+from spine_tui.widgets.logview import LogView
+from spine_tui.widgets.runs_table import RunsTable
 
 
 def test_catalog_screen(snap_compare: Any) -> None:
@@ -50,3 +57,36 @@ def test_help_screen(snap_compare: Any) -> None:
         await pilot.press("question_mark")
 
     assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_help)
+
+
+def test_runs_screen(snap_compare: Any, isolated_store: Path) -> None:
+    add_runs(isolated_store, many_runs(40, ("tui.etl.daily", "tui.market.fanout")))
+    add_runs(isolated_store, [{"run_id": "run999999", "workflow": "tui.etl.daily",
+                               "status": "failed", "created_at": T0 + 60 * 41,
+                               "error": "transform: KeyError 'total'",
+                               "error_step": "transform"}])
+
+    async def open_runs(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: pilot.app.screen.query_one(RunsTable).run_at(0),
+                         what="the first page")
+        await pilot.press("down")
+
+    assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_runs)
+
+
+def test_run_detail_screen(snap_compare: Any, isolated_store: Path) -> None:
+    run_id = add_run_detail(isolated_store)
+
+    async def open_detail(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        pilot.app.push_screen(RunDetailScreen(run_id))
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "run", None),
+                         what="the run")
+        logs = pilot.app.screen.query_one(LogView)
+        await wait_until(pilot, lambda: logs.line_count == 4 and all(logs.visible_records()),
+                         what="the log lines")
+        await pilot.pause()
+
+    assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_detail)

@@ -5,20 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-from tui_harness import drive, fixture_app
+from tui_harness import drive, fixture_app, open_workflow
 
 from engine import ErrorPolicy, RetryPolicy, Step
 from screens import CatalogScreen, WorkflowScreen
 from spine_tui.widgets.dag import DagCanvas
 from spine_tui.widgets.steps import StepDetails, step_fields
-
-
-async def open_workflow(pilot: Pilot[Any], name: str) -> WorkflowScreen:
-    await pilot.press("slash", *name, "enter")
-    await pilot.pause()
-    screen = pilot.app.screen
-    assert isinstance(screen, WorkflowScreen)
-    return screen
 
 
 def fields(screen: WorkflowScreen) -> dict[str, str]:

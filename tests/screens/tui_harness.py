@@ -1,8 +1,9 @@
-"""Helpers for the TUI tests: fixture workflows, a fixed test config, an async runner."""
+"""Helpers for the TUI tests: fixture workflows, a fixed test config, waiting on workers."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,20 +14,56 @@ from spine_tui.app import SpineApp, make_app
 from spine_tui.config import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "resources" / "tui"
+RUN_FIXTURES = FIXTURES / "_run"
 SIZE = (120, 36)
 FIXTURE_NAMES = ["tui.etl.daily", "tui.hello", "tui.market.fanout"]
+LOOPS = {"watch", "runs-poll", "run-detail", "log-tail", "tui-runs"}
+"""Worker groups that live as long as their screen: never waited for to complete."""
 
 
-def fixture_app(*paths: str | Path) -> SpineApp:
+def fixture_app(*paths: str | Path, watch: bool = False, refresh: float = 0.2) -> SpineApp:
     """The app on ``paths`` (default: the fixture folder) with settings that never vary."""
-    settings = Settings(theme="textual-dark", cursor_blink=False)
+    settings = Settings(theme="textual-dark", cursor_blink=False, watch=watch,
+                        refresh_seconds=refresh)
     return make_app(list(paths) or [FIXTURES], settings=settings)
 
 
-async def loaded(pilot: Pilot[Any]) -> None:
-    """Wait until discovery has finished and its message has been handled."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+async def settled(pilot: Pilot[Any]) -> None:
+    """Wait until every one-shot worker (discovery, store, stats) has finished and the
+    messages they posted have been handled, including workers those messages started."""
+    for _ in range(20):
+        pending = [w for w in pilot.app.workers if w.group not in LOOPS and w.is_running]
+        if not pending:
+            await pilot.pause()
+            if not [w for w in pilot.app.workers if w.group not in LOOPS and w.is_running]:
+                return
+            continue
+        await pilot.app.workers.wait_for_complete(pending)
+        await pilot.pause()
+
+
+loaded = settled  # the name the catalog tests use
+
+
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = 15.0,
+                     what: str = "condition") -> Any:
+    """Let the app run until ``condition()`` is truthy (for work in other threads and
+    processes, which the app cannot announce); fails with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def wait_for_runs(pilot: Pilot[Any]) -> None:
+    """Wait for every run started from the TUI to finish and its messages to be handled."""
+    runs = [w for w in pilot.app.workers if w.group == "tui-runs"]
+    if runs:
+        await pilot.app.workers.wait_for_complete(runs)
+    await settled(pilot)
 
 
 def drive(app: SpineApp, scenario: Callable[[Pilot[Any]], Awaitable[None]],
@@ -34,7 +71,32 @@ def drive(app: SpineApp, scenario: Callable[[Pilot[Any]], Awaitable[None]],
     """Run ``scenario`` against ``app`` at the standard size (no pytest-asyncio needed)."""
     async def main() -> None:
         async with app.run_test(size=SIZE, **run_test) as pilot:
-            await loaded(pilot)
+            await settled(pilot)
             await scenario(pilot)
 
     asyncio.run(main())
+
+
+async def open_workflow(pilot: Pilot[Any], name: str) -> Any:
+    """Filter the catalog to ``name`` (set, not typed: typing is tested elsewhere) and open
+    the first match with Enter; returns the workflow screen."""
+    from screens import WorkflowScreen
+
+    pilot.app.screen.query_one("#filter").value = name
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, WorkflowScreen), screen
+    return screen
+
+
+def plain(widget: Any) -> str:
+    """What a widget's ``render()`` shows, as plain text at the widget's width."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=widget.size.width or SIZE[0], file=io.StringIO(), record=True)
+    console.print(widget.render())
+    return console.export_text()

@@ -1,0 +1,202 @@
+"""One run: header, per-step timeline (Gantt-like), outputs, and its live log tail.
+
+A worker loop owned by the screen re-reads the run, its steps and outputs from the store
+while the run is going (any process may be running it); the log pane tails on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import get_current_worker
+
+from engine import RunRecord, RunStore, StepRecord, UnknownRunError
+from spine_tui.config import current_settings
+from spine_tui.status import TERMINAL
+from spine_tui.widgets.logview import LogView
+from spine_tui.widgets.run_detail import OutputsView, RunHeader, StepTimeline, timeline_rows
+from spine_tui.workbench import workbench
+
+SETTLED_REFRESH_SECONDS = 5.0
+
+
+class RunDetailScreen(Screen[None]):
+    """A run's timeline, outputs and logs; / searches the logs, Escape goes back."""
+
+    AUTO_FOCUS = "#run-logs"
+    HELP = ("The header says how the run went; the timeline draws each step's span against "
+            "the run's start (overlapping bars ran in parallel), with attempts and the error "
+            "category of failures; outputs are each step's JSON (long values cut). The log "
+            "pane follows new lines as any process writes them: f toggles follow, p pauses, "
+            "s and l filter by step and level, / searches (n/N jump between matches), "
+            "m maximises the logs. x cancels a run started from this workbench.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "search", "Search logs"),
+        Binding("m", "maximize_logs", "Max logs"),
+        Binding("o", "toggle_outputs", "Outputs"),
+        Binding("x", "cancel_run", "Cancel run"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        run: RunRecord
+        steps: list[StepRecord]
+        outputs: dict[str, Any]
+
+    @dataclass
+    class LoadFailed(Message):
+        error: str
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.sub_title = f"Run {run_id}"
+        self.run: RunRecord | None = None
+
+    def compose(self) -> ComposeResult:
+        store = workbench(self.app).store
+        yield Header()
+        yield RunHeader(id="run-header")
+        with VerticalScroll(id="timeline-pane") as timeline:
+            timeline.border_title = "Steps"
+            yield StepTimeline(id="timeline")
+        with VerticalScroll(id="outputs-pane") as outputs:
+            outputs.border_title = "Outputs"
+            yield OutputsView(id="outputs")
+        search = Input(placeholder="search the logs (Enter: next match, Esc: close)",
+                       id="log-search")
+        search.cursor_blink = current_settings().cursor_blink
+        yield search
+        if store is None:
+            yield Static(workbench(self.app).store_error or "Opening the run store…",
+                         id="run-logs-waiting")
+        else:
+            yield self._log_view(store)
+        yield Footer()
+
+    def _log_view(self, store: RunStore) -> LogView:
+        logs = LogView(store, self.run_id, id="run-logs")
+        logs.border_title = "Logs"
+        return logs
+
+    @property
+    def logs(self) -> LogView:
+        return self.query_one(LogView)
+
+    def on_mount(self) -> None:
+        self.query_one("#log-search").display = False
+        self.watch(self.app, "store", self._store_ready)
+        self.watch(self.app, "store_error", self._store_failed, init=False)
+
+    def _store_failed(self, error: str) -> None:
+        for waiting in self.query("#run-logs-waiting").results(Static):
+            waiting.update(Text(error, style="bold red"))
+
+    def _store_ready(self, store: RunStore | None) -> None:
+        """Start reading once the store is open (it opens in a worker at start-up)."""
+        if store is None:
+            return
+        waiting = self.query("#run-logs-waiting")
+        if waiting:
+            logs = self._log_view(store)
+            self.mount(logs, before=waiting.first())
+            waiting.remove()
+            logs.focus()
+        self._poll(store)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="run-detail")
+    def _poll(self, store: RunStore) -> None:
+        """Re-read the run while it is going; slowly once it has settled."""
+        worker = get_current_worker()
+        interval = workbench(self.app).settings.refresh_seconds
+        while not worker.is_cancelled:
+            try:
+                run = store.get_run(self.run_id)
+                steps = store.step_runs(run.run_id)
+                outputs = store.outputs(run.run_id)
+            except UnknownRunError:
+                run = None  # a run started here may not be written yet
+            except Exception as exc:
+                self.post_message(self.LoadFailed(f"reading run {self.run_id}: {exc}"))
+                run = None
+            if run is not None:
+                self.post_message(self.Loaded(run, steps, outputs))
+            settled = run is not None and str(run.status) in TERMINAL
+            worker.cancelled_event.wait(SETTLED_REFRESH_SECONDS if settled else interval)
+
+    @on(Loaded)
+    def _show(self, event: Loaded) -> None:
+        self.run = event.run
+        self.query_one(RunHeader).run = event.run
+        now = None if str(event.run.status) in TERMINAL else datetime.now(UTC)
+        self.query_one(StepTimeline).rows = tuple(timeline_rows(event.run, event.steps, now))
+        self.query_one("#timeline-pane").border_title = (
+            f"Steps {sum(str(s.status) == 'completed' for s in event.steps)}"
+            f"/{event.run.step_count or len(event.steps)} done")
+        self.query_one(OutputsView).outputs = event.outputs
+        if self.query(LogView):
+            self.logs.steps = tuple(s.step for s in event.steps)
+
+    @on(LoadFailed)
+    def _failed(self, event: LoadFailed) -> None:
+        self.notify(event.error, title="Run detail", severity="error", timeout=5)
+
+    # ------------------------------------------------------------------ search
+    def action_search(self) -> None:
+        """Type text to highlight in the logs; Enter jumps to the next line with it."""
+        search = self.query_one("#log-search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Changed, "#log-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self.query(LogView):
+            self.logs.search = event.value
+
+    @on(Input.Submitted, "#log-search")
+    def _search_submitted(self) -> None:
+        if self.query(LogView):
+            self.logs.focus()
+            self.logs.action_find(True)
+
+    # ------------------------------------------------------------------ other keys
+    def action_back(self) -> None:
+        """Close the search box, or go back to where you came from."""
+        search = self.query_one("#log-search", Input)
+        if search.has_focus:
+            search.display = False
+            if self.query(LogView):
+                self.logs.focus()
+            return
+        self.dismiss()
+
+    def action_maximize_logs(self) -> None:
+        """Give the log pane the whole screen (press again to restore)."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.query(LogView):
+            self.maximize(self.logs)
+
+    def action_toggle_outputs(self) -> None:
+        """Show or hide the outputs pane."""
+        pane = self.query_one("#outputs-pane")
+        pane.display = not pane.display
+
+    def action_cancel_run(self) -> None:
+        """Stop this run after its current steps (runs started from this workbench)."""
+        if workbench(self.app).cancel_run(self.run_id):
+            self.notify(f"Cancelling run {self.run_id}…", timeout=3)
+        else:
+            self.notify("Only runs started from this workbench and still going can be "
+                        "cancelled here", severity="warning", timeout=4)

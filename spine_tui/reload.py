@@ -1,0 +1,120 @@
+"""Hot reload: watch workflow files, load the changed ones again, merge them into the catalog.
+
+``watch_workflow_files`` runs in a worker thread (watchfiles' Rust watcher, debounce 50 ms,
+step 10 ms) and loads each changed ``.py``/``.yaml`` file itself, so a save reaches the UI
+as one message. ``merge_reload`` is the pure rule for the catalog: a file that loads
+replaces its workflows; a file that breaks keeps its last good workflows listed and usable
+and shows its error; a deleted file takes its workflows away.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from engine.discovery import (
+    PYTHON_SUFFIXES,
+    YAML_SUFFIXES,
+    Catalog,
+    DiscoveredWorkflow,
+    LoadError,
+    load_file,
+)
+
+LOAD_LOCK = threading.Lock()
+"""Held while engine code imports workflow files (discovery and reload share sys.modules)."""
+DEBOUNCE_MS = 50
+STEP_MS = 10
+
+
+def is_workflow_file(path: str | Path) -> bool:
+    """The files discovery would load: ``.py``/``.yaml`` not hidden, private or cached."""
+    file = Path(path)
+    if file.suffix not in (*PYTHON_SUFFIXES, *YAML_SUFFIXES):
+        return False
+    if file.name.startswith(("_", ".")) or file.name == "conftest.py":
+        return False
+    return not any(part.startswith(".") or part == "__pycache__" for part in file.parts[:-1])
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def catalog_source(path: str | Path, roots: Iterable[str]) -> str:
+    """``path`` spelt as discovery spells it (under the scanned root it belongs to)."""
+    absolute = Path(path).resolve()
+    for root in roots:
+        base = Path(root)
+        if base.resolve() == absolute:
+            return str(base)
+        try:
+            return str(base / absolute.relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def merge_reload(catalog: Catalog, path: str, workflows: list[DiscoveredWorkflow],
+                 errors: list[LoadError], removed: bool = False) -> Catalog:
+    """The catalog after ``path`` was loaded again (or deleted, when ``removed``)."""
+    others = [e for e in catalog.errors if not _same_file(e.path, path)]
+    if removed:
+        kept = [w for w in catalog.workflows if not _same_file(w.source, path)]
+        return Catalog(tuple(kept), tuple(others), catalog.paths)
+    if errors and not workflows:
+        # keep the last good version listed and usable; show why the new one did not load
+        return Catalog(catalog.workflows, (*others, *errors), catalog.paths)
+    taken = {w.name: w.source for w in catalog.workflows if not _same_file(w.source, path)}
+    fresh: list[DiscoveredWorkflow] = []
+    problems = list(errors)
+    for item in workflows:
+        if item.name in taken:
+            problems.append(LoadError(item.source, f"workflow name {item.name!r} is already "
+                                      f"defined in {taken[item.name]}; rename one of them",
+                                      None, "DuplicateWorkflowError"))
+        else:
+            fresh.append(item)
+    merged: list[DiscoveredWorkflow] = []
+    inserted = False
+    for item in catalog.workflows:
+        if _same_file(item.source, path):
+            if not inserted:  # the file's workflows stay where they were listed
+                merged.extend(fresh)
+                inserted = True
+        else:
+            merged.append(item)
+    if not inserted:
+        merged.extend(fresh)
+    return Catalog(tuple(merged), (*others, *problems), catalog.paths)
+
+
+def reload_file(path: str | Path, roots: Iterable[str]
+                ) -> tuple[str, list[DiscoveredWorkflow], list[LoadError], bool]:
+    """Load one changed file again: (catalog source, workflows, errors, removed)."""
+    source = catalog_source(path, roots)
+    if not Path(path).exists():
+        return source, [], [], True
+    with LOAD_LOCK:
+        workflows, errors = load_file(source)
+    return source, workflows, errors, False
+
+
+def watch_workflow_files(roots: Iterable[str], stop: threading.Event,
+                         on_reload: Callable[[str, list[DiscoveredWorkflow], list[LoadError],
+                                              bool], None]) -> None:
+    """Block until ``stop`` is set, reloading each workflow file that changes under ``roots``."""
+    from watchfiles import watch
+
+    roots = [str(r) for r in roots]
+    existing = [r for r in roots if Path(r).exists()]
+    if not existing:
+        return
+    for changes in watch(*existing, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
+                         watch_filter=lambda _change, p: is_workflow_file(p),
+                         raise_interrupt=False, rust_timeout=500, yield_on_timeout=False):
+        for path in sorted({p for _change, p in changes}):
+            if stop.is_set():
+                return
+            on_reload(*reload_file(path, roots))

@@ -1,0 +1,175 @@
+"""Run-detail region widgets: the run header, the per-step timeline and the outputs.
+
+``timeline_rows`` turns stored step records into bar positions (pure, testable without a
+terminal); ``StepTimeline`` draws them Gantt-style against the run's start, so parallel
+steps overlap and a slow step stands out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from engine import RunRecord, StepRecord
+
+from ..status import STATUS_STYLE, format_duration, format_time, status_text
+
+MAX_VALUE_CHARS = 300
+NAME_WIDTH = 18
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    """One step's bar: where it starts and ends as fractions of the run's span."""
+
+    step: str
+    status: str
+    attempts: int
+    start: float | None
+    end: float | None
+    duration: float | None
+    error: str | None
+    category: str | None
+
+
+def _seconds(value: datetime | None, origin: datetime) -> float | None:
+    return None if value is None else (value - origin).total_seconds()
+
+
+def timeline_rows(run: RunRecord, steps: Sequence[StepRecord],
+                  now: datetime | None = None) -> list[TimelineRow]:
+    """Bar positions of ``steps`` relative to ``run``'s start (0.0) and end (1.0).
+
+    A step still running ends at ``now`` (or the latest time known), so live bars grow.
+    """
+    origin = run.started_at or run.created_at
+    if origin is None:
+        return [TimelineRow(s.step, str(s.status), s.attempts, None, None, s.duration_seconds,
+                            s.error, s.error_category) for s in steps]
+    ends = [t for s in steps for t in (s.started_at, s.finished_at) if t is not None]
+    latest = run.finished_at or max([now] if now else ends or [origin])
+    span = max((latest - origin).total_seconds(), 1e-9)
+    rows = []
+    for s in steps:
+        start = _seconds(s.started_at, origin)
+        end = _seconds(s.finished_at or (latest if s.started_at else None), origin)
+        rows.append(TimelineRow(
+            s.step, str(s.status), s.attempts,
+            None if start is None else min(1.0, max(0.0, start / span)),
+            None if end is None else min(1.0, max(0.0, end / span)),
+            s.duration_seconds, s.error, s.error_category))
+    return rows
+
+
+def bar(row: TimelineRow, width: int) -> Text:
+    """A ``width``-cell track with the step's span filled in its status colour."""
+    track = Text("·" * width, style="dim")
+    if row.start is None or width <= 0:
+        return track
+    left = min(width - 1, int(row.start * width))
+    right = max(left + 1, min(width, round((row.end if row.end is not None else row.start)
+                                           * width)))
+    style = STATUS_STYLE.get(row.status, "")
+    return Text.assemble(track[:left], Text("█" * (right - left), style=style), track[right:])
+
+
+class RunHeader(Static):
+    """Who, what and how a run went: id, workflow, status, times, params, error."""
+
+    run: reactive[RunRecord | None] = reactive(None, layout=True)
+
+    def render(self) -> Text:
+        run = self.run
+        if run is None:
+            return Text("Loading run…", style="italic")
+        text = Text()
+        text.append(f"{run.workflow}", style="bold")
+        text.append(f"  v{run.version}" if run.version is not None else "", style="dim")
+        text.append("  ")
+        text.append_text(status_text(str(run.status)))
+        text.append(f"\nrun {run.run_id}", style="dim")
+        if run.partition_key:
+            text.append(f"  partition {run.partition_key}", style="dim")
+        if run.parent_run_id:
+            text.append(f"  parent {run.parent_run_id}", style="dim")
+        text.append("\nstarted ", style="dim")
+        text.append(format_time(run.started_at or run.created_at))
+        text.append("  finished ", style="dim")
+        text.append(format_time(run.finished_at))
+        text.append("  took ", style="dim")
+        text.append(format_duration(run.duration_seconds))
+        if run.source:
+            text.append("  source ", style="dim")
+            text.append(run.source)
+        text.append("\nparams ", style="dim")
+        text.append(json.dumps(run.params, default=repr, ensure_ascii=False) if run.params
+                    else "—")
+        if run.error:
+            text.append("\nerror ", style="dim")
+            where = f"{run.error_step}: " if run.error_step else ""
+            text.append(where + run.error, style="red")
+        return text
+
+
+class StepTimeline(Static):
+    """Each step on one line: status, attempts, a bar over the run's span, duration, error."""
+
+    rows: reactive[tuple[TimelineRow, ...]] = reactive((), layout=True)
+
+    def render(self) -> Text:
+        if not self.rows:
+            return Text("no steps recorded yet", style="italic")
+        width = self.size.width or 100
+        bar_width = max(10, min(60, width - NAME_WIDTH - 26 - 40))  # 40 cells for errors
+        lines = Text(no_wrap=True, overflow="ellipsis")
+        for n, row in enumerate(self.rows):
+            if n:
+                lines.append("\n")
+            line = Text(no_wrap=True)
+            line.append(f"{row.step[:NAME_WIDTH]:<{NAME_WIDTH}} ", style="bold")
+            status = status_text(row.status)
+            status.truncate(12, pad=True)
+            line.append_text(status)
+            line.append(f" {'×' + str(row.attempts) if row.attempts > 1 else '':>3} ",
+                        style="yellow")
+            line.append_text(bar(row, bar_width))
+            line.append(f" {format_duration(row.duration):>7} ")
+            if row.category:
+                line.append(f"{row.category} ", style="bold red")
+            if row.error:
+                line.append(row.error.replace("\n", " "), style="red")
+            line.truncate(width, overflow="ellipsis")
+            lines.append_text(line)
+        return lines
+
+
+def truncate_json(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """Compact JSON of ``value``, cut at ``limit`` characters with how much was left out."""
+    text = json.dumps(value, default=repr, ensure_ascii=False)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit:,} chars)"
+
+
+class OutputsView(Static):
+    """Each completed step's output as one line of (truncated) JSON."""
+
+    outputs: reactive[Mapping[str, Any]] = reactive(dict, layout=True)
+
+    def render(self) -> Table | Text:
+        if not self.outputs:
+            return Text("no outputs yet", style="italic")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        for step, value in self.outputs.items():
+            grid.add_row(step, Text(truncate_json(value), style="green"))
+        return grid

@@ -1,0 +1,34 @@
+"""What screens may use of the app, as a protocol: screens never import the app module."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    from engine import RunStore
+    from engine.discovery import Catalog, DiscoveredWorkflow
+
+    from .config import Settings
+    from .messages import LiveRun
+    from .store_queries import WorkflowStats
+
+
+class Workbench(Protocol):
+    """The app's shared state (reactives screens watch) and the actions screens ask for."""
+
+    settings: Settings
+    catalog: Catalog | None
+    stats: Mapping[str, WorkflowStats]
+    store: RunStore | None
+    store_error: str
+    live_runs: Mapping[str, LiveRun]
+
+    def start_run(self, item: DiscoveredWorkflow, params: Mapping[str, Any]) -> str: ...
+
+    def cancel_run(self, run_id: str) -> bool: ...
+
+
+def workbench(app: Any) -> Workbench:
+    """``app`` seen through the ``Workbench`` protocol."""
+    return cast("Workbench", app)
