@@ -23,8 +23,8 @@ from textual.widgets import Footer, Header, Select, Static
 from textual.worker import get_current_worker
 
 from engine import RunRecord, RunStatus, RunStore
+from engine.store.views import count_runs
 from spine_tui.status import format_duration, format_time, status_text
-from spine_tui.store_queries import count_runs
 from spine_tui.widgets.runs_table import PAGE_SIZE, RunsHeader, RunsTable
 from spine_tui.workbench import workbench
 

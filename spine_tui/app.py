@@ -25,6 +25,7 @@ from textual.worker import get_current_worker
 
 from engine.discovery import discover
 from engine.store.runs import RunStore
+from engine.store.views import WorkflowStats, workflow_stats
 from screens import CSS_PATHS, CatalogScreen, HelpScreen, RunsScreen
 
 from . import launcher, reload
@@ -43,7 +44,6 @@ from .messages import (
     WorkflowFileReloaded,
 )
 from .status import format_duration
-from .store_queries import WorkflowStats, workflow_stats
 
 if TYPE_CHECKING:
     from engine.discovery import Catalog, DiscoveredWorkflow

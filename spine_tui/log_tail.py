@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from engine import LogRecord, RunStore
-
-from .store_queries import find_log, log_seqs, logs_by_seq
+from engine.store.views import find_log, log_seqs, logs_by_seq
 
 
 class SeqIndex:

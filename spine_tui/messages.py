@@ -11,8 +11,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from engine import RunStore
     from engine.discovery import Catalog, DiscoveredWorkflow, LoadError
-
-    from .store_queries import WorkflowStats
+    from engine.store.views import WorkflowStats
 
 
 @dataclass

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 if TYPE_CHECKING:
     from engine import RunStore
     from engine.discovery import Catalog, DiscoveredWorkflow
+    from engine.store.views import WorkflowStats
 
     from .config import Settings
     from .messages import LiveRun
-    from .store_queries import WorkflowStats
 
 
 class Workbench(Protocol):

@@ -33,7 +33,7 @@ class Database:
         except OSError as exc:
             raise StoreError(f"cannot create the folder for {self.path}: {exc}") from exc
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: dict[int, sqlite3.Connection] = {}  # thread ident -> its connection
         self._lock = threading.Lock()
         self._auto_checkpoint = True
         migrate(self.connection())
@@ -53,8 +53,19 @@ class Database:
                 raise StoreError(f"cannot open run store {self.path}: {exc}") from exc
             self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                self._close_orphans()
+                self._all[threading.get_ident()] = conn
         return conn
+
+    def _close_orphans(self) -> None:
+        """Close connections of threads that have ended (caller holds the lock), so a
+        long-lived process with short-lived workers keeps a bounded number of handles."""
+        alive = {t.ident for t in threading.enumerate()}
+        for ident in [i for i in self._all if i not in alive]:
+            try:
+                self._all.pop(ident).close()
+            except sqlite3.Error:
+                pass
 
     def defer_checkpoints(self) -> None:
         """Stop commits from checkpointing the WAL (and fsyncing) on the writer's thread.
@@ -64,7 +75,7 @@ class Database:
         """
         with self._lock:
             self._auto_checkpoint = False
-            for conn in self._all:
+            for conn in self._all.values():
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def checkpoint(self) -> None:
@@ -121,7 +132,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all:
+            for conn in self._all.values():
                 try:
                     conn.close()
                 except sqlite3.Error:

@@ -21,6 +21,7 @@ from .records import EventRecord, LogRecord, RunRecord, StepRecord
 from .schema import StoreError
 
 LEASE_SECONDS = HEARTBEAT_SECONDS * 4
+REAP_INTERVAL_SECONDS = 2.0
 
 
 class UnknownRunError(StoreError, LookupError):
@@ -32,6 +33,7 @@ class RunStore:
 
     def __init__(self, db: str | Path | Database | None = None) -> None:
         self.db = db if isinstance(db, Database) else Database(db)
+        self._last_reap = 0.0
 
     @property
     def path(self) -> Path:
@@ -41,7 +43,9 @@ class RunStore:
     def list_runs(self, workflow: str | None = None, status: str | None = None,
                   limit: int = 50, offset: int = 0, since: float | None = None) -> list[RunRecord]:
         """Newest first, optionally filtered; pages with ``limit``/``offset``."""
-        self.reap_interrupted()
+        if time.monotonic() - self._last_reap >= REAP_INTERVAL_SECONDS:  # UIs poll every second
+            self._last_reap = time.monotonic()
+            self.reap_interrupted()
         clauses: list[str] = []
         params: list[Any] = []
         if workflow:

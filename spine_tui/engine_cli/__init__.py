@@ -21,7 +21,21 @@ from rich.text import Text
 from engine import StoreError
 from spine_tui import __version__
 
-from . import analytics, artifacts, catalog, debug, logs, resume, run, runs, transfer, versions
+from . import (
+    analytics,
+    approvals,
+    artifacts,
+    catalog,
+    control,
+    debug,
+    logs,
+    resume,
+    retry,
+    run,
+    runs,
+    transfer,
+    versions,
+)
 from ._io import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, HelpFormatter, Streams
 from ._store import add_db_option
 
@@ -34,7 +48,13 @@ examples:
   spine-engine runs --status failed         the stored runs, newest first
   spine-engine status 3f9a                  one run and its steps (a unique id prefix)
   spine-engine logs 3f9a --follow           a run's output, live from any process
+  spine-engine pause 3f9a --wait            hold a run in any process; `resume 3f9a` goes on
+  spine-engine cancel 3f9a --wait           stop a run in any process
   spine-engine resume 3f9a                  continue an interrupted or failed run
+  spine-engine retry 3f9a                   re-run a failed run from the failed step (new id)
+  spine-engine replay 3f9a transform        run one step again with its stored inputs
+  spine-engine approvals                    approval steps runs are waiting on
+  spine-engine approve 3f9a deploy --by ann let a waiting run go on (or: reject)
   spine-engine debug debug.pipeline         step through a workflow at a pdb-like prompt
   spine-engine debug --run 3f9a --at load   open a stored run just before a step
   spine-engine artifacts 3f9a --root        a run's artifacts, verified on disk
@@ -48,8 +68,8 @@ exit status: 0 ok, 1 the workflow ran and failed, 2 bad input, 130 interrupted.
 Set SPINE_DEBUG=1 to see tracebacks."""
 
 #: Modules that register sub-commands (``add_parser``/``add_parsers``), in help order.
-COMMAND_MODULES = (catalog, run, debug, runs, logs, resume, artifacts, versions, analytics,
-                   transfer)
+COMMAND_MODULES = (catalog, run, debug, runs, logs, control, resume, retry, approvals,
+                   artifacts, versions, analytics, transfer)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,7 @@
-"""``resume``: continue a stored run after a crash, a failure or a cancel.
+"""``resume``: let a paused run go on, or continue a stored run after a crash, failure or cancel.
 
+A paused run (or one with a pause still pending) is resumed in the process that runs it
+(``RunControl.resume_paused``): nothing executes here.
 The run's workflow is rebuilt by ``engine.store.replay.workflow_for_run`` (the recorded file,
 a registered workflow, or the stored version; see ``_replay``), unless ``--from`` names it;
 steps that completed keep their stored outputs and are not executed again. Progress and
@@ -12,22 +14,30 @@ import argparse
 
 from rich.text import Text
 
-from engine import RunRecord, RunStatus, TrackedWorkflowRunner
+from engine import RunControl, RunControlError, RunRecord, RunStatus, TrackedWorkflowRunner
 
-from ._io import CliError, HelpFormatter, Streams, add_paths_option, plural
+from ._io import EXIT_OK, CliError, HelpFormatter, Streams, add_paths_option, plural
 from ._replay import recorded_workflow
 from ._store import add_db_option, open_store, require_store_file
+from .control import report_request
 from .run import add_output_options, print_header, report, run_with_progress
 
 #: Runs that stopped before finishing and can be continued.
 RESUMABLE = frozenset({RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.CANCELLED})
+#: Runs held by a live process, which ``resume`` un-pauses when they are (about to be) paused.
+LIVE = frozenset({RunStatus.PAUSED, RunStatus.RUNNING, RunStatus.WAITING, RunStatus.QUEUED})
 
 
 def cmd_resume(args: argparse.Namespace, io: Streams) -> int:
-    """Load the run, rebuild its workflow, and run the steps that have not completed."""
+    """Un-pause a paused run; else load the run, rebuild its workflow, and run the steps
+    that have not completed."""
     require_store_file(args, args.run_id)
     with open_store(args) as store:
-        record = store.get_run(args.run_id)
+        control = RunControl(store)
+        record = control.status(args.run_id)  # a paused run whose process died: interrupted
+        if _unpause(control, record):
+            report_request(io, args, "resume", record, waited=False)
+            return EXIT_OK
         check_resumable(record)
         wf, source = recorded_workflow(store, record, args.workflow_from, args.paths,
                                        override_hint="give the workflow with --from NAME_OR_FILE")
@@ -49,6 +59,19 @@ def cmd_resume(args: argparse.Namespace, io: Streams) -> int:
                 lambda cancel: runner.resume(record.run_id, wf, cancel=cancel),
                 restored=restored)
     return report(io, args, wf, result, restored=restored)
+
+
+def _unpause(control: RunControl, record: RunRecord) -> bool:
+    """Send ``resume`` to a paused run (or one with a pending pause); False for other runs."""
+    if record.status not in LIVE:
+        return False
+    try:
+        control.resume_paused(record.run_id)
+    except RunControlError:
+        if record.status is RunStatus.PAUSED:
+            raise
+        return False  # running without a pending pause: check_resumable explains
+    return True
 
 
 def check_resumable(record: RunRecord) -> None:
@@ -75,14 +98,17 @@ def check_resumable(record: RunRecord) -> None:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``resume`` on the top-level parser."""
     p = sub.add_parser(
-        "resume", help="continue an interrupted, failed or cancelled run",
-        description="Continue a stored run in this process: steps that completed keep their "
+        "resume", help="un-pause a paused run, or continue a stopped one",
+        description="A paused run (see `pause`) starts steps again in the process that runs "
+                    "it; nothing executes here and the command returns at once. Any other "
+                    "run is continued in this process: steps that completed keep their "
                     "outputs and are not executed again; the others run with the run's "
                     "params. The workflow is rebuilt from the file the run recorded (or, for "
                     "a registered workflow, found by name in the default workflow paths). "
                     "Completed, skipped and still-running runs are refused. Progress and "
                     "exit status are those of `run`.",
         epilog="examples:\n  spine-engine resume 3f9a2c1d\n"
+               "  spine-engine pause 3f9a --wait; spine-engine resume 3f9a   un-pause\n"
                "  spine-engine resume 3f9a2c1d --paths flows/   load extra pipelines first\n"
                "  spine-engine resume 3f9a2c1d --from flows/etl.py   the file moved\n"
                "  spine-engine resume 3f9a2c1d --db /tmp/ci.db --json",

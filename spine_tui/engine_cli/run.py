@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import (
+    RunStarted,
     RunStatus,
     StoreError,
     TrackedWorkflowRunner,
@@ -99,9 +100,14 @@ def _with_partition(params: dict[str, Any], partition: dict[str, Any] | None) ->
     return {**partition, **params}
 
 
-def print_header(io: Streams, args: argparse.Namespace, run_id: str, wf: Workflow) -> None:
-    """The first line a run prints: its id (on stderr with --json, where stdout is the result)."""
-    header = f"run {run_id}  {wf.name} ({plural(len(wf.steps), 'step')})"
+def print_header(io: Streams, args: argparse.Namespace, run_id: str, wf: Workflow,
+                 steps: int | None = None) -> None:
+    """The first line a run prints: its id (on stderr with --json, where stdout is the result).
+
+    ``steps`` is how many steps the run has when not all of the workflow's (a replay).
+    """
+    count = len(wf.steps) if steps is None else steps
+    header = f"run {run_id}  {wf.name} ({plural(count, 'step')})"
     if args.json:
         if not args.quiet:
             io.err.write(header + "\n")
@@ -111,17 +117,22 @@ def print_header(io: Streams, args: argparse.Namespace, run_id: str, wf: Workflo
         io.out.flush()
 
 
-def run_with_progress(runner: TrackedWorkflowRunner, run_id: str, wf: Workflow,
+def run_with_progress(runner: TrackedWorkflowRunner, run_id: str | None, wf: Workflow,
                       args: argparse.Namespace, io: Streams, source: str,
                       start: Callable[[threading.Event], WorkflowResult],
-                      restored: Collection[str] = ()) -> WorkflowResult:
+                      restored: Collection[str] = (),
+                      announce: Callable[[str], None] | None = None,
+                      steps: list[str] | None = None) -> WorkflowResult:
     """Call ``start(cancel)`` under the progress display; definition errors become exit 2.
 
     ``source`` (the workflow's file or name) only appears in the hint of such an error.
+    ``run_id=None`` is for calls that pick the new run's id themselves (retry, replay): the
+    display follows the first run that starts, and ``announce(run_id)`` is called before
+    any progress shows. ``steps`` are the step names shown (default: the workflow's).
     """
-    with _progress(runner, run_id, wf, args, io, restored):
+    with _progress(runner, run_id, wf, args, io, restored, announce, steps) as current_id:
         try:
-            return _execute(start, run_id, io)
+            return _execute(start, current_id, io)
         except (UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError) as exc:
             raise CliError(str(exc), hint="pipelines and sub-workflows are registered by .py "
                            "workflow files: pass the folder that holds them with --paths, "
@@ -142,36 +153,74 @@ def report(io: Streams, args: argparse.Namespace, wf: Workflow, result: Workflow
 
 
 @contextlib.contextmanager
-def _progress(runner: TrackedWorkflowRunner, run_id: str, wf: Workflow,
-              args: argparse.Namespace, io: Streams, restored: Collection[str]) -> Iterator[None]:
-    """Live table when stderr is a terminal, plain lines when it is not; none with --quiet."""
+def _progress(runner: TrackedWorkflowRunner, run_id: str | None, wf: Workflow,
+              args: argparse.Namespace, io: Streams, restored: Collection[str],
+              announce: Callable[[str], None] | None,
+              steps: list[str] | None) -> Iterator[Callable[[], str | None]]:
+    """Live table when stderr is a terminal, plain lines when it is not; none with --quiet.
+
+    Yields a function that returns the run's id (None until a retry or replay started).
+    """
     console = io.err_console
-    if args.quiet or (args.json and not console.is_terminal):
-        yield
-        return
-    if not console.is_terminal:
-        lines = LineProgress(run_id, io.err)
-        lines.restored(restored)
-        unsubscribe = runner.subscribe(lines)
-        try:
-            yield
-        finally:
-            unsubscribe()
-        return
-    display = LiveProgress(run_id, wf.name, wf.step_names())
-    display.restored(restored)
-    unsubscribe = runner.subscribe(display)
-    same_terminal = io.out.isatty()
+    quiet = args.quiet or (args.json and not console.is_terminal)
+    display: LineProgress | LiveProgress | None = None
+    live: Live | None = None
+    if not quiet and not console.is_terminal:
+        display = LineProgress(run_id or "", io.err)
+    elif not quiet:
+        display = LiveProgress(run_id or "", wf.name, steps or wf.step_names())
+        same_terminal = io.out.isatty()
+        live = Live(display, console=console, refresh_per_second=10, transient=same_terminal,
+                    redirect_stdout=same_terminal, redirect_stderr=False)
+
+    def begin(new_id: str) -> None:
+        if announce is not None:
+            announce(new_id)
+        if display is not None:
+            display.run_id = new_id
+            display.restored(restored)
+        if live is not None:
+            live.start()
+
+    first = FirstRun(begin, display) if run_id is None else None
+    listener = first or display
+    unsubscribe = runner.subscribe(listener) if listener is not None else None
+    if run_id is not None:
+        begin(run_id)
     try:
-        with Live(display, console=console, refresh_per_second=10, transient=same_terminal,
-                  redirect_stdout=same_terminal, redirect_stderr=False):
-            yield
+        yield lambda: run_id if first is None else first.run_id
     finally:
-        unsubscribe()
+        if unsubscribe is not None:
+            unsubscribe()
+        if live is not None:
+            live.stop()
 
 
-def _execute(start: Callable[[threading.Event], WorkflowResult], run_id: str,
-             io: Streams) -> WorkflowResult:
+class FirstRun:
+    """Learns the id of the first run that starts and forwards that run's events.
+
+    For calls that choose the new run's id themselves (``retry``, ``replay_step``): the
+    runner emits ``RunStarted`` before any step event, on the thread running the workflow.
+    """
+
+    def __init__(self, begin: Callable[[str], None],
+                 display: Callable[[Any], None] | None) -> None:
+        self.run_id: str | None = None
+        self._begin = begin
+        self._display = display
+
+    def __call__(self, event: Any) -> None:
+        if self.run_id is None:
+            if not isinstance(event, RunStarted):
+                return
+            self.run_id = event.run_id
+            self._begin(event.run_id)
+        if self._display is not None:
+            self._display(event)
+
+
+def _execute(start: Callable[[threading.Event], WorkflowResult],
+             current_id: Callable[[], str | None], io: Streams) -> WorkflowResult:
     """Run on a worker thread so the first Ctrl-C cancels cleanly and a second one quits."""
     cancel, finished = threading.Event(), threading.Event()
     box: dict[str, Any] = {}
@@ -185,7 +234,7 @@ def _execute(start: Callable[[threading.Event], WorkflowResult], run_id: str,
             finished.set()
 
     # Wait on an Event, not Thread.join: an interrupted join can leave is_alive() wrong.
-    worker = threading.Thread(target=target, name=f"spine-run-{run_id}", daemon=True)
+    worker = threading.Thread(target=target, name="spine-run", daemon=True)
     try:
         worker.start()  # inside the try: the run may already be going when start() returns
         while not finished.wait(0.1):
@@ -199,6 +248,10 @@ def _execute(start: Callable[[threading.Event], WorkflowResult], run_id: str,
             while not finished.wait(0.1):
                 pass
         except KeyboardInterrupt:
+            run_id = current_id()
+            if run_id is None:
+                raise CliError("interrupted before the run started",
+                               code=EXIT_INTERRUPTED) from None
             raise CliError(f"run {run_id} interrupted before it finished",
                            hint=f"`spine-engine resume {run_id}` continues it",
                            code=EXIT_INTERRUPTED) from None

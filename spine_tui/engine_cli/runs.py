@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from engine import RunRecord, RunStatus, StepRecord
+from engine import RunControl, RunRecord, RunStatus, StepRecord
 
 from ._io import EXIT_OK, HelpFormatter, Streams, display_path, plural
 from ._store import (
@@ -90,9 +90,11 @@ def cmd_status(args: argparse.Namespace, io: Streams) -> int:
         record = store.get_run(args.run_id)
         steps = store.step_runs(record.run_id)
         outputs = store.outputs(record.run_id) if args.json else {}
+        pending = RunControl(store).approvals(record.run_id)
     if args.json:
         io.write_json({**_run_dict(record), "steps": [s.to_dict() for s in steps],
-                       "outputs": outputs})
+                       "outputs": outputs,
+                       "pending_approvals": [a.to_dict() for a in pending]})
         return EXIT_OK
     console = io.console
     console.print(Text.assemble(("run ", "bold"), (record.run_id, "bold"), "  ",
@@ -104,6 +106,10 @@ def cmd_status(args: argparse.Namespace, io: Streams) -> int:
     header.add_column(overflow="fold")
     for key, value in _header_rows(record, steps):
         header.add_row(key, value)
+    for approval in pending:
+        header.add_row("approval", Text.assemble(
+            (approval.step, "bold"), f" waits: {one_line(approval.message) or 'approve?'}  ",
+            (f"spine-engine approve {record.run_id} {approval.step}", "dim")))
     console.print(header)
     if steps:
         console.print(_steps_table(steps))

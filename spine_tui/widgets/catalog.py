@@ -21,9 +21,9 @@ from ..status import STATUS_ICON, STATUS_STYLE, format_time, sparkline, status_t
 
 if TYPE_CHECKING:
     from engine.discovery import Catalog, DiscoveredWorkflow, LoadError
+    from engine.store.views import WorkflowStats
 
     from ..messages import LiveRun
-    from ..store_queries import WorkflowStats
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"), ("domain", "Domain"), ("tags", "Tags"), ("steps", "Steps"),

@@ -12,8 +12,8 @@ from textual.pilot import Pilot
 from tui_harness import drive, fixture_app
 
 from engine import RunStore
+from engine.store.views import count_runs, workflow_stats
 from screens import RunsScreen
-from spine_tui.store_queries import count_runs, workflow_stats
 from spine_tui.widgets.catalog_table import WorkflowTable
 
 

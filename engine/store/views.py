@@ -1,9 +1,8 @@
-"""Read-only store queries the workbench needs and ``RunStore`` does not offer yet.
+"""Read-only store views for dashboards: per-workflow history stats and log navigation.
 
 Each is one indexed SQL statement over the run-store schema, returning frozen views or plain
-numbers; they are meant to move into ``engine.store.runs`` as ``RunStore`` methods
-(``workflow_stats``, ``count_runs(status=)``, ``log_seqs``, ``logs_by_seq``, ``find_log``).
-Callers run them in worker threads, never on the UI thread.
+numbers, so a UI can page through 100k runs or a log flood without loading it; call them
+from worker threads, never a UI thread.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine import LogRecord, RunStore
-from engine.store.records import to_datetime
+from .records import LogRecord, to_datetime
+from .runs import RunStore
 
 RECENT_RUNS = 50
 """How many of a workflow's newest runs its success rate and sparkline look at."""
