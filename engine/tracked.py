@@ -136,7 +136,8 @@ class TrackedWorkflowRunner:
 
     def retry(self, run_id: str, workflow: Workflow | Any, *,
               cancel: threading.Event | None = None,
-              concurrency: ConcurrencyPolicy | None = None) -> WorkflowResult:
+              concurrency: ConcurrencyPolicy | None = None,
+              as_run_id: str | None = None) -> WorkflowResult:
         """Re-run a failed, cancelled or interrupted run from where it stopped, as a new run.
 
         Steps that completed are not executed again: their rows and outputs are copied into
@@ -144,8 +145,9 @@ class TrackedWorkflowRunner:
         original params. The new run gets its own id — like Dagster's "re-execute from
         failure" and Temporal's reset — so the failed attempt stays in the history (and in
         success rates); the two are linked by a ``retry_of`` event on the new run and a
-        ``retried_by`` event on the old one (``RunControl.origin``). Continuing the *same*
-        run after a crash is ``resume``.
+        ``retried_by`` event on the old one (``RunControl.origin``). ``as_run_id`` chooses the
+        new id (callers that print it first). Continuing the *same* run after a crash is
+        ``resume``.
         """
         record = self._finished_run(run_id)
         if record.status not in (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED):
@@ -154,7 +156,7 @@ class TrackedWorkflowRunner:
         wf = self._same_workflow(record.workflow, workflow)
         restored = {k: v for k, v in self.store.completed_outputs(record.run_id).items()
                     if k in wf.plan.index}
-        new_id = new_run_id()
+        new_id = as_run_id or new_run_id()
         with self.store.db.transaction() as conn:
             conn.executemany(
                 "INSERT INTO step_runs (run_id, step, workflow, status, attempts, started_at, "
@@ -174,7 +176,8 @@ class TrackedWorkflowRunner:
                             concurrency=concurrency)
 
     def replay_step(self, run_id: str, step: str, workflow: Workflow | Any, *,
-                    cancel: threading.Event | None = None) -> WorkflowResult:
+                    cancel: threading.Event | None = None,
+                    as_run_id: str | None = None) -> WorkflowResult:
         """Execute one step of a stored run again, as a new one-step run of the workflow.
 
         The step sees the run's params and the stored outputs of every step upstream of it
@@ -201,7 +204,7 @@ class TrackedWorkflowRunner:
                           description=wf.description, version=wf.version, tags=wf.tags,
                           defaults=wf.defaults, execution_policy=wf.execution_policy,
                           concurrency=wf.concurrency)
-        new_id = new_run_id()
+        new_id = as_run_id or new_run_id()
         with self.store.db.transaction() as conn:
             append_event(conn, new_id, "replay_of", {"run_id": record.run_id, "step": step,
                                                      "inputs_from": list(seed)})

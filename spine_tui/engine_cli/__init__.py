@@ -50,11 +50,12 @@ examples:
   spine-engine logs 3f9a --follow           a run's output, live from any process
   spine-engine pause 3f9a --wait            hold a run in any process; `resume 3f9a` goes on
   spine-engine cancel 3f9a --wait           stop a run in any process
-  spine-engine resume 3f9a                  continue an interrupted or failed run
+  spine-engine resume 3f9a                  un-pause a run, or continue an interrupted one
   spine-engine retry 3f9a                   re-run a failed run from the failed step (new id)
   spine-engine replay 3f9a transform        run one step again with its stored inputs
   spine-engine approvals                    approval steps runs are waiting on
-  spine-engine approve 3f9a deploy --by ann let a waiting run go on (or: reject)
+  spine-engine approve 3f9a deploy --by ann let a run waiting on step deploy go on
+  spine-engine reject 3f9a deploy           fail that step (category REJECTED)
   spine-engine debug debug.pipeline         step through a workflow at a pdb-like prompt
   spine-engine debug --run 3f9a --at load   open a stored run just before a step
   spine-engine artifacts 3f9a --root        a run's artifacts, verified on disk

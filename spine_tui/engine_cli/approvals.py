@@ -56,8 +56,9 @@ def cmd_approvals(args: argparse.Namespace, io: Streams) -> int:
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column in ("run id", "requested"))
     for r in records:
-        row = [r.run_id, Text(r.workflow or "-"), Text(r.step), status_text(r.status),
-               local_time(r.requested_at), Text(one_line(r.message, 60))]
+        row: list[str | Text] = [r.run_id, Text(r.workflow or "-"), Text(r.step),
+                                 status_text(r.status), local_time(r.requested_at),
+                                 Text(one_line(r.message, 60))]
         if args.all:
             row.append(Text(_decision(r), style="dim"))
         table.add_row(*row)
@@ -102,14 +103,14 @@ def _decide(args: argparse.Namespace, io: Streams, *, approve: bool) -> int:
                                    f" {record.step} of run {record.run_id} ",
                                    f"({record.workflow}) by {record.decided_by}{comment}"),
                      soft_wrap=True)
-    outcome = ("the run continues" if approve
-               else "the step fails with category REJECTED")
     if record.run_status in _LIVE:
-        io.console.print(f"{outcome} within a moment", style="dim")
-    else:
+        io.console.print("the run continues within a moment" if approve else
+                         "the step fails with category REJECTED within a moment", style="dim")
+    else:  # its process is gone: the decision applies when the run is resumed
+        after = "past this step" if approve else "and the step fails with category REJECTED"
         io.console.print(Text.assemble("the run is ", status_text(record.run_status or "?"),
                                        f": `spine-engine resume {record.run_id}` continues it "
-                                       f"and {outcome}"), style="dim", soft_wrap=True)
+                                       f"{after}"), style="dim", soft_wrap=True)
     return EXIT_OK
 
 
