@@ -46,18 +46,7 @@ class RunStore:
         if time.monotonic() - self._last_reap >= REAP_INTERVAL_SECONDS:  # UIs poll every second
             self._last_reap = time.monotonic()
             self.reap_interrupted()
-        clauses: list[str] = []
-        params: list[Any] = []
-        if workflow:
-            clauses.append("workflow = ?")
-            params.append(workflow)
-        if status:
-            clauses.append("status = ?")
-            params.append(str(RunStatus(status).value))
-        if since is not None:
-            clauses.append("created_at >= ?")
-            params.append(since)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = run_filter(workflow, status, since)
         rows = self.db.query(f"SELECT * FROM runs {where} ORDER BY created_at DESC "
                              f"LIMIT ? OFFSET ?", [*params, limit, offset])
         return [RunRecord.from_row(r) for r in rows]
@@ -149,6 +138,23 @@ class RunStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def run_filter(workflow: str | None = None, status: str | None = None,
+               since: float | None = None) -> tuple[str, list[Any]]:
+    """``WHERE`` clause (or "") and its parameters for the common run filters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if workflow:
+        clauses.append("workflow = ?")
+        params.append(workflow)
+    if status:
+        clauses.append("status = ?")
+        params.append(str(RunStatus(status).value))
+    if since is not None:
+        clauses.append("created_at >= ?")
+        params.append(since)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
 #: statuses a live process must be behind (a queued run's process is waiting for a slot)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .records import LogRecord, to_datetime
-from .runs import RunStore
+from .runs import RunStore, run_filter
 
 RECENT_RUNS = 50
 """How many of a workflow's newest runs its success rate and sparkline look at."""
@@ -66,21 +66,9 @@ def workflow_stats(store: RunStore) -> dict[str, WorkflowStats]:
     return stats
 
 
-def _run_filter(workflow: str | None, status: str | None) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if workflow:
-        clauses.append("workflow = ?")
-        params.append(workflow)
-    if status:
-        clauses.append("status = ?")
-        params.append(status)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
-
-
 def count_runs(store: RunStore, workflow: str | None = None, status: str | None = None) -> int:
     """How many runs match the runs-screen filters (``RunStore.count_runs`` lacks status)."""
-    where, params = _run_filter(workflow, status)
+    where, params = run_filter(workflow, status)
     return int(store.db.scalar(f"SELECT count(*) FROM runs{where}", params) or 0)
 
 

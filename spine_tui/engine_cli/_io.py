@@ -125,3 +125,14 @@ def add_paths_option(parser: argparse.ArgumentParser) -> None:
                         help="folders or files to search for the workflow "
                              "(default: ./workflows or the bundled samples); put "
                              "NAME_OR_FILE before this option")
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts and windows: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

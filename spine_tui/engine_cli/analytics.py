@@ -15,7 +15,7 @@ from rich.text import Text
 
 from engine import RunAnalytics
 
-from ._io import EXIT_OK, CliError, HelpFormatter, Streams, display_path, plural
+from ._io import EXIT_OK, CliError, HelpFormatter, Streams, display_path, plural, positive_int
 from ._store import add_db_option, db_path, open_store
 from ._store import fine_duration as format_duration
 
@@ -146,9 +146,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         formatter_class=HelpFormatter)
     p.add_argument("workflow", metavar="WORKFLOW", nargs="?", default=None,
                    help="only this workflow's runs (default: every workflow)")
-    p.add_argument("--days", "-d", metavar="N", type=_positive, default=30,
+    p.add_argument("--days", "-d", metavar="N", type=positive_int, default=30,
                    help="the window, counted back from now (default 30)")
-    p.add_argument("--top", metavar="N", type=_positive, default=5,
+    p.add_argument("--top", metavar="N", type=positive_int, default=5,
                    help="how many slowest steps to show (default 5)")
     add_db_option(p)
     p.add_argument("--json", action="store_true",
@@ -156,11 +156,3 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=cmd_analytics)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value

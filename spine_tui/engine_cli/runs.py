@@ -10,7 +10,7 @@ from rich.text import Text
 
 from engine import RunControl, RunRecord, RunStatus, StepRecord
 
-from ._io import EXIT_OK, HelpFormatter, Streams, display_path, plural
+from ._io import EXIT_OK, HelpFormatter, Streams, display_path, plural, positive_int
 from ._store import (
     add_db_option,
     db_path,
@@ -179,7 +179,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--status", "-s", metavar="S", default=None,
                    choices=[s.value for s in RunStatus],
                    help=f"only runs in this status ({', '.join(s.value for s in RunStatus)})")
-    p.add_argument("--limit", "-n", metavar="N", type=_positive, default=20,
+    p.add_argument("--limit", "-n", metavar="N", type=positive_int, default=20,
                    help="at most N runs (default 20)")
     add_db_option(p)
     p.add_argument("--json", action="store_true",
@@ -202,11 +202,3 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(func=cmd_status)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
