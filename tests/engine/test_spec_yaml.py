@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from engine import (
+    ConcurrencyPolicy,
     ErrorPolicy,
     ExecutionMode,
     ManagedWorkflow,
@@ -25,6 +26,8 @@ from engine import (
     WorkflowSpecError,
 )
 from engine.spec_yaml import WorkflowSpec
+from engine.steps import ApprovalGate
+from engine.workflow import OnConflict
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 
@@ -401,8 +404,8 @@ SCHEMA_CASES = [
     ("- name: a\n  pipeline: p.a\n- pipeline: p.b\n", "", "spec.steps[1].name", "pipeline: p.b",
      "missing required key 'name'"),
     ("- name: a\n  pipeline: p.a\n  lambda: yaml_handlers:extract\n", "", "spec.steps[0]",
-     "name: a", "step 'a' needs exactly one of pipeline, workflow, lambda, function, map, wait "
-     "(found pipeline, lambda)"),
+     "name: a", "step 'a' needs exactly one of pipeline, workflow, lambda, function, map, wait, "
+     "approval (found pipeline, lambda)"),
     ("- name: a\n  config: {x: 1}\n", "", "spec.steps[0]", "name: a", "(found none)"),
     ("- name: a\n  pipeline: p.a\n  timeout_seconds: -5\n", "", "spec.steps[0].timeout_seconds",
      "-5", "Input should be greater than 0 (got -5)"),
@@ -520,7 +523,8 @@ def test_json_schema_describes_the_document_by_its_yaml_keys() -> None:
     assert schema["properties"]["apiVersion"]["const"] == "spine.io/v1"
     assert schema["additionalProperties"] is False
     step = schema["$defs"]["StepSpec"]
-    assert {"name", "pipeline", "workflow", "lambda", "function", "map", "wait", "config",
+    assert {"name", "pipeline", "workflow", "lambda", "function", "map", "wait", "approval",
+            "config",
             "depends_on", "on_error", "retry", "timeout_seconds", "description", "params",
             "wait_for_completion", "inherit_context"} == set(step["properties"])
     assert step["required"] == ["name"] and step["additionalProperties"] is False
@@ -532,3 +536,165 @@ def test_spec_equality_ignores_where_a_document_came_from() -> None:
     assert WorkflowSpec.from_yaml(I4_YAML, "a.yaml") == WorkflowSpec.from_yaml(I4_YAML, "b.yaml")
     other = WorkflowSpec.from_yaml(I4_YAML.replace("max_concurrency: 4", "max_concurrency: 2"))
     assert other != WorkflowSpec.from_yaml(I4_YAML)
+
+
+# ------------------------------------------------------- approval steps and concurrency
+def release_workflow(h: ModuleType) -> Workflow:
+    """Spec 13b's approval gate and 13c's concurrency policy, with no lambda in sight."""
+    return Workflow(
+        "ml.release",
+        [
+            Step.from_function("train", h.total, config={"factor": 2}),
+            Step.approval(name="deploy_approval", approvers=["team-lead@company.com",
+                                                             "risk@company.com"],
+                          timeout_hours=24, auto_approve_envs=["dev", "staging"],
+                          message="Deploy risk model v3 to production?",
+                          context_fields=["risk_score", "model_accuracy"]),
+            Step.approval("second_look", description="a second pair of eyes",
+                          on_error=ErrorPolicy.CONTINUE, depends_on=[]),
+            Step("cleared", StepType.APPROVAL, gate=ApprovalGate(message="ok?"),
+                 config={"k": 1}, depends_on=["train"]),
+            Step.pipeline("deploy", "ml.deploy", depends_on=["deploy_approval"]),
+        ],
+        concurrency=ConcurrencyPolicy(max_concurrent_runs=1, on_conflict="queue",
+                                      queue_timeout_seconds=300),
+    )
+
+
+def assert_same_workflow(a: Workflow, b: Workflow) -> None:
+    assert a.steps == b.steps
+    assert a.to_dict() == b.to_dict()
+    assert a.concurrency == b.concurrency
+
+
+def test_a_workflow_with_approval_steps_and_concurrency_exports_and_round_trips(
+        handlers: ModuleType) -> None:
+    workflow = release_workflow(handlers)
+
+    text = WorkflowSpec.from_workflow(workflow).to_yaml()
+    again = WorkflowSpec.from_yaml(text).to_workflow()
+
+    assert_same_workflow(again, workflow)
+    gate = again.get_step("deploy_approval")
+    assert gate.step_type is StepType.APPROVAL and gate.handler is None
+    assert gate.gate == ApprovalGate("Deploy risk model v3 to production?",
+                                     ("team-lead@company.com", "risk@company.com"),
+                                     ("dev", "staging"), ("risk_score", "model_accuracy"))
+    assert gate.timeout_seconds == 24 * 3600 and gate.description == gate.gate.message
+    assert again.get_step("cleared").description == ""  # not refilled from the message
+    assert again.concurrency == ConcurrencyPolicy(1, OnConflict.QUEUE, 300)
+    assert "approval:\n" in text and "timeout_seconds: 86400.0" in text
+    assert "lambda" not in text and "?:?" not in text
+    assert "concurrency:\n    max_concurrent_runs: 1\n    on_conflict: queue\n" in text
+    assert "queue_timeout_seconds" not in text  # the default stays implicit
+
+
+def test_approval_and_concurrency_document_round_trips_through_a_workflow() -> None:
+    path = RESOURCES / "yaml" / "release_gate.yaml"
+    spec = WorkflowSpec.from_file(path)
+    workflow = spec.to_workflow()
+
+    text = WorkflowSpec.from_workflow(workflow).to_yaml()
+    workflow2 = WorkflowSpec.from_yaml(text).to_workflow()
+
+    assert_same_workflow(workflow2, workflow)
+    assert WorkflowSpec.from_yaml(spec.to_yaml()) == spec  # the document itself is lossless
+    assert "timeout_hours: 24" in spec.to_yaml()
+    assert workflow.concurrency == ConcurrencyPolicy(1, "queue", None)
+    assert "queue_timeout_seconds: null" in text
+    approval = workflow.get_step("deploy_approval")
+    assert (approval.timeout_seconds, approval.depends_on) == (86400.0, ("train",))
+    assert approval.gate is not None and approval.gate.auto_approve_envs == ("dev", "staging")
+    audit = workflow.get_step("audit_gate")
+    assert (audit.gate, audit.on_error, audit.depends_on) == (
+        ApprovalGate(), ErrorPolicy.CONTINUE, ())
+    assert (workflow.version, workflow.defaults, workflow.schedule) == (
+        2, {"model": "v3"}, "0 6 * * 1-5")
+
+
+@pytest.mark.parametrize(("block", "expected"), [
+    ("", None),
+    ("  concurrency: {max_concurrent_runs: 3, on_conflict: skip}\n",
+     ConcurrencyPolicy(3, OnConflict.SKIP, 300.0)),
+    ("  concurrency: {on_conflict: cancel_existing, queue_timeout_seconds: 0}\n",
+     ConcurrencyPolicy(1, OnConflict.CANCEL_EXISTING, 0.0)),
+    ("  concurrency: {}\n", ConcurrencyPolicy()),
+])
+def test_concurrency_keys_map_to_the_policy_and_back(block: str,
+                                                     expected: ConcurrencyPolicy | None) -> None:
+    wf = WorkflowSpec.from_yaml(doc("- name: a\n  pipeline: p.a\n", block)).to_workflow()
+    assert wf.concurrency == expected
+    again = WorkflowSpec.from_yaml(WorkflowSpec.from_workflow(wf).to_yaml()).to_workflow()
+    assert again.concurrency == expected
+
+
+def test_yaml_approval_step_approves_itself_in_an_auto_approve_env(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINE_ENV", "staging")
+    wf = WorkflowSpec.from_file(RESOURCES / "yaml" / "release_gate.yaml").to_workflow()
+    gate_only = Workflow("t.gate", [wf.get_step("deploy_approval").with_changes(depends_on=[])])
+
+    result = WorkflowRunner().execute(gate_only)
+
+    assert result.status is RunStatus.COMPLETED, result.error
+    assert result.outputs["deploy_approval"] == {"approved": True, "by": "auto",
+                                                 "env": "staging"}
+
+
+GATE_CASES = [
+    # (steps block, extra top-level text, path, needle for the line, fragment of the message)
+    ("- name: a\n  pipeline: p.a\n", "  concurrency:\n    on_conflict: sometimes\n",
+     "spec.concurrency.on_conflict", "sometimes",
+     "Input should be 'queue', 'skip' or 'cancel_existing' (got 'sometimes')"),
+    ("- name: a\n  pipeline: p.a\n", "  concurrency:\n    max_concurrent_runs: 0\n",
+     "spec.concurrency.max_concurrent_runs", "max_concurrent_runs",
+     "greater than or equal to 1 (got 0)"),
+    ("- name: a\n  pipeline: p.a\n", "  concurrency:\n    queue_timeout_seconds: -1\n",
+     "spec.concurrency.queue_timeout_seconds", "queue_timeout", "greater than or equal to 0"),
+    ("- name: a\n  pipeline: p.a\n", "  concurrency:\n    max_concurent_runs: 2\n",
+     "spec.concurrency.max_concurent_runs", "max_concurent_runs", "did you mean 'max_concurrent_runs'?"),
+    ("- name: a\n  pipeline: p.a\n", "  concurrency: 1\n", "spec.concurrency", "concurrency",
+     "Input should be a valid dictionary"),
+    ("- name: g\n  approval:\n    message: ok?\n    approver: [me]\n",
+     "", "spec.steps[0].approval.approver", "approver:", "did you mean 'approvers'?"),
+    ("- name: g\n  approval:\n    approvers: me@x.io\n", "", "spec.steps[0].approval.approvers",
+     "approvers", "Input should be a valid list"),
+    ("- name: g\n  approval:\n    timeout_seconds: 0\n", "",
+     "spec.steps[0].approval.timeout_seconds", "timeout_seconds", "greater than 0 (got 0)"),
+    ("- name: g\n  approval:\n    timeout_seconds: 60\n    timeout_hours: 1\n", "",
+     "spec.steps[0].approval", "approval:", "give timeout_seconds or timeout_hours, not both"),
+    ("- name: g\n  approval: {message: deploy}\n  timeout_seconds: 60\n", "", "spec.steps[0]",
+     "name: g", "an approval step's timeout goes under approval"),
+    ("- name: g\n  approval: {}\n  params: {x: 1}\n", "", "spec.steps[0]", "name: g",
+     "put an approval step's settings under config"),
+    ("- name: g\n  approval: {}\n  pipeline: p.a\n", "", "spec.steps[0]", "name: g",
+     "(found pipeline, approval)"),
+    ("- name: g\n  approval:\n", "", "spec.steps[0]", "name: g", "(found none)"),
+]
+
+
+@pytest.mark.parametrize(("steps", "extra", "path", "needle", "fragment"), GATE_CASES,
+                         ids=[f"{c[2]}-{i}" for i, c in enumerate(GATE_CASES)])
+def test_approval_and_concurrency_errors_name_the_field_and_line(
+        steps: str, extra: str, path: str, needle: str, fragment: str) -> None:
+    text = doc(steps, extra)
+    err = spec_error(text)
+    assert err.detail.startswith(f"{path}: ")
+    assert fragment in err.detail
+    assert err.line == line_of(text, needle)
+
+
+def test_json_schema_describes_approval_and_concurrency() -> None:
+    defs = WorkflowSpec.json_schema()["$defs"]
+
+    assert set(defs["ApprovalSpec"]["properties"]) == {
+        "message", "approvers", "auto_approve_envs", "timeout_seconds", "timeout_hours",
+        "context_fields"}
+    assert set(defs["WorkflowBody"]["properties"]) == {
+        "steps", "policy", "concurrency", "defaults", "schedule"}
+    concurrency = defs["ConcurrencySpec"]
+    assert set(concurrency["properties"]) == {"max_concurrent_runs", "on_conflict",
+                                              "queue_timeout_seconds"}
+    assert concurrency["properties"]["on_conflict"]["enum"] == [c.value for c in OnConflict]
+    assert concurrency["additionalProperties"] is False
+    assert defs["ApprovalSpec"]["additionalProperties"] is False

@@ -1,0 +1,223 @@
+"""The pydantic models of a ``spine.io/v1`` workflow document, section by section.
+
+Each model mirrors one runtime object (``RetryPolicy``, ``ApprovalGate``,
+``ConcurrencyPolicy``, ...) and takes its defaults from it, so a key a document leaves out
+means what the Python API means when the argument is left out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .policies import RetryPolicy, WorkflowExecutionPolicy
+from .workflow import ConcurrencyPolicy
+
+API_VERSION = "spine.io/v1"
+KIND = "Workflow"
+STEP_KINDS = ("pipeline", "workflow", "lambda", "function", "map", "wait", "approval")
+#: keys only sub-workflow steps take
+WORKFLOW_ONLY = frozenset({"params", "wait_for_completion", "inherit_context"})
+_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+_RETRY = RetryPolicy()
+_POLICY = WorkflowExecutionPolicy()
+_CONCURRENCY = ConcurrencyPolicy()
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _handler_ref(value: str) -> str:
+    if not _REF.fullmatch(value):
+        raise ValueError(f"expected a 'module:qualname' reference (e.g. 'my_pkg.steps:load'), "
+                         f"got {value!r}")
+    return value
+
+
+def _cron(value: str) -> str:
+    from croniter import croniter  # only documents with a schedule pay for the import
+
+    if not croniter.is_valid(value):
+        raise ValueError(f"{value!r} is not a valid cron expression (five fields: minute hour "
+                         "day-of-month month day-of-week, e.g. '0 6 * * *')")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_non_empty)]
+HandlerRef = Annotated[str, AfterValidator(_handler_ref)]
+Cron = Annotated[str, AfterValidator(_cron)]
+STRICT_MODEL = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetrySpec(BaseModel):
+    """Backoff for ``on_error: retry``; mirrors ``RetryPolicy`` and its defaults."""
+
+    model_config = STRICT_MODEL
+    max_attempts: int = Field(default=_RETRY.max_attempts, ge=1)
+    initial_delay_seconds: float = Field(default=_RETRY.initial_delay_seconds, ge=0)
+    backoff_multiplier: float = Field(default=_RETRY.backoff_multiplier, ge=1)
+    max_delay_seconds: float = Field(default=_RETRY.max_delay_seconds, ge=0)
+    retryable_categories: list[str] = Field(default_factory=list)
+
+
+class MapSpec(BaseModel):
+    """``map:`` runs ``steps`` once per item found at ``items_path``."""
+
+    model_config = STRICT_MODEL
+    items_path: Name
+    max_concurrency: int = Field(default=4, ge=1)
+    partition_by: str | None = None
+    steps: list[StepSpec] = Field(min_length=1)
+
+
+class WaitSpec(BaseModel):
+    """``wait:`` pauses the run."""
+
+    model_config = STRICT_MODEL
+    duration_seconds: float = Field(default=0.0, ge=0)
+
+
+class ApprovalSpec(BaseModel):
+    """``approval:`` holds the run until a person approves it; mirrors ``Step.approval``.
+
+    The timeout is given here (``timeout_seconds`` or ``timeout_hours``, not both) rather than
+    on the step, as the factory takes it; without one the step waits until someone decides.
+    """
+
+    model_config = STRICT_MODEL
+    message: str = Field(default="", description="the question shown to approvers")
+    approvers: list[str] = Field(default_factory=list,
+                                 description="who is asked (shown with the request)")
+    auto_approve_envs: list[str] = Field(
+        default_factory=list, description="values of $SPINE_ENV in which the step approves itself")
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, description="fail with category TIMEOUT after this many seconds")
+    timeout_hours: float | None = Field(default=None, gt=0,
+                                        description="timeout_seconds given in hours")
+    context_fields: list[str] = Field(
+        default_factory=list, description="keys of earlier outputs included in the request")
+
+    @model_validator(mode="after")
+    def _one_timeout(self) -> ApprovalSpec:
+        if self.timeout_seconds is not None and self.timeout_hours is not None:
+            raise ValueError("give timeout_seconds or timeout_hours, not both")
+        return self
+
+    @property
+    def timeout(self) -> float | None:
+        """The timeout in seconds, whichever way it was written."""
+        if self.timeout_hours is not None:
+            return self.timeout_hours * 3600.0
+        return self.timeout_seconds
+
+
+class StepSpec(BaseModel):
+    """One step; exactly one of the kind keys (``pipeline``, ``workflow``, ``lambda``,
+    ``function``, ``map``, ``wait``, ``approval``) says what it runs."""
+
+    model_config = STRICT_MODEL
+    name: Name
+    pipeline: Name | None = None
+    workflow: Name | None = None
+    lambda_: HandlerRef | None = Field(default=None, alias="lambda")
+    function: HandlerRef | None = None
+    map: MapSpec | None = None
+    wait: WaitSpec | None = None
+    approval: ApprovalSpec | None = None
+    description: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[Name] | None = None
+    on_error: Literal["stop", "continue", "retry"] = "stop"
+    retry: RetrySpec | None = None
+    timeout_seconds: float | None = Field(default=None, gt=0)
+    wait_for_completion: bool = True
+    inherit_context: bool = True
+
+    @property
+    def kind(self) -> str:
+        """Which kind key the step uses (one of ``STEP_KINDS``)."""
+        return next(k for k in STEP_KINDS if self.kind_value(k) is not None)
+
+    def kind_value(self, kind: str) -> Any:
+        """The value under kind key ``kind`` (``None`` when the step does not use it)."""
+        return getattr(self, "lambda_" if kind == "lambda" else kind)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> StepSpec:
+        given = [k for k in STEP_KINDS if self.kind_value(k) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise ValueError(f"step {self.name!r} needs exactly one of "
+                             f"{', '.join(STEP_KINDS)} (found {found})")
+        kind = given[0]
+        stray = sorted(self.model_fields_set & WORKFLOW_ONLY)
+        if stray and kind != "workflow":
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise ValueError(f"step {self.name!r}: {', '.join(stray)} only apply to workflow "
+                             f"steps; put {article} {kind} step's settings under config")
+        if kind == "approval" and "timeout_seconds" in self.model_fields_set:
+            raise ValueError(f"step {self.name!r}: an approval step's timeout goes under "
+                             "approval (timeout_seconds or timeout_hours), not on the step")
+        return self
+
+
+class PolicySpec(BaseModel):
+    """How a run schedules steps; mirrors ``WorkflowExecutionPolicy``."""
+
+    model_config = STRICT_MODEL
+    execution: Literal["sequential", "parallel"] = "sequential"
+    max_concurrency: int = Field(default=_POLICY.max_concurrency, ge=1)
+    on_failure: Literal["stop", "continue"] = "stop"
+
+
+class ConcurrencySpec(BaseModel):
+    """How many runs of the workflow may be in flight at once; mirrors ``ConcurrencyPolicy``.
+
+    ``queue_timeout_seconds: null`` queues without a limit; leaving it out means 300 s.
+    """
+
+    model_config = STRICT_MODEL
+    max_concurrent_runs: int = Field(default=_CONCURRENCY.max_concurrent_runs, ge=1,
+                                     description="runs in flight (running, paused, waiting)")
+    on_conflict: Literal["queue", "skip", "cancel_existing"] = Field(
+        default="queue", description="what a run does when every slot is taken")
+    queue_timeout_seconds: float | None = Field(
+        default=_CONCURRENCY.queue_timeout_seconds, ge=0,
+        description="how long a queued run waits for a slot before failing (null: forever)")
+
+
+class Metadata(BaseModel):
+    """Who the workflow is: name (unique in the catalog), domain, description, tags, version."""
+
+    model_config = STRICT_MODEL
+    name: Name
+    domain: str = ""
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    version: int = Field(default=1, ge=1)
+
+
+class WorkflowBody(BaseModel):
+    """The ``spec:`` section: steps, run policy, concurrency limit, default params and an
+    optional cron schedule."""
+
+    model_config = STRICT_MODEL
+    steps: list[StepSpec] = Field(min_length=1)
+    policy: PolicySpec = PolicySpec()
+    concurrency: ConcurrencySpec | None = None
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    schedule: Cron | None = None
+
+
+MapSpec.model_rebuild()
+#: the model of the mapping found under each key, for "allowed keys" hints in errors
+MODEL_UNDER: dict[str, type[BaseModel]] = {
+    "metadata": Metadata, "spec": WorkflowBody, "policy": PolicySpec, "steps": StepSpec,
+    "map": MapSpec, "wait": WaitSpec, "approval": ApprovalSpec, "retry": RetrySpec,
+    "concurrency": ConcurrencySpec}
