@@ -248,14 +248,23 @@ class TrackedWorkflowRunner:
                                   admission.reason or admission.outcome)
             self.poller.watch(signals)
             try:
-                return self.runner.execute(wf, params, run_id=run_id, signals=signals,
-                                           restored=restored, seed_outputs=seed)
+                result = self.runner.execute(wf, params, run_id=run_id, signals=signals,
+                                             restored=restored, seed_outputs=seed)
             finally:
                 self.poller.unwatch(run_id)
+            self._apply_retention(wf, result)
+            return result
         finally:
             self.recorder.flush()
             with self._meta_lock:
                 self._meta.pop(run_id, None)
+
+    def _apply_retention(self, wf: Workflow, result: WorkflowResult) -> None:
+        """Expire or delete the run's artifacts as the workflow's ``artifact_retention`` says."""
+        store = self.runner.artifact_store
+        if wf.artifact_retention is None or store is None or not result.status.is_terminal:
+            return
+        wf.artifact_retention.apply(store, result.run_id, result.status)
 
     def _reap(self) -> None:
         self.store.reap_interrupted()

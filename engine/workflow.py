@@ -65,17 +65,20 @@ class Workflow:
     Prefect's flow parameters with defaults. ``schedule`` is an optional cron
     expression, kept as metadata for triggers and the catalog. ``concurrency`` limits runs in
     flight across processes (see ``ConcurrencyPolicy``; tracked runs only).
+    ``artifact_retention`` (an ``ArtifactRetention``) is applied to a tracked run's artifacts
+    when the run ends.
     """
 
     __slots__ = ("name", "steps", "domain", "description", "version", "tags", "defaults",
-                 "execution_policy", "schedule", "concurrency", "_plan")
+                 "execution_policy", "schedule", "concurrency", "artifact_retention", "_plan")
 
     def __init__(self, name: str, steps: Iterable[Step], domain: str = "",
                  description: str = "", version: int = 1, tags: Iterable[str] = (),
                  defaults: Mapping[str, Any] | None = None,
                  execution_policy: WorkflowExecutionPolicy | None = None,
                  schedule: str | None = None,
-                 concurrency: ConcurrencyPolicy | None = None) -> None:
+                 concurrency: ConcurrencyPolicy | None = None,
+                 artifact_retention: Any = None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise WorkflowValidationError(f"a workflow needs a non-empty name, got {name!r}")
         step_list = list(steps)
@@ -103,6 +106,12 @@ class Workflow:
                 f"workflow {name!r}: concurrency must be a ConcurrencyPolicy, "
                 f"got {type(concurrency).__name__}")
         self.concurrency = concurrency
+        if artifact_retention is not None and not callable(getattr(artifact_retention, "apply",
+                                                                    None)):
+            raise WorkflowValidationError(
+                f"workflow {name!r}: artifact_retention must be an ArtifactRetention, "
+                f"got {type(artifact_retention).__name__}")
+        self.artifact_retention = artifact_retention
         self._plan = build_plan(name, self.steps)
         for step in _walk(self.steps):
             if step.step_type is StepType.MAP:

@@ -262,3 +262,26 @@ def test_partition_keys_are_default_params(tmp_path: Path) -> None:
     with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
         result = runner.execute(wf, {"source": "edgar"}, partition={"date": "2025-01-03"})
     assert result.outputs["fetch"] == {"date": "2025-01-03", "source": "edgar"}
+
+
+def test_artifact_retention_applies_when_a_tracked_run_ends(tmp_path: Path) -> None:
+    from engine import ArtifactRetention
+
+    def produce(ctx, config):
+        return {"ref": ctx.artifact_store.put_json(f"runs/{ctx.run_id}/p/x.json", {"a": 1})}
+
+    def fail(ctx, config):
+        return StepResult.fail("boom")
+
+    retention = ArtifactRetention(on_success="delete", on_failure="keep")
+    ok_wf = Workflow("store.retain_ok", steps=[Step.lambda_("p", produce)],
+                     artifact_retention=retention)
+    bad_wf = Workflow("store.retain_bad", steps=[Step.lambda_("p", produce),
+                                                 Step.lambda_("f", fail)],
+                      artifact_retention=retention)
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        ok_run = runner.execute(ok_wf)
+        bad_run = runner.execute(bad_wf)
+        artifacts = runner.runner.artifact_store
+        assert not artifacts.exists(f"runs/{ok_run.run_id}/p/x.json")
+        assert artifacts.exists(f"runs/{bad_run.run_id}/p/x.json")
