@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from .adapters import WorkflowStepFunction, workflow_step
+from .adaptive import AdaptiveChangeError, ChangeKind, GraphChange
 from .analytics import RunAnalytics
 from .artifacts import (
     ArtifactChecksumError,
@@ -36,7 +37,16 @@ from .errors import (
     WorkflowSpecError,
     WorkflowValidationError,
 )
-from .events import Event, LogLine, RunFinished, RunStarted, StepFinished, StepRetrying, StepStarted
+from .events import (
+    AdaptiveChange,
+    Event,
+    LogLine,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepRetrying,
+    StepStarted,
+)
 from .feature_flags import FeatureFlags
 from .graph import Plan
 from .invoke import MissingArgumentError
@@ -81,6 +91,8 @@ from .tracked import TrackedWorkflowRunner
 from .workflow import ConcurrencyPolicy, OnConflict, Workflow
 
 __all__ = [
+    "AdaptiveChange",
+    "AdaptiveChangeError",
     "ApprovalGate",
     "ApprovalRecord",
     "ArtifactChecksumError",
@@ -91,6 +103,7 @@ __all__ = [
     "ArtifactStore",
     "AsyncArtifactStore",
     "Catalog",
+    "ChangeKind",
     "ConcurrencyPolicy",
     "DefinitionNotFoundError",
     "DependencyCycleError",
@@ -102,6 +115,7 @@ __all__ = [
     "EventRecord",
     "ExecutionMode",
     "FeatureFlags",
+    "GraphChange",
     "InvalidArtifactKeyError",
     "InvalidReturnTypeError",
     "LoadError",

@@ -1,10 +1,18 @@
-"""``WorkflowContext``: what a running step can see (params, earlier outputs, run identity)."""
+"""``WorkflowContext``: what a running step can see (params, earlier outputs, run identity)
+and, during a run, the adaptive changes it may request (spec section 4)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .adaptive import AdaptiveChangeError, ChangeKind, Request
+
+if TYPE_CHECKING:
+    from .adaptive_control import AdaptiveControl
+    from .results import StepRun
+    from .steps import Step
 
 _MISSING = object()
 
@@ -17,7 +25,7 @@ class WorkflowContext:
     """
 
     __slots__ = ("run_id", "workflow_name", "params", "outputs", "latest", "call_chain",
-                 "artifact_store", "cancel_event", "__weakref__")
+                 "artifact_store", "cancel_event", "_adaptive", "__weakref__")
 
     def __init__(self, run_id: str, workflow_name: str = "",
                  params: Mapping[str, Any] | None = None,
@@ -32,11 +40,20 @@ class WorkflowContext:
         self.artifact_store: Any = None
         #: the run's cancel signal (set by the runner); waited sub-workflows and map items share it
         self.cancel_event: threading.Event | None = None
+        #: set by whatever runs the steps (runner, playground); None: no adaptive changes
+        self._adaptive: AdaptiveControl | None = None
         for name, value in (outputs or {}).items():
             self.set_output(name, value)
 
     def get_param(self, key: str, default: Any = None) -> Any:
         return self.params.get(key, default)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A value by name: the run param ``key``, else the latest earlier output key ``key``
+        (as spec R3's ``skip_if=lambda ctx: ctx.get("skip_validation")`` reads it)."""
+        if key in self.params:
+            return self.params[key]
+        return self.latest.get(key, default)
 
     def get_output(self, step: str, key: str | None = None, default: Any = None) -> Any:
         """The output of ``step`` (or one ``key`` of it); ``default`` if absent."""
@@ -88,6 +105,61 @@ class WorkflowContext:
         if current is _MISSING:
             raise KeyError(f"reference {value!r} does not resolve to a value in this run")
         return current
+
+    # ------------------------------------------------------------------ adaptive (spec 4)
+    def skip_steps(self, step_names: Iterable[str]) -> None:
+        """Skip steps that have not started; they end ``skipped`` and do not block their
+        dependents (applied when the asking step finishes, like every change below)."""
+        if isinstance(step_names, str):
+            raise AdaptiveChangeError(f"skip_steps needs a list of step names, not the string "
+                                      f"{step_names!r}")
+        self._control().request(Request(ChangeKind.SKIP, names=tuple(step_names)))
+
+    def insert_step_before(self, before: str, step: Step) -> None:
+        """Insert ``step`` so ``before`` waits for it; without ``depends_on`` the new step
+        takes over ``before``'s dependencies."""
+        self._control().request(Request(ChangeKind.INSERT_BEFORE, target=before, step=step))
+
+    def insert_step_after(self, after: str, step: Step) -> None:
+        """Insert ``step`` after ``after``: it depends on ``after`` (plus its own
+        ``depends_on``), and ``after``'s dependents that have not started wait for it instead."""
+        self._control().request(Request(ChangeKind.INSERT_AFTER, target=after, step=step))
+
+    def replace_step(self, name: str, step: Step) -> None:
+        """Run ``step`` in place of ``name`` (not started, or failed ahead of ``retry_step``);
+        without ``depends_on`` it keeps ``name``'s dependencies."""
+        self._control().request(Request(ChangeKind.REPLACE, target=name, step=step))
+
+    def retry_step(self, name: str, with_params: Mapping[str, Any] | None = None) -> None:
+        """Run the finished step ``name`` again (its dependents that already ran are not);
+        ``with_params`` are merged into its config for this and later runs of it."""
+        self._control().request(Request(ChangeKind.RETRY, target=name, params=with_params))
+
+    def spawn_workflow(self, name: str, workflow_name: str,
+                       params: Mapping[str, Any] | None = None) -> str:
+        """Start the registered ``workflow_name`` now as a detached child run (recorded like
+        the parent when the parent is tracked); returns the child's run id."""
+        return self._control().spawn(self, name, workflow_name, params)
+
+    def continue_as_new(self, params: Mapping[str, Any] | None = None,
+                        preserve_artifacts: bool = False) -> NoReturn:
+        """End this step and the run (completed; steps not started are skipped) and start a
+        fresh run of the workflow with ``params`` (which replace this run's, as in Temporal).
+        With ``preserve_artifacts`` the new run starts with this run's outputs that hold
+        artifact refs. Does not return: the step ends here."""
+        self._control().continue_as_new(params, preserve_artifacts)
+
+    def get_failed_step(self) -> StepRun | None:
+        """The record (``name``, ``error``, ``category``) of the most recent failed step."""
+        return self._control().failed_step()
+
+    def _control(self) -> AdaptiveControl:
+        control = self._adaptive
+        if control is None:
+            raise AdaptiveChangeError(
+                "adaptive changes need a running workflow: this context is not attached to "
+                "a run (map items and hand-made contexts cannot change the workflow)")
+        return control
 
     def snapshot(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "params": dict(self.params), "outputs": dict(self.outputs)}

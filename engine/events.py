@@ -69,6 +69,17 @@ class LogLine(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AdaptiveChange(Event):
+    """A runtime change of the run's workflow (spec 4): ``change`` is an
+    ``engine.adaptive.ChangeKind`` value, ``step`` the step that asked (None for the engine's
+    own), ``detail`` JSON-ready data; graph-changing kinds carry ``detail["graph"]``."""
+
+    step: str | None
+    change: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(Event):
     status: str
     error: str | None = None

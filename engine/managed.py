@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .adaptive_control import SkipIf
 from .errors import WorkflowError
 from .policies import ErrorPolicy, RetryPolicy, WorkflowExecutionPolicy
 from .results import RunStatus, WorkflowResult
@@ -24,7 +25,8 @@ class ManagedWorkflow:
     Each plain function receives keyword arguments from its step config, the run params,
     then earlier outputs (latest wins); its returned dict is the step's output.
     ``db`` names a run-store file: every run is then recorded there (see
-    ``TrackedWorkflowRunner``).
+    ``TrackedWorkflowRunner``). ``skip_if`` on a step and ``on_failure`` on the workflow add
+    spec R3's conditional stages and failure handling (see those methods).
     """
 
     def __init__(self, name: str, db: str | None = None, *, domain: str = "",
@@ -40,25 +42,65 @@ class ManagedWorkflow:
         self._workflow: Workflow | None = None
         self.last_result: WorkflowResult | None = None
         self._tracked: Any = None
+        self._on_failure: Callable[..., Any] | None = None
 
     def step(self, name: str, fn: Callable[..., Any], config: Mapping[str, Any] | None = None,
              depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
              retry_policy: RetryPolicy | None = None,
-             timeout_seconds: float | None = None) -> ManagedWorkflow:
-        if self._workflow is not None:
-            raise WorkflowError(f"{self.name!r} is already built; add steps before build()")
+             timeout_seconds: float | None = None,
+             skip_if: Callable[..., Any] | None = None) -> ManagedWorkflow:
+        """Add a step calling ``fn``.
+
+        ``skip_if`` is asked right before the step would run and is called like a step
+        function (keyword arguments from config, params and earlier outputs; a parameter named
+        ``ctx`` gets the context, whose ``ctx.get(key)`` reads a param or earlier output).
+        When it returns true the step is ``skipped`` (its dependents still run).
+        """
+        self._check_open("add steps")
         target = getattr(fn, "fn", fn)  # accept @workflow_step objects
-        self._steps.append(Step.from_function(name, target, config=config, depends_on=depends_on,
-                                              on_error=on_error, retry_policy=retry_policy,
-                                              timeout_seconds=timeout_seconds))
+        if skip_if is None:
+            step = Step.from_function(name, target, config=config, depends_on=depends_on,
+                                      on_error=on_error, retry_policy=retry_policy,
+                                      timeout_seconds=timeout_seconds)
+        else:
+            if not callable(skip_if):
+                raise TypeError(f"step {name!r}: skip_if must be callable, got "
+                                f"{type(skip_if).__name__}")
+            step = Step.lambda_(name, SkipIf(name, target, skip_if), config=config,
+                                depends_on=depends_on, on_error=on_error,
+                                retry_policy=retry_policy, timeout_seconds=timeout_seconds)
+        self._steps.append(step)
         return self
+
+    def on_failure(self, fn: Callable[..., Any]) -> ManagedWorkflow:
+        """Call ``fn`` whenever a step fails (after its retries), as spec R3's rollback.
+
+        The handler runs at once as a step named ``on_failure(<step>)`` inserted after the
+        failed one, so it is recorded and shown like any step. It is called as
+        ``fn(ctx, config)`` with ``config["failed_step"]``, or as a plain function that may
+        take ``failed_step`` and ``ctx``; ``ctx.get_failed_step()`` works in both. It may
+        request adaptive changes: ``ctx.retry_step(failed.name)`` (with an inserted wait step,
+        as in spec 4b) takes the failure back and the run goes on. Otherwise the original
+        failure decides the run; a failing handler is recorded but never hides it.
+        """
+        self._check_open("set on_failure")
+        if not callable(fn):
+            raise TypeError(f"on_failure needs a callable, got {type(fn).__name__}")
+        self._on_failure = fn
+        return self
+
+    def _check_open(self, action: str) -> None:
+        if self._workflow is not None:
+            raise WorkflowError(f"{self.name!r} is already built; {action} before build()")
 
     def build(self) -> ManagedWorkflow:
         """Validate the steps into a ``Workflow`` (raises on duplicates, cycles, unknown deps)."""
         if self._workflow is None:
-            self._workflow = Workflow(self.name, self._steps, domain=self.domain,
-                                      description=self.description, tags=self.tags,
-                                      execution_policy=self.execution_policy)
+            workflow = _ManagedDefinition(self.name, self._steps, domain=self.domain,
+                                          description=self.description, tags=self.tags,
+                                          execution_policy=self.execution_policy)
+            workflow.failure_handler = self._on_failure
+            self._workflow = workflow
         return self
 
     @property
@@ -97,23 +139,27 @@ class ManagedWorkflow:
         return text
 
 
+class _ManagedDefinition(Workflow):
+    """A ``Workflow`` that also carries its ``on_failure`` handler to whichever runner runs it."""
+
+    __slots__ = ("failure_handler",)
+    failure_handler: Callable[..., Any] | None
+
+
 def format_result(workflow: Workflow, result: WorkflowResult, width: int = 72) -> str:
     """Plain-text run report (status line, then each step with a one-line output preview)."""
     icon = _ICONS.get(result.status, "?")
     lines = [f"{icon} {workflow.name} — {len(workflow.steps)} steps — "
              f"{result.status.value} in {result.duration_seconds:.2f}s"]
-    pad = max((len(s.name) for s in workflow.steps), default=0)
-    for step in workflow.steps:
-        run = result.steps.get(step.name)
-        if run is None:
-            continue
+    pad = max((len(name) for name in result.steps), default=0)
+    for run in result.steps.values():  # the plan as it ran, with steps inserted at runtime
         if run.status is RunStatus.COMPLETED:
             detail = _preview(run.output, width)
         else:
             detail = f"{run.status.value}: {run.error or ''}".strip()
             if run.error_category:
                 detail += f" [{run.error_category}]"
-        lines.append(f"   {_ICONS.get(run.status, '?')} {step.name.ljust(pad)}  → {detail}")
+        lines.append(f"   {_ICONS.get(run.status, '?')} {run.name.ljust(pad)}  → {detail}")
     return "\n".join(lines)
 
 

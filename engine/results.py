@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .policies import ErrorCategory
+
+if TYPE_CHECKING:
+    from .adaptive import GraphChange
 
 
 class RunStatus(StrEnum):
@@ -85,7 +88,11 @@ class StepRun:
 
 @dataclass(frozen=True, slots=True)
 class WorkflowResult:
-    """A read-only record of one workflow run, returned by ``WorkflowRunner.execute``."""
+    """A read-only record of one workflow run, returned by ``WorkflowRunner.execute``.
+
+    ``steps`` holds every step of the plan as it finally ran, in declaration order, including
+    steps inserted at runtime; ``graph_changes`` lists the adaptive changes applied, in order.
+    """
 
     run_id: str
     workflow_name: str
@@ -98,6 +105,7 @@ class WorkflowResult:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_seconds: float = 0.0
+    graph_changes: tuple[GraphChange, ...] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -142,4 +150,5 @@ class WorkflowResult:
                 }
                 for name, s in self.steps.items()
             },
+            "graph_changes": [c.to_dict() for c in self.graph_changes],
         }

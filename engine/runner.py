@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import composition
+from .adaptive_control import ContinueAsNew, artifact_outputs, restore_current, set_current
 from .context import WorkflowContext
 from .errors import StepTimeoutError
 from .events import (
@@ -85,30 +86,56 @@ class WorkflowRunner:
         Raises (after recording the run as failed) only for definition errors: unknown
         pipelines or sub-workflows and sub-workflow cycles. Step failures never raise; they
         are in the result.
+
+        When a step calls ``ctx.continue_as_new``, the run ends completed and a fresh run of
+        the workflow starts with the new params (new run id; each run is recorded on its own,
+        linked by ``continue_as_new``/``continued_from`` changes); the chain is followed to its
+        end and the *last* run's result is returned, as Temporal's client does. Continued runs
+        share the cancel event but not ``signals`` (pause/approvals apply to the first run).
         """
         if not isinstance(workflow, Workflow):
             inner = getattr(workflow, "workflow", None)
             if not isinstance(inner, Workflow):
                 raise TypeError(f"execute() needs a Workflow, got {type(workflow).__name__}")
             workflow = inner
-        chain = (*call_chain, workflow.name) if call_chain else (workflow.name,)
-        merged = {**workflow.defaults, **(params or {})}
-        ctx = WorkflowContext(run_id or new_run_id(), workflow.name, merged, seed_outputs, chain)
         if signals is not None and cancel is None:
             cancel = signals.cancel_event
-        ctx.cancel_event = cancel
-        ctx.artifact_store = self.artifact_store
-        run = RunLoop(self, workflow, ctx, cancel, parent_run_id, set(seed_outputs or ()),
-                      signals)
+        run = self._loop(workflow, params, run_id or new_run_id(), cancel, parent_run_id,
+                         call_chain, seed_outputs)
         if restored:
             run.restore(restored)
+        result = self._run(run, signals)
+        chain: tuple[str, ...] = ()
+        while run.continuation is not None and result.status is RunStatus.COMPLETED:
+            continuation = run.continuation
+            chain = (*chain, result.run_id)
+            seed = artifact_outputs(run.ctx.outputs) if continuation.preserve_artifacts else None
+            run = self._loop(workflow, continuation.params, continuation.run_id, cancel,
+                             parent_run_id, call_chain, seed, continued_from=chain)
+            result = self._run(run, None)
+        return result
+
+    def _loop(self, workflow: Workflow, params: Mapping[str, Any] | None, run_id: str,
+              cancel: threading.Event | None, parent_run_id: str | None,
+              call_chain: tuple[str, ...], seed_outputs: Mapping[str, Any] | None,
+              continued_from: tuple[str, ...] = ()) -> RunLoop:
+        chain = (*call_chain, workflow.name) if call_chain else (workflow.name,)
+        merged = {**workflow.defaults, **(params or {})}
+        ctx = WorkflowContext(run_id, workflow.name, merged, seed_outputs, chain)
+        ctx.cancel_event = cancel
+        ctx.artifact_store = self.artifact_store
+        return RunLoop(self, workflow, ctx, cancel, parent_run_id, set(seed_outputs or ()),
+                       None, continued_from)
+
+    def _run(self, run: RunLoop, signals: RunSignals | None) -> WorkflowResult:
         if signals is None:
             return self._go(run)
-        self._signals[ctx.run_id] = signals
+        run.signals = signals
+        self._signals[run.ctx.run_id] = signals
         try:
             return self._go(run)
         finally:
-            self._signals.pop(ctx.run_id, None)
+            self._signals.pop(run.ctx.run_id, None)
 
     def _go(self, run: RunLoop) -> WorkflowResult:
         if not self.capture_logs:
@@ -211,6 +238,8 @@ class WorkflowRunner:
         except DEFINITION_ERRORS as exc:
             state.error_type = type(exc).__name__
             raise
+        except ContinueAsNew as signal:  # the step ends here, completed; the run winds down
+            return StepResult.ok(output={"continued_as": signal.run_id})
         except Exception as exc:
             state.error_type = type(exc).__name__
             state.traceback = traceback.format_exc()
@@ -258,12 +287,14 @@ class WorkflowRunner:
         done = threading.Event()
 
         def target() -> None:
+            set_current(ctx._adaptive, step.name)  # the step's requests name this step
             try:
                 box["result"] = self._dispatch(step, ctx, config, state)
             except BaseException as exc:  # handed back to the waiting thread below
                 box["error"] = exc
                 box["tb"] = traceback.format_exc()
             finally:
+                restore_current(None)
                 done.set()
 
         threading.Thread(target=target, name=f"step-{step.name}", daemon=True).start()

@@ -7,6 +7,10 @@ context updates and failure bookkeeping are single-threaded. Ready steps are que
 free workers, and a worker re-checks before starting one: after a halting failure or a cancel,
 no further step starts. With ``RunSignals`` attached, a paused run starts no new step until it
 is resumed or cancelled.
+
+Adaptive changes (``engine.adaptive``) are applied here, between steps, on the scheduling
+thread: when a step that requested any finishes, its batch becomes a new plan for the rest of
+the run (``engine.adaptive_run``). Runs whose steps request nothing pay one flag check per step.
 """
 
 from __future__ import annotations
@@ -21,12 +25,16 @@ from datetime import UTC, datetime
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
+from .adaptive import CONTINUED_REASON, ChangeKind, GraphChange
+from .adaptive_control import restore_current, set_current
+from .adaptive_run import AdaptiveRunMixin
 from .context import WorkflowContext
 from .errors import UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError
 from .events import RunFinished, RunStarted
 from .policies import ErrorCategory, ErrorPolicy, ExecutionMode
 from .registry import missing_references
 from .results import RunStatus, StepRun, WorkflowResult
+from .steps import Step
 from .workflow import Workflow
 
 if TYPE_CHECKING:
@@ -34,6 +42,8 @@ if TYPE_CHECKING:
     from .signals import RunSignals
 
 _CANCELLED = ErrorCategory.CANCELLED.value
+_COMPLETED = RunStatus.COMPLETED
+_PENDING = RunStatus.PENDING
 
 #: Errors in the definition itself: recorded on the run, then raised from ``execute``.
 DEFINITION_ERRORS = (WorkflowCycleError, UnknownPipelineError, UnknownWorkflowError)
@@ -67,6 +77,14 @@ class StepState:
         self.duration = 0.0
         self.child_run_id: str | None = None
 
+    def reset(self) -> None:
+        """Back to "not run" (a ``retry_step``), keeping the object the scheduler tracks."""
+        self.status = RunStatus.PENDING
+        self.attempts = 0
+        self.output = self.error = self.category = self.error_type = self.traceback = None
+        self.started_at = self.finished_at = self.child_run_id = None
+        self.duration = 0.0
+
     def freeze(self) -> StepRun:
         return StepRun(self.name, self.status, self.attempts, self.output, self.error,
                        self.category, self.error_type, self.traceback, self.started_at,
@@ -74,12 +92,18 @@ class StepState:
 
 
 
-class RunLoop:
-    """One execution of one workflow: the scheduling loop and its bookkeeping."""
+class RunLoop(AdaptiveRunMixin):
+    """One execution of one workflow: the scheduling loop and its bookkeeping.
+
+    ``steps``/``plan`` start as the workflow's and are replaced when adaptive changes apply;
+    ``graph_changes`` lists every change applied, in order. ``continued_from`` is the chain of
+    runs this one continues (``continue_as_new``), oldest first.
+    """
 
     def __init__(self, runner: WorkflowRunner, workflow: Workflow, ctx: WorkflowContext,
                  cancel: threading.Event | None, parent_run_id: str | None,
-                 seeded: set[str], signals: RunSignals | None = None) -> None:
+                 seeded: set[str], signals: RunSignals | None = None,
+                 continued_from: tuple[str, ...] = ()) -> None:
         self.runner = runner
         self.signals = signals
         self.workflow = workflow
@@ -87,6 +111,7 @@ class RunLoop:
         self.cancel = cancel
         self.parent_run_id = parent_run_id
         self.seeded = seeded
+        self.steps: tuple[Step, ...] = workflow.steps
         self.plan = workflow.plan
         self.states = [StepState(name) for name in self.plan.names]
         self.blocked = [False] * len(self.states)  # a dependency failed fatally or was cancelled
@@ -94,6 +119,9 @@ class RunLoop:
         self.error_step: str | None = None
         self.definition_error: BaseException | None = None
         self.cancelled = False
+        self.continued_from = continued_from
+        self.init_adaptive()
+        ctx._adaptive = self.adaptive
 
     def restore(self, outputs: Mapping[str, Any]) -> None:
         """Mark steps finished in an earlier attempt of this run as completed, outputs in place."""
@@ -113,6 +141,9 @@ class RunLoop:
         self.runner.emit(RunStarted(run_id=ctx.run_id, workflow=wf.name, at=started_at,
                                     params=dict(ctx.params), step_names=self.plan.names,
                                     parent_run_id=self.parent_run_id, version=wf.version))
+        if self.continued_from:
+            self.publish(GraphChange(ChangeKind.CONTINUED_FROM, None, {
+                "run_id": self.continued_from[-1], "chain": list(self.continued_from)}))
         try:
             pipelines, workflows = missing_references(wf)
             if pipelines:
@@ -129,12 +160,17 @@ class RunLoop:
         self._skip_rest()
         status = self._final_status()
         finished_at = now()
+        if self.seeded:  # a seeded name that also ran here is this run's output
+            ran = {s.name for s in self.states if s.status is _COMPLETED}
+            outputs = {k: v for k, v in ctx.outputs.items() if k not in self.seeded or k in ran}
+        else:
+            outputs = dict(ctx.outputs)
         result = WorkflowResult(
             run_id=ctx.run_id, workflow_name=wf.name, status=status, params=dict(ctx.params),
-            outputs={k: v for k, v in ctx.outputs.items() if k not in self.seeded},
-            steps={s.name: s.freeze() for s in self.states}, error=self.error,
+            outputs=outputs, steps={s.name: s.freeze() for s in self.states}, error=self.error,
             error_step=self.error_step, started_at=started_at, finished_at=finished_at,
-            duration_seconds=time.perf_counter() - start)
+            duration_seconds=time.perf_counter() - start,
+            graph_changes=tuple(self.graph_changes))
         self.runner.emit(RunFinished(run_id=ctx.run_id, workflow=wf.name, at=finished_at,
                                      status=status.value, error=self.error,
                                      error_step=self.error_step,
@@ -145,11 +181,16 @@ class RunLoop:
 
     # ------------------------------------------------------------------ modes
     def _run_sequential(self) -> None:
-        steps, deps, states, blocked = self.workflow.steps, self.plan.deps, self.states, self.blocked
-        run_step, ctx = self.runner.run_step, self.ctx
+        order: list[int] | tuple[int, ...] | None = self.plan.order
+        while order is not None:  # a new plan (adaptive change) restarts with what is left
+            order = self._sequential_pass(order)
+
+    def _sequential_pass(self, order: list[int] | tuple[int, ...]) -> list[int] | None:
+        steps, deps, states = self.steps, self.plan.deps, self.states
+        run_step, ctx, adaptive = self.runner.run_step, self.ctx, self.adaptive
         stop_on_failure = self.workflow.execution_policy.on_failure is not ErrorPolicy.CONTINUE
         signals = self.signals
-        for i in self.plan.order:
+        for i in order:
             if signals is not None and signals.paused:
                 signals.hold()
             if self._should_skip(i, deps[i]):
@@ -159,44 +200,58 @@ class RunLoop:
             except DEFINITION_ERRORS:
                 self._mark_failed(i)
                 raise
-            if state.status is RunStatus.COMPLETED:
+            if state.status is _COMPLETED and not adaptive.pending:
+                ctx.set_output(state.name, state.output)
+                continue
+            changed = adaptive.pending and self.apply_requests(state)
+            i = self.plan.index[state.name]  # the plan may be a new one now
+            if state.status is _COMPLETED:
                 ctx.set_output(state.name, state.output)
             elif state.status is RunStatus.FAILED:
                 self._on_failure(i)
-                if blocked[i] and stop_on_failure:
-                    return
+                changed = self.handle_failure(i) or changed
+                if self.blocked[self.plan.index[state.name]] and stop_on_failure:
+                    return None
             elif state.status is RunStatus.CANCELLED:
                 self._mark_cancelled(i)
+            if self.continuation is not None:
+                return None
+            if changed:
+                return self.pending_order()
+        return None
 
     def _run_parallel(self) -> None:
-        steps, deps, dependents = self.workflow.steps, self.plan.deps, self.plan.dependents
-        states, ctx, run_step, cancel = self.states, self.ctx, self.runner.run_step, self.cancel
+        ctx, run_step, cancel, adaptive = self.ctx, self.runner.run_step, self.cancel, self.adaptive
+        deps, dependents = self.plan.deps, self.plan.dependents
         remaining = [len(d) for d in deps]
         ready = deque(i for i, n in enumerate(remaining) if n == 0)
-        done: SimpleQueue[tuple[int, bool, BaseException | None]] = SimpleQueue()
+        done: SimpleQueue[tuple[StepState, bool, BaseException | None]] = SimpleQueue()
         halt_on_failure = self.workflow.execution_policy.on_failure is not ErrorPolicy.CONTINUE
         halt = threading.Event()
-        inflight = 0
+        inflight = self.submitted  # names queued or running; adaptive changes may not touch them
         signals = self.signals
 
-        def work(i: int) -> None:
+        def work(step: Step, state: StepState) -> None:
             if signals is not None and signals.paused:
                 signals.hold()  # a paused run starts nothing, even steps already queued
             # Ready steps are queued ahead for speed, so the worker re-checks before starting:
             # nothing starts after a halting failure or a cancel, even if it was queued.
             if halt.is_set() or (cancel is not None and cancel.is_set()):
-                done.put((i, False, None))
+                done.put((state, False, None))
                 return
+            previous = set_current(adaptive, step.name)
             try:
-                state = run_step(steps[i], ctx, states[i])
+                run_step(step, ctx, state)
             except BaseException as exc:  # handed to the scheduling thread
                 halt.set()
-                done.put((i, True, exc))
+                done.put((state, True, exc))
                 return
+            finally:
+                restore_current(previous)
             if (halt_on_failure and state.status is RunStatus.FAILED
-                    and steps[i].on_error is not ErrorPolicy.CONTINUE):
+                    and step.on_error is not ErrorPolicy.CONTINUE):
                 halt.set()  # here, not on the scheduler, so the next queued step already sees it
-            done.put((i, True, None))
+            done.put((state, True, None))
 
         max_workers = self.workflow.execution_policy.max_concurrency
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="spine-step") as pool:
@@ -206,14 +261,19 @@ class RunLoop:
                     if halt.is_set() or self._should_skip(i, deps[i]):
                         self._release(i, dependents, remaining, ready)
                         continue
-                    pool.submit(work, i)
-                    inflight += 1
+                    state = self.states[i]
+                    inflight.add(state.name)
+                    pool.submit(work, self.steps[i], state)
                 if not inflight:
                     break
-                i, started, exc = done.get()
-                inflight -= 1
-                state = states[i]
+                state, started, exc = done.get()
+                inflight.discard(state.name)
+                i = self.plan.index[state.name]
+                changed = False
                 if not started:
+                    if not halt.is_set() and not (cancel is not None and cancel.is_set()):
+                        ready.append(i)  # halted, then resumed by a failure handler's retry
+                        continue
                     # cancelled: marked so here; halted: stays pending, skipped at the end
                     self._should_skip(i, deps[i])
                 elif exc is not None:
@@ -224,12 +284,25 @@ class RunLoop:
                     else:
                         state.status = RunStatus.FAILED
                         state.error = f"{type(exc).__name__}: {exc}"
-                elif state.status is RunStatus.FAILED:
-                    self._on_failure(i)
-                elif state.status is RunStatus.COMPLETED:
-                    ctx.set_output(state.name, state.output)
-                elif state.status is RunStatus.CANCELLED:
-                    self._mark_cancelled(i)
+                else:
+                    changed = adaptive.pending and self.apply_requests(state)
+                    i = self.plan.index[state.name]
+                    if state.status is RunStatus.FAILED:
+                        self._on_failure(i)
+                        changed = self.handle_failure(i) or changed
+                    elif state.status is _COMPLETED:
+                        ctx.set_output(state.name, state.output)
+                    elif state.status is RunStatus.CANCELLED:
+                        self._mark_cancelled(i)
+                if self.continuation is not None:
+                    halt.set()  # the run ends once what is running has finished
+                elif changed:
+                    if self.error_step is None and self.definition_error is None \
+                            and not self.cancelled:
+                        halt.clear()  # a failure handler's retry took the failure back
+                    deps, dependents = self.plan.deps, self.plan.dependents
+                    remaining, ready = self.frontier(inflight)
+                    continue
                 self._release(i, dependents, remaining, ready)
         if self.definition_error is not None:
             raise self.definition_error
@@ -245,8 +318,8 @@ class RunLoop:
     def _should_skip(self, i: int, deps: tuple[int, ...]) -> bool:
         """Mark step ``i`` skipped/cancelled (and return True) when it must not run."""
         state = self.states[i]
-        if state.status is RunStatus.COMPLETED:
-            return True  # restored from an earlier attempt of this run
+        if state.status is not _PENDING:
+            return True  # restored from an earlier attempt, or skipped by an adaptive change
         if self.cancel is not None and self.cancel.is_set():
             state.status = RunStatus.CANCELLED
             state.category = _CANCELLED
@@ -262,7 +335,8 @@ class RunLoop:
         return False
 
     def _on_failure(self, i: int) -> None:
-        state, step = self.states[i], self.workflow.steps[i]
+        state, step = self.states[i], self.steps[i]
+        self.note_failure(state)
         if step.on_error is ErrorPolicy.CONTINUE:
             return
         if self.error_step is None:
@@ -283,7 +357,12 @@ class RunLoop:
 
     def _skip_rest(self) -> None:
         """Steps never reached (the run stopped early) end as skipped, with the reason."""
-        reason = f"not run: step {self.error_step!r} failed" if self.error_step else "not run"
+        if self.error_step:
+            reason = f"not run: step {self.error_step!r} failed"
+        elif self.continuation is not None:
+            reason = f"{CONTINUED_REASON} {self.continuation.run_id}"
+        else:
+            reason = "not run"
         for state in self.states:
             if state.status is RunStatus.PENDING:
                 state.status = RunStatus.SKIPPED

@@ -60,20 +60,28 @@ class WorkflowPlayground(PlaygroundSession):
         self._runnable_index(state, None)  # raises when halted or at the end
         frontier = state.ready_indices()
         to_run = [i for i in frontier if state.blocking_dependency(i) is None]
+        names = [state.plan.names[i] for i in frontier]
         if state.policy.mode is not ExecutionMode.PARALLEL or len(to_run) < 2:
             done = []
-            for i in frontier:
+            for name in names:
                 if self._state.halted_by is not None:
                     break
-                done.append(self._execute(i, SnapshotKind.STEP))
+                if name not in self._state.runs:  # an adaptive change may have skipped it
+                    done.append(self._execute(self._state.plan.index[name], SnapshotKind.STEP))
             return done
         ctx = self._live_context()
         workers = min(state.policy.max_concurrency, len(to_run))
         with ThreadPoolExecutor(workers, thread_name_prefix="playground-step") as pool:
-            ran = dict(zip(to_run, pool.map(lambda i: self._run_step(state.steps[i], ctx), to_run),
+            ran = dict(zip((state.plan.names[i] for i in to_run),
+                           pool.map(lambda i: self._run_step(state.steps[i], ctx), to_run),
                            strict=True))
-        return [self._record(SnapshotKind.STEP, ran[i]) if i in ran else
-                self._execute(i, SnapshotKind.STEP) for i in frontier]
+        done = []
+        for name in names:  # recorded in plan order; each may apply its step's changes
+            if name in ran:
+                done.append(self._record(SnapshotKind.STEP, ran[name]))
+            elif name not in self._state.runs and name in self._state.plan.index:
+                done.append(self._execute(self._state.plan.index[name], SnapshotKind.STEP))
+        return done
 
     def rerun(self, step: str) -> Snapshot:
         """Run a step that already has a result again, with the current params and outputs."""

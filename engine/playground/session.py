@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..adaptive_control import restore_current, set_current
 from ..context import WorkflowContext
 from ..errors import UnknownPipelineError, UnknownWorkflowError
 from ..events import StepFinished
@@ -18,6 +19,7 @@ from ..results import RunStatus, StepRun
 from ..runner import DEFINITION_ERRORS, StepState, WorkflowRunner, new_run_id
 from ..steps import Step
 from ..workflow import Workflow
+from .adaptive import AdaptiveSessionMixin
 from .breakpoints import Breakpoint, Pause
 from .errors import (
     ChildActiveError,
@@ -56,13 +58,14 @@ class _Child:
     started_at: datetime
 
 
-class PlaygroundSession:
+class PlaygroundSession(AdaptiveSessionMixin):
     """The timeline half of ``WorkflowPlayground``: every change appends an immutable
     ``Snapshot``, and going back is moving a cursor, never recomputing.
 
     ``step_back``/``rewind``/``goto`` move the cursor; the next change drops the snapshots
     after it, as an editor's undo does. Steps run through ``WorkflowRunner.run_step``, so
-    retries, timeouts, argument injection and events are those of a real run.
+    retries, timeouts, argument injection and events are those of a real run; the adaptive
+    changes steps request land in the snapshot of the step that asked.
     """
 
     def __init__(self, runner: WorkflowRunner | None = None) -> None:
@@ -84,6 +87,7 @@ class PlaygroundSession:
         self._child: _Child | None = None
         self._into: dict[str, Callable[[], ChildSpec]] = {}
         self._interrupt = threading.Event()
+        self._init_adaptive()
 
     # ------------------------------------------------------------------ loading
     def load(self, workflow: Workflow | Any, params: Mapping[str, Any] | None = None, *,
@@ -155,6 +159,7 @@ class PlaygroundSession:
         self._timeline = timeline
         self._pos = position
         self._ctx = self._ctx_state = None
+        self._init_adaptive()
         self._child = None
         self._into = {}
         self.last_stop = None
@@ -261,6 +266,7 @@ class PlaygroundSession:
             "next_step": nxt.name if nxt else None, "halted_by": state.halted_by,
             "params": dict(state.params),
             "breakpoints": [bp.describe() for bp in self._breakpoints.values()],
+            "graph_changes": [c.to_dict() for c in state.adaptive],
             "history": [s.to_dict() for s in self.history],
         }
 
@@ -379,15 +385,22 @@ class PlaygroundSession:
         if self._ctx is None or self._ctx_state is not state:
             self._ctx = WorkflowContext(state.run_id, state.workflow_name, state.params,
                                         state.outputs, state.call_chain)
+            self._ctx._adaptive = self._adaptive
             self._ctx_state = state
         return self._ctx
 
-    def _run_step(self, step: Step, ctx: WorkflowContext | None = None) -> StepRun:
+    def _run_step(self, step: Step, ctx: Any = None) -> StepRun:
         state = StepState(step.name)
+        ctx = ctx or self._live_context()
+        self._executing.add(step.name)
+        previous = set_current(self._adaptive, step.name)  # its requests name this step
         try:
-            self.runner.run_step(step, ctx or self._live_context(), state)
+            self.runner.run_step(step, ctx, state)
         except DEFINITION_ERRORS:
             pass  # run_step recorded the failure on ``state`` first; the snapshot shows it
+        finally:
+            restore_current(previous)
+            self._executing.discard(step.name)
         return state.freeze()
 
     def _execute(self, i: int, kind: SnapshotKind, *, force: bool = False) -> Snapshot:
@@ -403,6 +416,9 @@ class PlaygroundSession:
         first_time = run.name not in old.runs
         if not first_time:
             new = new.release_skipped()  # a fixed failure unblocks the steps it had skipped
+        if self._adaptive.pending or (run.status is RunStatus.FAILED and getattr(
+                self._workflow, "failure_handler", None) is not None):
+            return self._record_adaptive(kind, run, new)
         ctx = self._ctx
         if ctx is not None and self._ctx_state is old and first_time:
             if run.status is RunStatus.COMPLETED:

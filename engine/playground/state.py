@@ -14,6 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from ..adaptive import ADAPTIVE_SKIP_REASON, CONTINUED_REASON, GraphChange
 from ..graph import Plan
 from ..policies import ErrorPolicy, WorkflowExecutionPolicy
 from ..results import RunStatus, StepRun
@@ -34,6 +35,7 @@ class SnapshotKind(StrEnum):
     SET_PARAM = "set_param"
     SET_OUTPUT = "set_output"
     RESTORED = "restored"
+    CONTINUED = "continued"  # a step continued the run as a new one (continue_as_new)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -42,7 +44,8 @@ class State:
 
     ``outputs`` holds completed steps' outputs in completion order (seeded outputs of a
     stepped-into child first); ``runs`` every step that has a record. ``steps`` and ``plan``
-    live here, not on the playground, so changes to the workflow itself can be snapshotted.
+    live here, not on the playground, so changes to the workflow itself can be snapshotted;
+    ``adaptive`` logs the adaptive changes applied on the way to this state.
     """
 
     run_id: str
@@ -57,6 +60,7 @@ class State:
     runs: dict[str, StepRun]
     halted_by: str | None = None
     done_prefix: int = 0  # plan.order[:done_prefix] all have records
+    adaptive: tuple[GraphChange, ...] = ()
 
     # ------------------------------------------------------------------ queries
     def next_index(self) -> int | None:
@@ -164,8 +168,10 @@ def blocks(step: Step, run: StepRun) -> bool:
 
 
 def _skipped_by_upstream(run: StepRun) -> bool:
-    """Skipped without an attempt: an upstream step did not complete (a handler's skip has one)."""
-    return run.status is RunStatus.SKIPPED and run.attempts == 0
+    """Skipped without an attempt: an upstream step did not complete (a handler's skip has one;
+    skips by an adaptive change or a continue-as-new do not block either)."""
+    return (run.status is RunStatus.SKIPPED and run.attempts == 0
+            and not (run.error or "").startswith((ADAPTIVE_SKIP_REASON, CONTINUED_REASON)))
 
 
 def skipped_record(name: str, upstream: str) -> StepRun:
@@ -283,7 +289,9 @@ class SnapshotDiff:
     """What differs between two snapshots' params, outputs and step statuses.
 
     ``*_changed`` map a key to ``(before, after)``; outputs are compared by identity first,
-    so unchanged (shared) outputs cost nothing however large they are.
+    so unchanged (shared) outputs cost nothing however large they are. ``steps_added``/
+    ``steps_removed`` compare the two plans and ``graph_changes`` are the adaptive changes
+    ``after`` has and ``before`` has not.
     """
 
     params_added: dict[str, Any]
@@ -293,21 +301,27 @@ class SnapshotDiff:
     outputs_removed: dict[str, Any]
     outputs_changed: dict[str, tuple[Any, Any]]
     statuses_changed: dict[str, tuple[RunStatus | None, RunStatus | None]]
+    steps_added: tuple[str, ...] = ()
+    steps_removed: tuple[str, ...] = ()
+    graph_changes: tuple[GraphChange, ...] = ()
 
     def __bool__(self) -> bool:
         return any(self._parts())
 
-    def _parts(self) -> Iterator[dict[str, Any]]:
+    def _parts(self) -> Iterator[Any]:
         yield from (self.params_added, self.params_removed, self.params_changed,
                     self.outputs_added, self.outputs_removed, self.outputs_changed,
-                    self.statuses_changed)
+                    self.statuses_changed, self.steps_added, self.steps_removed,
+                    self.graph_changes)
 
     def to_dict(self) -> dict[str, Any]:
         return {"params": {"added": self.params_added, "removed": self.params_removed,
                            "changed": self.params_changed},
                 "outputs": {"added": self.outputs_added, "removed": self.outputs_removed,
                             "changed": self.outputs_changed},
-                "statuses": self.statuses_changed}
+                "statuses": self.statuses_changed,
+                "steps": {"added": list(self.steps_added), "removed": list(self.steps_removed)},
+                "graph_changes": [c.to_dict() for c in self.graph_changes]}
 
 
 def diff_states(before: State, after: State) -> SnapshotDiff:
@@ -323,7 +337,15 @@ def diff_states(before: State, after: State) -> SnapshotDiff:
         new_status = new.status if new is not None else None
         if old_status != new_status:
             statuses[name] = (old_status, new_status)
-    return SnapshotDiff(p_added, p_removed, p_changed, o_added, o_removed, o_changed, statuses)
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    if after.plan is not before.plan:
+        added = tuple(n for n in after.plan.names if n not in before.plan.index)
+        removed = tuple(n for n in before.plan.names if n not in after.plan.index)
+    known = {id(c) for c in before.adaptive}
+    changes = tuple(c for c in after.adaptive if id(c) not in known)
+    return SnapshotDiff(p_added, p_removed, p_changed, o_added, o_removed, o_changed, statuses,
+                        added, removed, changes)
 
 
 def _diff_maps(before: Mapping[str, Any], after: Mapping[str, Any]

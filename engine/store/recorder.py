@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ..events import (
+    AdaptiveChange,
     Event,
     LogLine,
     RunFinished,
@@ -73,6 +74,15 @@ def _artifact_rows(event: StepFinished, output_json: str) -> list[tuple[Any, ...
     return rows
 
 
+def _adaptive_json(event: AdaptiveChange) -> str:
+    """``{"change": kind, **detail}``; a detail JSON cannot hold is stored by its repr."""
+    data = {"change": event.change, **event.detail}
+    try:
+        return to_json(data)
+    except (TypeError, ValueError):
+        return json.dumps(data, default=repr)
+
+
 class RunRecorder:
     """Subscribe an instance to a runner (``runner.subscribe(recorder)``) to persist its runs.
 
@@ -121,6 +131,11 @@ class RunRecorder:
                      "error": event.error, "category": event.category})))
         elif isinstance(event, StepFinished):
             self._step_finished(event, at)
+        elif isinstance(event, AdaptiveChange):
+            data = _adaptive_json(event)
+            with self._lock:  # written with the next step's checkpoint or the run's end
+                self._events.append((event.run_id, self._next(self._event_seq, event.run_id),
+                                     "adaptive_change", event.step, at, data))
         elif isinstance(event, RunStarted):
             self._run_started(event, at)
         elif isinstance(event, RunFinished):
