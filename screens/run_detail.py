@@ -1,12 +1,15 @@
-"""One run: header, per-step timeline (Gantt-like), outputs, and its live log tail.
+"""One run: header, approvals, per-step timeline (Gantt-like), outputs, its live log tail,
+and the actions on it (cancel, pause/resume, retry, approve/reject, debug).
 
-A worker loop owned by the screen re-reads the run, its steps and outputs from the store
-while the run is going (any process may be running it); the log pane tails on its own.
+A worker loop owned by the screen re-reads the run, its steps, outputs and approvals from
+the store while the run is going (any process may be running it); the log pane tails on
+its own. Actions go through ``RunControl`` in a worker, so they work on runs of any process.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -20,14 +23,29 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
-from engine import RunRecord, RunStore, StepRecord, UnknownRunError
+from engine import (
+    ApprovalRecord,
+    RunControl,
+    RunControlError,
+    RunRecord,
+    RunStore,
+    StepRecord,
+    UnknownRunError,
+)
 from spine_tui.config import current_settings
 from spine_tui.status import TERMINAL
 from spine_tui.widgets.logview import LogView
-from spine_tui.widgets.run_detail import OutputsView, RunHeader, StepTimeline, timeline_rows
+from spine_tui.widgets.run_detail import (
+    ApprovalsView,
+    OutputsView,
+    RunHeader,
+    StepTimeline,
+    timeline_rows,
+)
 from spine_tui.workbench import workbench
 
 SETTLED_REFRESH_SECONDS = 5.0
+RETRYABLE = ("failed", "cancelled", "interrupted")
 
 
 class RunDetailScreen(Screen[None]):
@@ -37,15 +55,25 @@ class RunDetailScreen(Screen[None]):
     HELP = ("The header says how the run went; the timeline draws each step's span against "
             "the run's start (overlapping bars ran in parallel), with attempts and the error "
             "category of failures; outputs are each step's JSON (long values cut). The log "
-            "pane follows new lines as any process writes them: f toggles follow, p pauses, "
+            "pane follows new lines as any process writes them: f toggles follow, space pauses, "
             "s and l filter by step and level, / searches (n/N jump between matches), "
-            "m maximises the logs. x cancels a run started from this workbench.")
+            "m maximises the logs. Actions work on runs of any process (spine-engine, a "
+            "scheduler, this workbench): x cancels, p pauses a running run and lets a paused "
+            "one go on (an interrupted run is resumed under its own id), t retries a failed, "
+            "cancelled or interrupted run from its failed step as a new run, a approves and "
+            "j rejects a step waiting for approval, d opens the run in the playground just "
+            "before the step that failed.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search logs"),
         Binding("m", "maximize_logs", "Max logs"),
         Binding("o", "toggle_outputs", "Outputs"),
         Binding("x", "cancel_run", "Cancel run"),
+        Binding("p", "pause_run", "Pause/resume"),
+        Binding("t", "retry_run", "Retry"),
+        Binding("a", "approve", "Approve"),
+        Binding("j", "reject", "Reject"),
+        Binding("d", "debug", "Debug"),
     ]
 
     @dataclass
@@ -53,10 +81,19 @@ class RunDetailScreen(Screen[None]):
         run: RunRecord
         steps: list[StepRecord]
         outputs: dict[str, Any]
+        approvals: list[ApprovalRecord] = field(default_factory=list)
 
     @dataclass
     class LoadFailed(Message):
         error: str
+
+    @dataclass
+    class ControlDone(Message):
+        """A control request was made (``error`` when the store refused it)."""
+
+        what: str
+        note: str = ""
+        error: str | None = None
 
     def __init__(self, run_id: str) -> None:
         super().__init__()
@@ -68,6 +105,9 @@ class RunDetailScreen(Screen[None]):
         store = workbench(self.app).store
         yield Header()
         yield RunHeader(id="run-header")
+        approvals = ApprovalsView(id="approvals")
+        approvals.border_title = "Approvals"
+        yield approvals
         with VerticalScroll(id="timeline-pane") as timeline:
             timeline.border_title = "Steps"
             yield StepTimeline(id="timeline")
@@ -96,6 +136,7 @@ class RunDetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#log-search").display = False
+        self.query_one(ApprovalsView).display = False
         self.watch(self.app, "store", self._store_ready)
         self.watch(self.app, "store_error", self._store_failed, init=False)
 
@@ -120,18 +161,20 @@ class RunDetailScreen(Screen[None]):
         """Re-read the run while it is going; slowly once it has settled."""
         worker = get_current_worker()
         interval = workbench(self.app).settings.refresh_seconds
+        control = RunControl(store)
         while not worker.is_cancelled:
             try:
                 run = store.get_run(self.run_id)
                 steps = store.step_runs(run.run_id)
                 outputs = store.outputs(run.run_id)
+                approvals = control.approvals(run.run_id, status=None)
             except UnknownRunError:
                 run = None  # a run started here may not be written yet
             except Exception as exc:
                 self.post_message(self.LoadFailed(f"reading run {self.run_id}: {exc}"))
                 run = None
             if run is not None:
-                self.post_message(self.Loaded(run, steps, outputs))
+                self.post_message(self.Loaded(run, steps, outputs, approvals))
             settled = run is not None and str(run.status) in TERMINAL
             worker.cancelled_event.wait(SETTLED_REFRESH_SECONDS if settled else interval)
 
@@ -145,6 +188,9 @@ class RunDetailScreen(Screen[None]):
             f"Steps {sum(str(s.status) == 'completed' for s in event.steps)}"
             f"/{event.run.step_count or len(event.steps)} done")
         self.query_one(OutputsView).outputs = event.outputs
+        approvals = self.query_one(ApprovalsView)
+        approvals.approvals = tuple(event.approvals)
+        approvals.display = bool(event.approvals)
         if self.query(LogView):
             self.logs.steps = tuple(s.step for s in event.steps)
 
@@ -193,10 +239,89 @@ class RunDetailScreen(Screen[None]):
         pane = self.query_one("#outputs-pane")
         pane.display = not pane.display
 
+    # ------------------------------------------------------------------ run control
     def action_cancel_run(self) -> None:
-        """Stop this run after its current steps (runs started from this workbench)."""
+        """Stop this run: nothing new starts; a paused or waiting run ends now."""
         if workbench(self.app).cancel_run(self.run_id):
             self.notify(f"Cancelling run {self.run_id}…", timeout=3)
+            return
+        self._control("cancel", lambda c: _asked(c.cancel(self.run_id), "cancel"))
+
+    def action_pause_run(self) -> None:
+        """Pause a running run, let a paused one go on, or resume an interrupted one."""
+        status = str(self.run.status) if self.run is not None else ""
+        if status == "paused":
+            self._control("resume", lambda c: _asked(c.resume_paused(self.run_id), "resume"))
+        elif status == "interrupted":
+            workbench(self.app).restart_run(self.run_id, retry=False)
+            self.notify(f"Resuming run {self.run_id} from its completed steps", timeout=4)
         else:
-            self.notify("Only runs started from this workbench and still going can be "
-                        "cancelled here", severity="warning", timeout=4)
+            self._control("pause", lambda c: _asked(c.pause(self.run_id), "pause"))
+
+    def action_retry_run(self) -> None:
+        """Run a failed, cancelled or interrupted run again from its failed step, as a new run."""
+        status = str(self.run.status) if self.run is not None else "loading"
+        if status not in RETRYABLE:
+            self.notify(f"Run {self.run_id} is {status}; only failed, cancelled or "
+                        "interrupted runs can be retried", severity="warning", timeout=4)
+            return
+        new_id = workbench(self.app).restart_run(self.run_id, retry=True)
+        self.notify(f"Retrying run {self.run_id} as run {new_id}", timeout=4)
+        self.app.push_screen(RunDetailScreen(new_id))
+
+    def action_approve(self) -> None:
+        """Approve the step waiting for approval; the run goes on."""
+        self._decide(approve=True)
+
+    def action_reject(self) -> None:
+        """Reject the step waiting for approval; it fails with category REJECTED."""
+        self._decide(approve=False)
+
+    def _decide(self, *, approve: bool) -> None:
+        pending = [a for a in self.query_one(ApprovalsView).approvals if a.status == "pending"]
+        if not pending:
+            self.notify("No step of this run is waiting for approval", severity="warning",
+                        timeout=3)
+            return
+        step = pending[-1].step  # the oldest request (they come newest first)
+        if approve:
+            self._control("approve", lambda c: f"approved {c.approve(self.run_id, step).step}")
+        else:
+            self._control("reject", lambda c: f"rejected {c.reject(self.run_id, step).step}")
+
+    def action_debug(self) -> None:
+        """Open this run in the playground, just before the step that failed it."""
+        from .playground import PlaygroundScreen
+
+        self.app.push_screen(PlaygroundScreen(run_id=self.run_id))
+
+    def _control(self, what: str, call: Callable[[RunControl], str]) -> None:
+        store = workbench(self.app).store
+        if store is None:
+            self.notify("The run store is not open yet", severity="warning", timeout=3)
+            return
+        self._send(store, what, call)
+
+    @work(thread=True, exit_on_error=False, group="run-control")
+    def _send(self, store: RunStore, what: str, call: Callable[[RunControl], str]) -> None:
+        try:
+            note = call(RunControl(store))
+        except (RunControlError, UnknownRunError) as exc:
+            self.post_message(self.ControlDone(what, error=str(exc)))
+        except Exception as exc:  # the store itself failed: say so
+            self.post_message(self.ControlDone(what, error=f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(self.ControlDone(what, note))
+
+    @on(ControlDone)
+    def _control_done(self, message: ControlDone) -> None:
+        if message.error:
+            self.notify(message.error, title=f"Could not {message.what}", severity="error",
+                        timeout=6)
+        else:
+            self.notify(message.note, timeout=3)
+
+
+def _asked(record: RunRecord, verb: str) -> str:
+    """What was asked of a run (the running process acts on it within a poll interval)."""
+    return f"Asked run {record.run_id} to {verb} (it was {record.status.value})"

@@ -35,17 +35,18 @@ class RunParamsScreen(ModalScreen[dict[str, Any] | None]):
         Binding("ctrl+r", "submit", "Run"),
     ]
 
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(self, workflow: Workflow, verb: str = "Run") -> None:
         super().__init__()
         self.workflow = workflow
+        self.verb = verb
         self.fields = param_fields(workflow)
         self._keys = list(self.fields)
 
     def compose(self) -> ComposeResult:
         blink = current_settings().cursor_blink
         with VerticalScroll(id="params-dialog") as dialog:
-            dialog.border_title = f"Run {self.workflow.name}"
-            dialog.border_subtitle = "Enter runs · Esc cancels"
+            dialog.border_title = f"{self.verb} {self.workflow.name}"
+            dialog.border_subtitle = f"Enter {self.verb.lower()}s · Esc cancels"
             yield Static("Values are typed like YAML: 3 → int, 0.5 → float, true → bool, "
                          "[1, 2] → list, anything else a string. Empty fields keep their "
                          "default.", id="params-intro")
@@ -62,7 +63,7 @@ class RunParamsScreen(ModalScreen[dict[str, Any] | None]):
                 yield extra
             yield Static(id="param-error")
             with Horizontal(id="params-buttons"):
-                yield Button("Run", variant="primary", id="params-run")
+                yield Button(self.verb, variant="primary", id="params-run")
                 yield Button("Cancel", id="params-cancel")
 
     def params(self) -> dict[str, Any]:

@@ -16,15 +16,20 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
 from engine.discovery import Catalog
+from spine_tui.launcher import param_fields
 from spine_tui.status import format_duration, status_text
 from spine_tui.widgets.catalog import WorkflowRow, format_load_errors, rows_from_catalog
-from spine_tui.widgets.dag import DagCanvas, compute_layout
+from spine_tui.widgets.dag import compute_layout
+from spine_tui.widgets.dag_canvas import DagCanvas
 from spine_tui.widgets.steps import StepDetails, StepList, step_fields
 from spine_tui.workbench import workbench
 
+from .playground import PlaygroundScreen
 from .run_detail import RunDetailScreen
 from .run_params import RunParamsScreen
 from .runs import RunsScreen
+from .versions import VersionsScreen
+from .workflow_yaml import YamlScreen, workflow_yaml
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -39,8 +44,11 @@ class WorkflowScreen(Screen[None]):
 
     AUTO_FOCUS = "#steps"
     HELP = ("↑/↓ select a step: its box is highlighted in the DAG and its type, handler, "
-            "config, dependencies and error policy are listed. Tab moves to the DAG, where "
-            "the arrow keys scroll. r asks for params and runs the workflow in the "
+            "config, dependencies and error policy are listed. g (or Tab) moves to the DAG, "
+            "where the arrow keys go from box to box (shift+←/→ scroll) and a click selects "
+            "a box; s returns to the step list. d opens the playground (step-by-step "
+            "debugger), y shows the workflow as YAML, V lists its published versions with a "
+            "diff of any two. r asks for params and runs the workflow in the "
             "background: each box takes its step's status colour and the bar shows how many "
             "steps are done; v opens the run (timeline, outputs, live logs), x cancels it, h "
             "lists this workflow's stored runs. "
@@ -49,6 +57,9 @@ class WorkflowScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("r", "run", "Run"),
+        Binding("d", "debug", "Debug"),
+        Binding("y", "show_yaml", "YAML"),
+        Binding("V", "versions", "Versions"),
         Binding("v", "view_run", "View run"),
         Binding("x", "cancel_run", "Cancel run"),
         Binding("h", "history", "History"),
@@ -163,6 +174,29 @@ class WorkflowScreen(Screen[None]):
                 self._show_live()
 
         self.app.push_screen(RunParamsScreen(self.workflow), start)
+
+    def action_debug(self) -> None:
+        """Step through this workflow in the playground (asks for required params first)."""
+        workflow = self.workflow
+
+        def open_playground(params: dict[str, Any] | None) -> None:
+            if params is not None:
+                self.app.push_screen(PlaygroundScreen(workflow, params=params))
+
+        if any(value is ... for value in param_fields(workflow).values()):
+            self.app.push_screen(RunParamsScreen(workflow, verb="Debug"), open_playground)
+        else:
+            open_playground({})
+
+    def action_show_yaml(self) -> None:
+        """Show this workflow as a spine.io/v1 YAML document (or why it has none)."""
+        workflow = self.workflow
+        self.app.push_screen(YamlScreen(f"{workflow.name} as YAML",
+                                        lambda: workflow_yaml(workflow)))
+
+    def action_versions(self) -> None:
+        """List this workflow's published versions and diff any two of them."""
+        self.app.push_screen(VersionsScreen(self.workflow.name))
 
     def action_view_run(self) -> None:
         """Open the run started from here: timeline, outputs and live logs."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path, PurePath
@@ -26,7 +27,7 @@ from textual.worker import get_current_worker
 from engine.discovery import discover
 from engine.store.runs import RunStore
 from engine.store.views import WorkflowStats, workflow_stats
-from screens import CSS_PATHS, CatalogScreen, HelpScreen, RunsScreen
+from screens import CSS_PATHS, AnalyticsScreen, CatalogScreen, HelpScreen, RunsScreen
 
 from . import launcher, reload
 from .config import SETTINGS, Settings
@@ -40,6 +41,7 @@ from .messages import (
     StepStatusChanged,
     StoreFailed,
     StoreOpened,
+    VersionsPublished,
     WatchFailed,
     WorkflowFileReloaded,
 )
@@ -58,13 +60,15 @@ class SpineApp(App[None]):
 
     TITLE = "spine-tui"
     CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", *CSS_PATHS]
-    MODES: ClassVar[dict[str, Any]] = {"catalog": CatalogScreen, "runs": RunsScreen}
+    MODES: ClassVar[dict[str, Any]] = {"catalog": CatalogScreen, "runs": RunsScreen,
+                                       "analytics": AnalyticsScreen}
     DEFAULT_MODE = "catalog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("R", "switch_mode('runs')", "Runs"),
         Binding("C", "switch_mode('catalog')", "Catalog"),
+        Binding("A", "switch_mode('analytics')", "Analytics"),
         Binding("ctrl+t", "toggle_theme", "Dark/light"),
     ]
 
@@ -79,10 +83,13 @@ class SpineApp(App[None]):
     store_error: reactive[str] = reactive("")
     live_runs: reactive[Mapping[str, LiveRun]] = reactive(dict, always_update=True)
     """Runs started from this workbench, newest last, as their events report them."""
+    versions_published: reactive[int] = reactive(0)
+    """Counts hot-reload publishes, so version views know to read the store again."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
         self.settings = settings
+        self.clock = clock  # "now" in unix seconds for windowed figures (tests freeze it)
         self._theme_problem = ""
         self._cancels: dict[str, threading.Event] = {}
         self._watching: tuple[str, ...] | None = None
@@ -144,12 +151,35 @@ class SpineApp(App[None]):
 
         def reloaded(path: str, workflows: list[DiscoveredWorkflow], errors: list[Any],
                      removed: bool) -> None:
+            previous, store = self.catalog, self.store  # before the reload is merged
             self.post_message(WorkflowFileReloaded(path, workflows, errors, removed))
+            if workflows and store is not None:  # after the catalog update: that comes first
+                self.post_message(self._publish(store, path, previous, workflows))
 
         try:
             reload.watch_workflow_files(roots, worker.cancelled_event, reloaded)
         except Exception as exc:  # e.g. out of inotify watches: say so, keep the app
             self.post_message(WatchFailed(f"{type(exc).__name__}: {exc}"))
+
+    @staticmethod
+    def _publish(store: RunStore, path: str, previous: Catalog | None,
+                 workflows: list[DiscoveredWorkflow]) -> VersionsPublished:
+        """Publish reloaded definitions as versions (called in the watch worker)."""
+        from engine import WorkflowVersionStore
+
+        try:
+            versions = WorkflowVersionStore(store.db)
+            return VersionsPublished(path, reload.publish_changes(versions, previous,
+                                                                  workflows, path))
+        except Exception as exc:  # the reload itself worked: only say versions failed
+            return VersionsPublished(path, [], f"{type(exc).__name__}: {exc}")
+
+    @on(VersionsPublished)
+    def _versions_published(self, message: VersionsPublished) -> None:
+        self.versions_published += 1
+        if message.error:
+            self.notify(message.error, title="Reloaded, but no version was published",
+                        severity="warning", timeout=6)
 
     @on(WorkflowFileReloaded)
     def _merge_reload(self, message: WorkflowFileReloaded) -> None:
@@ -215,6 +245,21 @@ class SpineApp(App[None]):
         self.execute_run(item.workflow, dict(params), run_id, source, cancel)
         return run_id
 
+    def restart_run(self, run_id: str, *, retry: bool) -> str:
+        """Retry a stopped run as a new run (``retry``) or resume an interrupted one under
+        its own id, in the background; returns the id the run goes on under."""
+        new_id = launcher.new_run_id() if retry else run_id
+        cancel = self._cancels[new_id] = threading.Event()
+        paths = tuple(str(p) for p in self.settings.paths) or None
+        self.execute_restart(run_id, retry, new_id, paths, cancel)
+        return new_id
+
+    @work(thread=True, exit_on_error=False, group="tui-runs")
+    def execute_restart(self, run_id: str, retry: bool, new_id: str,
+                        paths: tuple[str, ...] | None, cancel: threading.Event) -> None:
+        launcher.rerun_tracked(self.settings.db_path, run_id, retry=retry, new_run_id=new_id,
+                               paths=paths, cancel=cancel, post=self.post_message)
+
     def cancel_run(self, run_id: str) -> bool:
         """Ask a run started here to stop at the next step boundary."""
         cancel = self._cancels.get(run_id)
@@ -232,7 +277,8 @@ class SpineApp(App[None]):
 
     @on(RunLaunched)
     def _run_launched(self, message: RunLaunched) -> None:
-        if message.run_id not in self.live_runs:
+        known = self.live_runs.get(message.run_id)
+        if known is None or known.finished:  # a resumed run starts again
             self.live_runs = {**self.live_runs, message.run_id: launcher.launched(message)}
 
     @on(StepStatusChanged)
@@ -330,13 +376,15 @@ def _declared_by_spine(node: Any, binding: Binding) -> bool:
 
 
 def make_app(paths: Sequence[str | Path] | None = None, *, db: str | Path | None = None,
-             settings: Settings | None = None) -> SpineApp:
+             settings: Settings | None = None,
+             clock: Callable[[], float] | None = None) -> SpineApp:
     """Build the app from ``settings`` (default: ``SPINE_*`` environment), with ``paths``
-    and ``db`` overriding; the CLI, the tests and the benchmarks all start here."""
+    and ``db`` overriding; the CLI, the tests and the benchmarks all start here. ``clock``
+    is "now" for windowed analytics (tests pass a fixed one)."""
     base = settings if settings is not None else Settings()
     if paths:
         base = base.with_paths(paths)
     if db is not None:
         base = base.with_db(db)
     SETTINGS.set(base)
-    return SpineApp(base)
+    return SpineApp(base, clock or time.time)

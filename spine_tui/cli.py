@@ -19,8 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Terminal workbench for spine workflows: browse the catalog of workflow "
                     "files, see a workflow's DAG, run it, follow its logs live, and read the "
                     "run history. Workflow files reload as you save them.",
-        epilog="Keys: / filter, s or 1-9/0 sort, Enter open, r run, R runs, C catalog, Esc "
-               "back, ? help, ctrl+p command palette, ctrl+t dark/light, q quit. "
+        epilog="Keys: / filter, s or 1-9/0 sort, Enter open, r run, d debug (playground: n "
+               "step, b back, c continue, space breakpoint), y YAML, V versions, R runs, A "
+               "analytics, C catalog, Esc back, ? help, ctrl+p command palette, ctrl+t "
+               "dark/light, q quit. "
                "Environment: SPINE_PATHS, SPINE_DB, SPINE_HOME, SPINE_THEME, "
                "SPINE_CURSOR_BLINK, SPINE_WATCH, SPINE_REFRESH_SECONDS.",
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from inspect import Parameter, signature
 from pathlib import Path
@@ -37,12 +37,8 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def run_tracked(db_path: Path, workflow: Workflow, params: Mapping[str, Any], *, run_id: str,
-                source: str | None, cancel: threading.Event,
-                post: Callable[[Message], Any]) -> None:
-    """Run ``workflow`` to the end, persisting it, posting progress; never raises."""
-    steps = tuple(s.name for s in workflow.steps)
-    post(RunLaunched(run_id, workflow.name, steps))
+def _relay(run_id: str, post: Callable[[Message], Any]) -> Callable[[Event], None]:
+    """An event subscriber that turns ``run_id``'s step events into the app's messages."""
 
     def relay(event: Event) -> None:
         if getattr(event, "run_id", None) != run_id:
@@ -55,22 +51,67 @@ def run_tracked(db_path: Path, workflow: Workflow, params: Mapping[str, Any], *,
             post(StepStatusChanged(run_id, event.step, str(event.status), event.attempt,
                                    event.error))
 
+    return relay
+
+
+def run_tracked(db_path: Path, workflow: Workflow, params: Mapping[str, Any], *, run_id: str,
+                source: str | None, cancel: threading.Event,
+                post: Callable[[Message], Any]) -> None:
+    """Run ``workflow`` to the end, persisting it, posting progress; never raises."""
+    post(RunLaunched(run_id, workflow.name, tuple(s.name for s in workflow.steps)))
+    _drive(db_path, workflow.name, run_id, post, lambda runner: runner.execute(
+        workflow, dict(params), run_id=run_id, source=source, cancel=cancel))
+
+
+def rerun_tracked(db_path: Path, old_run_id: str, *, retry: bool, new_run_id: str,
+                  paths: Sequence[str | Path] | None, cancel: threading.Event,
+                  post: Callable[[Message], Any]) -> None:
+    """Retry a stopped run as ``new_run_id`` (``retry``), or resume an interrupted one under
+    its own id, with the definition rebuilt from the store; never raises."""
+    from engine.store.replay import workflow_for_run
+
+    from .reload import LOAD_LOCK
+
+    run_id = new_run_id if retry else old_run_id
+    try:
+        runner = TrackedWorkflowRunner(db_path)
+        try:
+            record = runner.store.get_run(old_run_id)
+            with LOAD_LOCK:  # the definition is loaded from the run's file again
+                workflow = workflow_for_run(runner.store, record, paths)
+        finally:
+            runner.close()
+            runner.store.close()
+    except Exception as exc:  # DefinitionNotFoundError explains what to do
+        what = f"{'retry' if retry else 'resume'} of run {old_run_id}"
+        post(RunEnded(run_id, what, "failed", f"{type(exc).__name__}: {exc}"))
+        return
+    post(RunLaunched(run_id, workflow.name, tuple(s.name for s in workflow.steps)))
+    if retry:
+        _drive(db_path, workflow.name, run_id, post, lambda runner: runner.retry(
+            old_run_id, workflow, cancel=cancel, as_run_id=new_run_id))
+    else:
+        _drive(db_path, workflow.name, run_id, post, lambda runner: runner.resume(
+            old_run_id, workflow, cancel=cancel))
+
+
+def _drive(db_path: Path, name: str, run_id: str, post: Callable[[Message], Any],
+           go: Callable[[TrackedWorkflowRunner], Any]) -> None:
     try:
         runner = TrackedWorkflowRunner(db_path)
     except Exception as exc:  # the store broke since the app opened it
-        post(RunEnded(run_id, workflow.name, "failed", f"{type(exc).__name__}: {exc}"))
+        post(RunEnded(run_id, name, "failed", f"{type(exc).__name__}: {exc}"))
         return
-    runner.subscribe(relay)
+    runner.subscribe(_relay(run_id, post))
     try:
-        result = runner.execute(workflow, dict(params), run_id=run_id, source=source,
-                                cancel=cancel)
-    except Exception as exc:  # definition errors (unknown pipeline, cycle) are raised
-        post(RunEnded(run_id, workflow.name, "failed", f"{type(exc).__name__}: {exc}"))
+        result = go(runner)
+    except Exception as exc:  # definition errors (unknown pipeline, cycle), refused retries
+        post(RunEnded(run_id, name, "failed", f"{type(exc).__name__}: {exc}"))
         return
     finally:
         runner.close()
         runner.store.close()
-    post(RunEnded(run_id, workflow.name, str(result.status), result.error,
+    post(RunEnded(run_id, name, str(result.status), result.error,
                   result.duration_seconds, {"error_step": result.error_step}))
 
 

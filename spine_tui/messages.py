@@ -39,6 +39,15 @@ class WorkflowFileReloaded(Message):
 
 
 @dataclass
+class VersionsPublished(Message):
+    """A reload published the changed definitions (``name vN`` now latest, or the error)."""
+
+    path: str
+    versions: list[str]
+    error: str = ""
+
+
+@dataclass
 class WatchFailed(Message):
     """The file watcher stopped (a watched folder vanished, no inotify slots, ...)."""
 

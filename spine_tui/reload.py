@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from engine.discovery import (
     PYTHON_SUFFIXES,
@@ -88,6 +89,24 @@ def merge_reload(catalog: Catalog, path: str, workflows: list[DiscoveredWorkflow
     if not inserted:
         merged.extend(fresh)
     return Catalog(tuple(merged), (*others, *problems), catalog.paths)
+
+
+def publish_changes(versions: Any, previous: Catalog | None,
+                    workflows: list[DiscoveredWorkflow], source: str) -> list[str]:
+    """Publish each reloaded definition as a new version when it changed (``publish`` keeps
+    the latest when it did not); a workflow with no version yet gets the definition it had
+    before the save published first, so its first edit already shows as a diff. Returns
+    ``name vN`` of the versions now latest."""
+    latest: list[str] = []
+    known = set(versions.names())
+    for item in workflows:
+        before = previous.get(item.name) if previous is not None else None
+        if item.name not in known and before is not None and \
+                before.workflow is not item.workflow:
+            versions.publish(before.workflow, source=source, changelog="before hot reload")
+        info = versions.publish(item.workflow, source=source, changelog="hot reload")
+        latest.append(f"{info.name} v{info.version}")
+    return latest
 
 
 def reload_file(path: str | Path, roots: Iterable[str]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
@@ -23,8 +23,11 @@ class Workbench(Protocol):
     store: RunStore | None
     store_error: str
     live_runs: Mapping[str, LiveRun]
+    clock: Callable[[], float]
 
     def start_run(self, item: DiscoveredWorkflow, params: Mapping[str, Any]) -> str: ...
+
+    def restart_run(self, run_id: str, *, retry: bool) -> str: ...
 
     def cancel_run(self, run_id: str) -> bool: ...
 

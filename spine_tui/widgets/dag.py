@@ -1,4 +1,4 @@
-"""Layered drawing of a workflow DAG with box-drawing characters, and the canvas that shows it.
+"""Layered drawing of a workflow DAG with box-drawing characters (``dag_canvas`` shows it).
 
 The layout is a small Sugiyama-style pass: columns come from ``Plan.layers()``, edges that
 skip layers run through pass-through slots (one per source and layer, shared by its long
@@ -10,21 +10,9 @@ means a real edge. ``layout_dag`` is pure (no Textual) so it can be unit-tested.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
-
-from rich.style import Style
-from rich.text import Text
-from textual import events
-from textual.binding import Binding, BindingType
-from textual.geometry import Region, Size
-from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
-
-from ..status import STATUS_STYLE
+from typing import Any, Protocol
 
 UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8
 _GLYPHS = {
@@ -316,90 +304,3 @@ class _Canvas:
                            for b, c in zip(bits, chars, strict=True)])
             out.append(row.rstrip())
         return tuple(out)
-
-
-class DagCanvas(ScrollView, can_focus=True):
-    """Scrollable view of a workflow's DAG: highlights the selected step, colours each box by
-    its live status, and draws only the rows on screen (a 500-step graph scrolls smoothly)."""
-
-    DEFAULT_CSS = """
-    DagCanvas { height: 1fr; padding: 0 1; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "scroll_up", "Scroll up", show=False),
-        Binding("down", "scroll_down", "Scroll down", show=False),
-        Binding("left", "scroll_left", "Scroll left", show=False),
-        Binding("right", "scroll_right", "Scroll right", show=False),
-    ]
-
-    selected: reactive[str | None] = reactive(None)
-    statuses: reactive[Mapping[str, str]] = reactive(dict, always_update=True)
-
-    @dataclass
-    class StepClicked(Message):
-        """The user clicked the box of step ``name``."""
-
-        name: str
-
-    def __init__(self, layout: DagLayout, *, id: str | None = None,
-                 classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.dag_layout = layout
-
-    @property
-    def dag_layout(self) -> DagLayout:
-        return self._layout
-
-    @dag_layout.setter
-    def dag_layout(self, layout: DagLayout) -> None:
-        self._layout = layout
-        rows: dict[int, list[BoxPlacement]] = {}
-        for box in layout.boxes.values():
-            for row in range(box.top, box.top + box.height):
-                rows.setdefault(row, []).append(box)
-        self._boxes_by_row = rows
-        self.virtual_size = Size(layout.width, len(layout.lines))
-        self.refresh()
-
-    def watch_selected(self, name: str | None) -> None:
-        self.refresh()
-        box = self._layout.boxes.get(name or "")
-        if box is not None and self.is_mounted:
-            region = Region(box.left, box.top, box.width, box.height)
-            self.scroll_to_region(region, animate=False, force=True)
-
-    def watch_statuses(self) -> None:
-        self.refresh()
-
-    def on_mount(self) -> None:
-        self.call_after_refresh(self.watch_selected, self.selected)
-
-    def on_click(self, event: events.Click) -> None:
-        x, y = event.x + round(self.scroll_offset.x), event.y + round(self.scroll_offset.y)
-        for box in self._boxes_by_row.get(y, ()):
-            if box.left <= x < box.left + box.width:
-                self.post_message(self.StepClicked(box.name))
-                return
-
-    def line_text(self, row: int) -> Text:
-        """Row ``row`` of the drawing with the status colours and the selection applied."""
-        text = Text(self._layout.lines[row], no_wrap=True, end="")
-        text.pad_right(max(0, self._layout.width - len(text)))
-        for box in self._boxes_by_row.get(row, ()):
-            status = self.statuses.get(box.name)
-            if status:
-                text.stylize(STATUS_STYLE.get(status, ""), box.left, box.left + box.width)
-            if box.name == self.selected:
-                text.stylize(Style(bold=True, reverse=True), box.left, box.left + box.width)
-        return text
-
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        row = scroll_y + y
-        width = self.scrollable_content_region.width
-        base = self.rich_style
-        if row >= len(self._layout.lines):
-            return Strip.blank(width, base)
-        text = self.line_text(row)
-        strip = Strip(text.render(self.app.console), text.cell_len)
-        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)

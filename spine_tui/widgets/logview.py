@@ -50,7 +50,7 @@ class LogView(ScrollView, can_focus=True):
         "log-view--match", "log-view--current", "log-view--placeholder"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "toggle_follow", "Follow"),
-        Binding("p", "toggle_pause", "Pause"),
+        Binding("space", "toggle_pause", "Pause"),
         Binding("s", "cycle_step", "Step filter"),
         Binding("l", "cycle_level", "Level filter"),
         Binding("n", "find(True)", "Next match", show=False),

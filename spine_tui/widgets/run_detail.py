@@ -173,3 +173,29 @@ class OutputsView(Static):
         for step, value in self.outputs.items():
             grid.add_row(step, Text(truncate_json(value), style="green"))
         return grid
+
+
+class ApprovalsView(Static):
+    """The run's approval requests: pending ones with the keys that decide them."""
+
+    approvals: reactive[tuple[Any, ...]] = reactive((), layout=True)
+
+    def render(self) -> Text:
+        text = Text()
+        for n, approval in enumerate(self.approvals):
+            if n:
+                text.append("\n")
+            text.append(f"{approval.step} ", style="bold")
+            if approval.status == "pending":
+                text.append("⏸ waiting for approval", style="bold cyan")
+                if approval.message:
+                    text.append(f": {approval.message}")
+                text.append("  (a approves, j rejects)", style="dim")
+            else:
+                style = "green" if approval.status == "approved" else "red"
+                text.append(approval.status, style=style)
+                if approval.decided_by:
+                    text.append(f" by {approval.decided_by}", style="dim")
+                if approval.comment:
+                    text.append(f": {approval.comment}", style="dim")
+        return text

@@ -107,6 +107,16 @@ def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
         assert f"│ {step} " in screen
     assert "▶" in screen and "┤" in screen
 
+    terminal.keys("d")  # the playground: step, step back, leave
+    terminal.wait_for("snapshot 0/0")
+    terminal.keys("n")
+    terminal.wait_for("ran fetch: completed")
+    terminal.keys("b")
+    screen = terminal.wait_for("back at snapshot 0")
+    assert "#1  ✓ fetch" in screen  # the undone step stays on the timeline
+    terminal.keys("Escape")
+    terminal.wait_for("Steps (6)")
+
     terminal.keys("r")  # run it: the params dialog, then Enter starts the run
     terminal.wait_for("Run tui.market.fanout")
     terminal.keys("Enter")
@@ -126,6 +136,9 @@ def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
         assert step in screen
     terminal.keys("Escape")
     terminal.wait_for("Workflow filter")
+    terminal.keys("A")  # analytics over the same store
+    screen = terminal.wait_for("1 runs, 1 finished")
+    assert "success rate 100.0%" in screen
     terminal.keys("C")
     terminal.wait_for("Workflows 1 of 3")
 

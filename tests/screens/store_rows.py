@@ -44,14 +44,17 @@ def many_runs(count: int, workflows: Sequence[str] = ("bulk.a", "bulk.b"),
             for i in range(count)]
 
 
-def add_run_detail(db: Path) -> str:
-    """One failed run of three steps, with attempts, outputs and log lines; returns its id."""
+def add_run_detail(db: Path, source: str = "workflows/tui_run.py") -> str:
+    """One failed run of three steps, with attempts, outputs and log lines; returns its id.
+
+    ``source`` is the file the run says it ran (the real fixture file lets the playground
+    rebuild its definition)."""
     run_id = "feedc0de00000001"
     add_runs(db, [{"run_id": run_id, "workflow": "tui.failing", "status": "failed",
                    "created_at": T0, "duration_seconds": 4.0, "version": 2,
                    "params": {"day": "2026-01-01", "limit": 3},
                    "error": "2 rows failed validation", "error_step": "check",
-                   "source": "workflows/tui_run.py"}])
+                   "source": source}])
     steps = [
         ("fetch", "completed", 1, None, None, 0.0, 1.0),
         ("check", "failed", 2, "2 rows failed validation", "DATA_QUALITY", 1.0, 4.0),
@@ -80,3 +83,65 @@ def add_run_detail(db: Path) -> str:
              for seq, (step, at, stream, level, message) in enumerate(logs, start=1)])
     store.close()
     return run_id
+
+
+ANALYTICS_NOW = T0 + 5 * 86_400 + 43_200.0  # 2026-01-06 12:00 UTC
+CATEGORIES = ("TRANSIENT", "DATA_QUALITY", "TRANSIENT", "TIMEOUT")
+
+
+def add_analytics_rows(db: Path) -> None:
+    """Five days of runs of two workflows (some failed, with error categories), each with
+    step rows, so every analytics figure has something to show; read with ANALYTICS_NOW."""
+    runs: list[dict[str, Any]] = []
+    steps: list[tuple[Any, ...]] = []
+    failures = 0
+    for day in range(5):
+        for i in range(4):
+            workflow = ("tui.etl.daily", "tui.market.fanout")[i % 2]
+            run_id = f"an{day}{i}"
+            failed = (day + i) % 3 == 1
+            created = T0 + day * 86_400 + i * 3_600
+            duration = 1.0 + day * 0.5 + i
+            runs.append({"run_id": run_id, "workflow": workflow, "created_at": created,
+                         "status": "failed" if failed else "completed",
+                         "duration_seconds": duration})
+            steps.append((run_id, "extract", workflow, "completed", 1, None, None, created,
+                          created + 0.25, 0.25))
+            if failed:
+                category = CATEGORIES[failures % len(CATEGORIES)]
+                failures += 1
+                steps.append((run_id, "transform", workflow, "failed", 2, "boom", category,
+                              created + 0.25, created + duration, duration - 0.25))
+            else:
+                steps.append((run_id, "transform", workflow, "completed", 1, None, None,
+                              created + 0.25, created + duration, duration - 0.25))
+    add_runs(db, runs)
+    store = RunStore(db)
+    with store.db.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO step_runs (run_id, step, workflow, status, attempts, error, "
+            "error_category, started_at, finished_at, duration_seconds) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", steps)
+    store.close()
+
+
+def publish_two_versions(db: Path) -> None:
+    """v3 as the fixture defines tui.etl.daily, v4 with an audit step and a bigger limit,
+    with fixed times and author so pictures of the versions screen do not change."""
+    from engine import Step, Workflow, WorkflowVersionStore
+    from engine.discovery import load_file
+
+    workflows, _ = load_file(Path(__file__).parents[1] / "resources" / "tui" / "tui_etl.py")
+    v3 = workflows[0].workflow
+    steps = [s.with_changes(config={**s.config, "limit": 1000}) if s.name == "extract" else s
+             for s in v3.steps]
+    steps.append(Step.from_function("audit", steps[-1].handler, depends_on=["load"]))
+    v4 = Workflow(v3.name, steps, domain=v3.domain, description=v3.description, version=4,
+                  tags=v3.tags)
+    store = RunStore(db)
+    versions = WorkflowVersionStore(store.db)
+    versions.publish(v3, source="tui_etl.py", created_by="ada")
+    versions.publish(v4, source="tui_etl.py", created_by="ada", changelog="audit")
+    with store.db.transaction() as conn:
+        conn.execute("UPDATE workflow_versions SET created_at = 1767225600 + version * 3600")
+    store.close()

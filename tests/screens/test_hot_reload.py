@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from tui_harness import FIXTURES, drive, fixture_app, open_workflow, wait_until
+from tui_harness import FIXTURES, drive, fixture_app, open_workflow, settled, wait_until
 
+from engine import WorkflowVersionStore
 from engine.discovery import Catalog, discover, load_file
 from spine_tui.reload import catalog_source, is_workflow_file, merge_reload
 from spine_tui.widgets.catalog import LoadErrors
 from spine_tui.widgets.catalog_table import WorkflowTable
-from spine_tui.widgets.dag import DagCanvas
+from spine_tui.widgets.dag_canvas import DagCanvas
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -59,7 +60,7 @@ def test_watched_paths_are_spelt_like_discovery_and_filtered(tmp_path: Path) -> 
 
 
 def test_saving_a_file_reloads_it_and_a_broken_save_keeps_the_last_good_version(
-        tmp_path: Path) -> None:
+        tmp_path: Path, isolated_store: Path) -> None:
     source = tmp_path / "tui_etl.py"
     shutil.copy(FIXTURES / "tui_etl.py", source)
 
@@ -77,8 +78,21 @@ def test_saving_a_file_reloads_it_and_a_broken_save_keeps_the_last_good_version(
                          what="the catalog to show v4")
         assert table.get_row("tui.etl.daily")[3] == "5"
 
+        def published() -> list[Any]:
+            versions = WorkflowVersionStore(isolated_store)
+            return versions.list("tui.etl.daily") if versions.names() else []
+
+        await wait_until(pilot, lambda: len(published()) == 2, what="two versions")
+        versions = published()
+        assert [v.version for v in versions] == [3, 4]  # the saved edit is a new version
+        assert "added step audit" in versions[-1].changes
+
         screen = await open_workflow(pilot, "etl")
         assert "│ audit " in "\n".join(screen.query_one(DagCanvas).dag_layout.lines)
+        await pilot.press("V")
+        await settled(pilot)
+        assert pilot.app.screen.diff.added_steps == ("audit",)
+        await pilot.press("escape")
         edit(source, "def load(total: int) -> dict:", "def load(total: int) -> dict\n")
         await wait_until(pilot, lambda: screen.problem_banner.display, what="the error")
         banner = str(screen.problem_banner.render())

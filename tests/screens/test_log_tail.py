@@ -47,12 +47,12 @@ def test_log_tail_follows_a_run_written_by_another_process(isolated_store: Path)
         visible = logs.visible_records()
         assert visible and all(r is None or r.run_id == "tail-run" for r in visible)
 
-        await pilot.press("p")  # pause: the view holds still while the writer goes on
+        await pilot.press("space")  # pause: the view holds still while the writer goes on
         await pilot.pause(0.15)
         held = logs.line_count
         await pilot.pause(0.4)
         assert logs.line_count == held and "paused" in logs.border_subtitle
-        await pilot.press("p")
+        await pilot.press("space")
         await wait_until(pilot, lambda: logs.line_count == 151, what="all 151 lines")
         await wait_until(pilot, lambda: all(logs.visible_records()), what="visible lines")
         assert logs.visible_records()[-1].message == "summary done"  # following the end

@@ -10,9 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from store_rows import T0, add_run_detail, add_runs, many_runs
+from store_rows import (
+    ANALYTICS_NOW,
+    T0,
+    add_analytics_rows,
+    add_run_detail,
+    add_runs,
+    many_runs,
+    publish_two_versions,
+)
 from textual.pilot import Pilot
-from tui_harness import SIZE, fixture_app, loaded, wait_until
+from tui_harness import RUN_FIXTURES, SIZE, fixture_app, loaded, wait_until
 
 from screens import RunDetailScreen
 from spine_tui.widgets.logview import LogView
@@ -90,3 +98,45 @@ def test_run_detail_screen(snap_compare: Any, isolated_store: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_detail)
+
+
+def test_playground_on_a_stored_run_at_its_failed_step(snap_compare: Any,
+                                                       isolated_store: Path) -> None:
+    run_id = add_run_detail(isolated_store, source=str(RUN_FIXTURES / "tui_run.py"))
+
+    async def open_playground(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        pilot.app.push_screen(RunDetailScreen(run_id))
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "run", None),
+                         what="the run")
+        await pilot.press("d")
+        await loaded(pilot)
+        await pilot.press("space")  # a breakpoint on the failed step
+        await loaded(pilot)
+
+    assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_playground)
+
+
+def test_analytics_screen(snap_compare: Any, isolated_store: Path) -> None:
+    add_analytics_rows(isolated_store)
+
+    async def open_analytics(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press("A")
+        await loaded(pilot)
+
+    assert snap_compare(fixture_app(now=ANALYTICS_NOW), terminal_size=SIZE,
+                        run_before=open_analytics)
+
+
+def test_versions_screen(snap_compare: Any, isolated_store: Path) -> None:
+    publish_two_versions(isolated_store)
+
+    async def open_versions(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press("enter")  # tui.etl.daily
+        await pilot.pause()
+        await pilot.press("V")
+        await loaded(pilot)
+
+    assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_versions)

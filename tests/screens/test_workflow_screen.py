@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from store_rows import publish_two_versions
 from textual.pilot import Pilot
-from tui_harness import drive, fixture_app, open_workflow
+from tui_harness import drive, fixture_app, open_workflow, plain, settled
 
-from engine import ErrorPolicy, RetryPolicy, Step
+from engine import ErrorPolicy, RetryPolicy, Step, Workflow
 from screens import CatalogScreen, WorkflowScreen
-from spine_tui.widgets.dag import DagCanvas
+from spine_tui.widgets.dag_canvas import DagCanvas
 from spine_tui.widgets.steps import StepDetails, step_fields
 
 
@@ -98,3 +100,83 @@ def test_step_fields_describe_sub_workflows_and_waits() -> None:
     assert rows["params"] == '{"day": "$.params.day"}'
     assert rows["timeout"] == "600s"
     assert dict(step_fields(Step.wait("pause", 1.5), []))["runs"] == "wait 1.5s"
+
+
+def test_arrow_keys_on_the_dag_move_box_to_box_and_the_details_follow() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_workflow(pilot, "fanout")
+        canvas = screen.query_one(DagCanvas)
+        await pilot.press("g")
+        assert canvas.selected == "fetch"
+        await pilot.press("right")
+        assert canvas.selected in ("prices", "volumes", "news")
+        await pilot.press("up", "up", "up")  # stops at the top of the column
+        assert canvas.selected == "prices"
+        await pilot.press("down")
+        assert canvas.selected == "volumes"
+        assert fields(screen)["depends on"] == "fetch"
+        assert screen.query_one("#step-details-pane").border_title == "Step volumes"
+        assert screen.step_list.highlighted == 2
+        await pilot.press("right", "right", "right")
+        assert canvas.selected == "publish"
+        await pilot.press("left", "left", "left", "left")
+        assert canvas.selected == "fetch"
+
+        box = canvas.dag_layout.boxes["merge"]
+        await pilot.click(DagCanvas, offset=(box.left + 2 + canvas.gutter.left,
+                                             box.top + 1 + canvas.gutter.top))
+        assert canvas.selected == "merge" and fields(screen)["depends on"] == \
+            "prices, volumes, news"
+
+    drive(fixture_app(), scenario)
+
+
+def test_y_shows_the_workflow_as_yaml_or_why_it_has_none() -> None:
+    from screens import YamlScreen
+    from screens.workflow_yaml import workflow_yaml
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_workflow(pilot, "etl")
+        await pilot.press("y")
+        await settled(pilot)
+        dialog = pilot.app.screen
+        assert isinstance(dialog, YamlScreen)
+        assert dialog.text is not None and "apiVersion: spine.io/v1" in dialog.text
+        assert "name: tui.etl.daily" in dialog.text and "lambda: tui_etl:extract" in dialog.text
+        await pilot.press("escape")
+
+        closure = Workflow("tui.closure", [Step.lambda_("inline", lambda ctx, cfg: {})])
+        await pilot.app.push_screen(YamlScreen("closure", lambda: workflow_yaml(closure)))
+        await settled(pilot)
+        dialog = pilot.app.screen
+        assert dialog.text is None and "inline" in (dialog.error or "")
+        assert "cannot be written as YAML" in plain(dialog.query_one("#yaml-text"))
+
+    drive(fixture_app(), scenario)
+
+
+def test_versions_list_and_side_by_side_diff(isolated_store: Path) -> None:
+    from screens import VersionsScreen
+
+    publish_two_versions(isolated_store)
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_workflow(pilot, "etl")
+        await pilot.press("V")
+        await settled(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, VersionsScreen)
+        assert [v.version for v in screen.versions] == [3, 4]
+        assert screen.table.cursor_row == 1  # the latest, compared with the one before
+        diff = screen.diff
+        assert diff is not None and diff.added_steps == ("audit",)
+        assert diff.step_changes("extract")["config"].new["limit"] == 1000
+        shown = plain(screen.query_one("#ver-diff"))
+        assert "step audit" in shown and "extract.config" in shown
+        assert "v3" in shown and "v4" in shown
+        await pilot.press("y")
+        await settled(pilot)
+        assert "name: audit" in (pilot.app.screen.text or "")
+
+    drive(fixture_app(), scenario)
+

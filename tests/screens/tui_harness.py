@@ -17,15 +17,18 @@ FIXTURES = Path(__file__).resolve().parents[1] / "resources" / "tui"
 RUN_FIXTURES = FIXTURES / "_run"
 SIZE = (120, 36)
 FIXTURE_NAMES = ["tui.etl.daily", "tui.hello", "tui.market.fanout"]
-LOOPS = {"watch", "runs-poll", "run-detail", "log-tail", "tui-runs"}
+LOOPS = {"watch", "runs-poll", "run-detail", "log-tail", "tui-runs", "dag-poll"}
 """Worker groups that live as long as their screen: never waited for to complete."""
 
 
-def fixture_app(*paths: str | Path, watch: bool = False, refresh: float = 0.2) -> SpineApp:
-    """The app on ``paths`` (default: the fixture folder) with settings that never vary."""
+def fixture_app(*paths: str | Path, watch: bool = False, refresh: float = 0.2,
+                now: float | None = None) -> SpineApp:
+    """The app on ``paths`` (default: the fixture folder) with settings that never vary;
+    ``now`` freezes the clock of windowed figures (analytics)."""
     settings = Settings(theme="textual-dark", cursor_blink=False, watch=watch,
                         refresh_seconds=refresh)
-    return make_app(list(paths) or [FIXTURES], settings=settings)
+    clock = (lambda: now) if now is not None else None
+    return make_app(list(paths) or [FIXTURES], settings=settings, clock=clock)
 
 
 async def settled(pilot: Pilot[Any]) -> None:
@@ -96,7 +99,11 @@ def plain(widget: Any) -> str:
     import io
 
     from rich.console import Console
+    from textual.widgets import Static
 
     console = Console(width=widget.size.width or SIZE[0], file=io.StringIO(), record=True)
-    console.print(widget.render())
+    shown = widget.render()
+    if isinstance(widget, Static) and type(widget).render is Static.render:
+        shown = widget.content  # what update() was given (render() wraps it in a Visual)
+    console.print(shown)
     return console.export_text()

@@ -1,0 +1,425 @@
+"""The playground: the engine's ``WorkflowPlayground`` on screen, a step debugger with
+step-back, breakpoints, edits and a snapshot timeline.
+
+The playground is not thread-safe and its handlers may be slow, so every command runs in
+one worker at a time (``_drive``); the worker posts a frozen ``PlaygroundView`` that the
+``@on`` handlers draw. While a command runs the screen stays live (select steps, read the
+context) and ``i``/Escape interrupts a long continue before its next step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+
+from engine import PlaygroundError, WorkflowPlayground
+from spine_tui.playground_commands import (
+    EmptyPlan,
+    load,
+    open_run,
+    ran,
+    set_output,
+    toggle_break_on_failure,
+    toggle_breakpoint,
+)
+from spine_tui.widgets.dag import compute_layout
+from spine_tui.widgets.dag_canvas import DagCanvas
+from spine_tui.widgets.inspector import JsonTree
+from spine_tui.widgets.playground import (
+    PlaygroundView,
+    SnapshotTimeline,
+    run_note,
+    status_line,
+    step_summary,
+    stop_note,
+    view_of,
+)
+from spine_tui.workbench import workbench
+
+from .playground_dialogs import OutputEditScreen, ParamEditScreen, SnapshotDiffScreen
+
+if TYPE_CHECKING:
+    from engine import RunStore, Workflow
+    from engine.discovery import Catalog
+
+Command = Callable[[WorkflowPlayground], str]
+
+
+class PlaygroundScreen(Screen[None]):
+    """Step through a workflow: n steps, b goes back, c continues, space sets a breakpoint."""
+
+    AUTO_FOCUS = "#pg-dag"
+    HELP = ("A debugger for one workflow. The DAG marks the next step with ▶ and colours each "
+            "step by its status; ←↑↓→ select a step (its record shows under the timeline). "
+            "n (F10) runs the next step, b goes back one snapshot, c continues to a "
+            "breakpoint, a failure or the end, u runs until the selected step is next, space "
+            "(F9) toggles a breakpoint on it (●), e re-runs it with the current context, o "
+            "edits its output (and re-runs what depends on it), p changes params, R resets. "
+            "The timeline lists every snapshot: Enter or g goes to one (later ones stay until "
+            "the next change); d marks one end of a diff, d on another shows what changed. "
+            "The inspector is the context's params and outputs: Enter opens a node or shows a "
+            "long value whole. Steps run in the background: i or Esc interrupts a continue "
+            "before its next step. Nothing here is written to the run store.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("n,f10", "step", "Step", key_display="n"),
+        Binding("b", "step_back", "Step back"),
+        Binding("c", "continue", "Continue"),
+        Binding("u", "run_to", "Run to"),
+        Binding("space,f9", "toggle_breakpoint", "Breakpoint", key_display="space"),
+        Binding("e", "rerun", "Rerun"),
+        Binding("o", "edit_output", "Output"),
+        Binding("p", "edit_params", "Params"),
+        Binding("g", "goto", "Go to snapshot", show=False),
+        Binding("d", "diff", "Diff"),
+        Binding("R", "reset", "Reset"),
+        Binding("f", "toggle_break_on_failure", "Break on failure", show=False),
+        Binding("i", "interrupt", "Interrupt", show=False),
+        Binding("L", "reload_definition", "Reload definition", show=False),
+    ]
+
+    busy: reactive[str] = reactive("")
+    """What the worker is doing ("" when idle)."""
+    note: reactive[str] = reactive("")
+    """What the last command did."""
+
+    @dataclass
+    class Updated(Message):
+        """A command finished (``error`` when the playground refused it; state unchanged)."""
+
+        view: PlaygroundView | None
+        what: str
+        note: str = ""
+        error: str | None = None
+
+    @dataclass
+    class DiffReady(Message):
+        before: int
+        after: int
+        diff: Any
+
+    def __init__(self, workflow: Workflow | None = None, *,
+                 params: Mapping[str, Any] | None = None, run_id: str | None = None,
+                 at: int | str | None = None) -> None:
+        super().__init__()
+        if (workflow is None) == (run_id is None):
+            raise ValueError("open the playground on a workflow or on a stored run")
+        self.playground = WorkflowPlayground()
+        self.workflow = workflow
+        self.params = dict(params or {})
+        self.run_id = run_id
+        self.at = at
+        self.view: PlaygroundView | None = None
+        self.sub_title = f"Playground · {workflow.name if workflow else 'run ' + str(run_id)}"
+        self._shown: Workflow | None = None
+        self._newer: Workflow | None = None
+        self._interrupting = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("Loading…", style="italic"), id="pg-status")
+        yield Static(id="pg-reloaded")
+        canvas = DagCanvas(compute_layout(EmptyPlan()), id="pg-dag")
+        canvas.border_title = "DAG"
+        yield canvas
+        with Horizontal(id="pg-panes"):
+            timeline = SnapshotTimeline(id="pg-timeline")
+            timeline.border_title = "Timeline"
+            yield timeline
+            with Vertical(id="pg-inspect"):
+                yield Static(id="pg-step")
+                tree = JsonTree(id="pg-context")
+                tree.border_title = "Context"
+                yield tree
+        yield Footer(compact=True)
+
+    @property
+    def dag(self) -> DagCanvas:
+        return self.query_one(DagCanvas)
+
+    @property
+    def timeline(self) -> SnapshotTimeline:
+        return self.query_one(SnapshotTimeline)
+
+    @property
+    def inspector(self) -> JsonTree:
+        return self.query_one(JsonTree)
+
+    @property
+    def selected(self) -> str | None:
+        return self.dag.selected
+
+    def on_mount(self) -> None:
+        self.query_one("#pg-reloaded").display = False
+        self.watch(self.app, "catalog", self._catalog_changed, init=False)
+        if self.workflow is not None:
+            workflow, params = self.workflow, self.params
+            self._submit("loading", lambda pg: load(pg, workflow, params))
+        else:
+            self.watch(self.app, "store", self._store_ready)
+
+    def on_unmount(self) -> None:
+        self.playground.interrupt()
+
+    def _store_ready(self, store: RunStore | None) -> None:
+        if store is not None and self.view is None and not self.busy:
+            run_id, at = self.run_id or "", self.at
+            paths = tuple(str(p) for p in workbench(self.app).settings.paths) or None
+            self._submit("opening the run", lambda pg: open_run(pg, store, run_id, at, paths))
+
+    # ------------------------------------------------------------------ the worker
+    def _submit(self, what: str, command: Command) -> None:
+        """Run ``command`` on the playground in the worker, unless one is running."""
+        if self.busy:
+            self.notify(f"Still {self.busy}: wait for it, or press i to interrupt",
+                        severity="warning", timeout=3)
+            return
+        self.busy = what
+        self._drive(what, command)
+
+    @work(thread=True, exit_on_error=False, group="playground")
+    def _drive(self, what: str, command: Command) -> None:
+        pg = self.playground
+        note, error = "", None
+        try:
+            note = command(pg)
+        except PlaygroundError as exc:
+            error = str(exc)
+        except Exception as exc:  # a definition or store problem: shown, never a traceback
+            error = f"{type(exc).__name__}: {exc}"
+        try:
+            view: PlaygroundView | None = view_of(pg)
+        except PlaygroundError:
+            view = None  # nothing loaded (the load itself failed)
+        self.post_message(self.Updated(view, what, note, error))
+
+    @on(Updated)
+    def _updated(self, message: Updated) -> None:
+        self.busy = ""
+        self._interrupting = False
+        if message.error:
+            self.notify(message.error, title=f"Playground: {message.what} failed",
+                        severity="error", timeout=8)
+            if message.view is None:
+                self.query_one("#pg-status", Static).update(
+                    Text(f"Could not open the playground: {message.error}", style="bold red"))
+        else:
+            self.note = message.note
+        if message.view is not None:
+            self._show(message.view)
+
+    def _show(self, view: PlaygroundView) -> None:
+        previous = self.view
+        self.view = view
+        dag = self.dag
+        if view.workflow is not self._shown:
+            self._shown = view.workflow
+            dag.dag_layout = compute_layout(view.workflow.plan, view.workflow.steps)
+        dag.statuses = view.statuses
+        dag.breakpoints = frozenset(view.breakpoints)
+        old_cursor = previous.next_step if previous is not None else None
+        dag.cursor = view.next_step
+        names = [s.name for s in view.workflow.steps]
+        if dag.selected not in names or (dag.selected == old_cursor and view.next_step):
+            dag.selected = view.next_step or view.halted_by or (names[0] if names else None)
+        self.timeline.show(view)
+        self.inspector.show({"params": view.params, "outputs": view.outputs})
+        self._show_step()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        if self.view is not None:
+            names = [s.name for s in self.view.workflow.steps]
+            self.query_one("#pg-status", Static).update(
+                status_line(self.view, self.busy, self.note, names))
+
+    def watch_busy(self) -> None:
+        self._show_status()
+
+    def watch_note(self) -> None:
+        self._show_status()
+
+    def _show_step(self) -> None:
+        view, name = self.view, self.selected
+        if view is None:
+            return
+        self.query_one("#pg-step", Static).update(step_summary(
+            name, view.runs.get(name or ""), next_step=view.next_step,
+            breakpoint=name in view.breakpoints))
+
+    @on(DagCanvas.StepClicked)
+    def _step_selected(self) -> None:
+        self._show_step()
+
+    # ------------------------------------------------------------------ stepping
+    def action_step(self) -> None:
+        """Run the next step."""
+        self._submit("stepping", lambda pg: run_note(pg.step()))
+
+    def action_step_back(self) -> None:
+        """Go back one snapshot (undo the last step or edit)."""
+        self._submit("going back", lambda pg: f"back at snapshot {pg.step_back().index}")
+
+    def action_continue(self) -> None:
+        """Run until a breakpoint, a failure or the end."""
+        self._submit("continuing", lambda pg: stop_note(*ran(pg, pg.continue_)))
+
+    def action_run_to(self) -> None:
+        """Run until the selected step is next (it does not run)."""
+        step = self._need_step()
+        if step:
+            self._submit(f"running to {step}", lambda pg: stop_note(
+                *ran(pg, lambda: pg.run_to(step))))
+
+    def action_rerun(self) -> None:
+        """Run the selected step again with the current params and outputs."""
+        step = self._need_step()
+        if step:
+            self._submit(f"re-running {step}", lambda pg: run_note(pg.rerun(step)))
+
+    def action_reset(self) -> None:
+        """Back to the start: an empty timeline and a fresh run id (breakpoints stay)."""
+        self._submit("resetting", lambda pg: (pg.reset(), "reset to the start")[1])
+
+    def action_toggle_breakpoint(self) -> None:
+        """Set or clear a breakpoint before the selected step."""
+        step = self._need_step()
+        if step:
+            self._submit("toggling a breakpoint", lambda pg: toggle_breakpoint(pg, step))
+
+    def action_toggle_break_on_failure(self) -> None:
+        """Pause a continue right after a step fails (on by default)."""
+        self._submit("switching break on failure", toggle_break_on_failure)
+
+    def action_interrupt(self) -> None:
+        """Stop a running continue or run-to before its next step."""
+        if not self.busy:
+            return
+        self.playground.interrupt()  # the one thread-safe playground call
+        self._interrupting = True
+        self.notify("Interrupting before the next step (a running step finishes first)",
+                    timeout=3)
+
+    def action_back(self) -> None:
+        """Interrupt what is running, or go back to where you came from."""
+        if self.busy and not self._interrupting:
+            self.action_interrupt()
+            return
+        self.dismiss()
+
+    # ------------------------------------------------------------------ time travel
+    def _highlighted_snapshot(self) -> int | None:
+        index = self.timeline.highlighted
+        if index is None or self.view is None:
+            self.notify("No snapshot highlighted in the timeline", severity="warning", timeout=3)
+            return None
+        return index
+
+    def action_goto(self) -> None:
+        """Go to the snapshot highlighted in the timeline."""
+        index = self._highlighted_snapshot()
+        if index is not None:
+            self._submit(f"going to snapshot {index}",
+                         lambda pg: f"at snapshot {pg.goto(index).index}")
+
+    @on(OptionList.OptionSelected, "#pg-timeline")
+    def _timeline_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_goto()
+
+    def action_diff(self) -> None:
+        """Mark the highlighted snapshot; on a second one, show what changed between them."""
+        index = self._highlighted_snapshot()
+        if index is None:
+            return
+        timeline = self.timeline
+        marked = timeline.marked
+        if marked is None or marked == index:
+            timeline.toggle_mark(index)
+            if timeline.marked is not None:
+                self.notify(f"Snapshot {index} marked: highlight another one and press d",
+                            timeout=4)
+            return
+        timeline.toggle_mark(None)
+        before, after = sorted((marked, index))
+        self._submit("comparing snapshots", lambda pg: self._diff(pg, before, after))
+
+    def _diff(self, pg: WorkflowPlayground, before: int, after: int) -> str:
+        self.post_message(self.DiffReady(before, after, pg.diff(before, after)))
+        return f"compared snapshots {before} and {after}"
+
+    @on(DiffReady)
+    def _show_diff(self, message: DiffReady) -> None:
+        self.app.push_screen(SnapshotDiffScreen(message.before, message.after, message.diff))
+
+    # ------------------------------------------------------------------ edits
+    def action_edit_params(self) -> None:
+        """Change run params from here on (an undoable snapshot)."""
+        if self.view is None:
+            return
+
+        def apply(values: dict[str, Any] | None) -> None:
+            if values:
+                self._submit("setting params", lambda pg: "params " + pg.set_params(values).note)
+
+        self.app.push_screen(ParamEditScreen(self.view.params), apply)
+
+    def action_edit_output(self) -> None:
+        """Replace the selected step's output and re-run the steps that used it."""
+        step = self._need_step()
+        if not step or self.view is None:
+            return
+        run = self.view.runs.get(step)
+        if run is None:
+            self.notify(f"{step} has not run yet, so it has no output to edit",
+                        severity="warning", timeout=4)
+            return
+
+        def apply(value: Any) -> None:
+            if value is not OutputEditScreen.CANCELLED:
+                self._submit(f"editing {step}", lambda pg: set_output(pg, step, value))
+
+        self.app.push_screen(OutputEditScreen(step, run.output), apply)
+
+    # ------------------------------------------------------------------ reload
+    def _catalog_changed(self, catalog: Catalog | None) -> None:
+        view = self.view
+        if catalog is None or view is None:
+            return
+        item = catalog.get(view.workflow.name)
+        if item is None or item.workflow is view.workflow or item.workflow is self._newer:
+            return
+        self._newer = item.workflow
+        banner = self.query_one("#pg-reloaded", Static)
+        banner.update(f"⚠ {view.workflow.name} changed on disk: L restarts this session with "
+                      "the new definition (params and breakpoints kept)")
+        banner.display = True
+
+    def action_reload_definition(self) -> None:
+        """Restart the session on the workflow's definition as last saved."""
+        newer = self._newer
+        if newer is None or self.view is None:
+            self.notify("The definition has not changed since this session started",
+                        timeout=3)
+            return
+        params = dict(self.view.params)
+        self.query_one("#pg-reloaded").display = False
+        self._newer = None
+        self._submit("reloading", lambda pg: load(pg, newer, params))
+
+    def _need_step(self) -> str | None:
+        step = self.selected
+        if step is None:
+            self.notify("Select a step in the DAG first", severity="warning", timeout=3)
+        return step

@@ -1,0 +1,226 @@
+"""Playground-screen pieces: a frozen view of a ``WorkflowPlayground`` and the timeline list.
+
+The playground is not thread-safe, so the screen only touches it inside its worker; after
+each command the worker takes a ``PlaygroundView`` (snapshots and states are immutable, so
+sharing them is safe) and the UI draws from that alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from ..status import STATUS_ICON, STATUS_STYLE, format_duration, status_text
+
+if TYPE_CHECKING:
+    from engine import Workflow, WorkflowPlayground
+    from engine.playground import Pause, Snapshot
+    from engine.results import StepRun
+
+
+@dataclass(frozen=True, slots=True)
+class PlaygroundView:
+    """Everything the playground screen shows, taken in the worker after a command."""
+
+    workflow: Workflow
+    status: str
+    position: int
+    snapshots: tuple[Snapshot, ...]
+    next_step: str | None
+    halted_by: str | None
+    runs: Mapping[str, StepRun]
+    params: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+    breakpoints: Mapping[str, int] = field(default_factory=dict)
+    """Step name -> breakpoint id, for the step breakpoints."""
+    break_on_failure: bool = True
+    last_stop: Pause | None = None
+    source_run_id: str | None = None
+
+    @property
+    def current(self) -> Snapshot:
+        return self.snapshots[self.position]
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        """Each step's status in the current state (pending when it has no record)."""
+        done = {name: str(run.status) for name, run in self.runs.items()}
+        return {s.name: done.get(s.name, "pending") for s in self.workflow.steps}
+
+    @property
+    def executed(self) -> int:
+        return len(self.runs)
+
+
+def view_of(pg: WorkflowPlayground) -> PlaygroundView:
+    """The playground as it stands (call on the thread that drives it)."""
+    current = pg.current
+    state = current.state
+    steps = {bp.step: bp.id for bp in pg.breakpoints if bp.step is not None and bp.when is None}
+    nxt = pg.peek()
+    workflow = pg.workflow
+    assert workflow is not None
+    return PlaygroundView(
+        workflow=workflow, status=pg.status.value, position=pg.position,
+        snapshots=pg.snapshots, next_step=nxt.name if nxt is not None else None,
+        halted_by=state.halted_by, runs=dict(state.runs), params=current.params,
+        outputs=current.outputs, breakpoints=steps, break_on_failure=pg.break_on_failure,
+        last_stop=pg.last_stop, source_run_id=pg.source_run_id)
+
+
+def stop_note(stop: Pause | None, ran: int) -> str:
+    """Why a continue/run-to stopped, as a sentence."""
+    steps = f"{ran} step{'s' if ran != 1 else ''}"
+    if stop is None:
+        return f"ran {steps}"
+    reason, step = str(stop.reason), stop.step
+    return {
+        "breakpoint": f"stopped at the breakpoint before {step!r} after {steps}",
+        "condition": f"a watch condition held after {step!r} ({steps})",
+        "failure": f"stopped: {step!r} failed ({steps})",
+        "target": f"ran {steps}; {step!r} is next",
+        "halted": f"{step!r} failed and stops the run; b goes back, e re-runs it, "
+                  "o edits its output",
+        "end": f"reached the end after {steps}",
+        "interrupted": f"interrupted after {steps}; {step!r} is next",
+    }.get(reason, f"{reason} after {steps}")
+
+
+def run_note(snapshot: Snapshot) -> str:
+    """What one snapshot's step did: ``ran extract: completed in 0.01s`` or its error."""
+    run = snapshot.run
+    if run is None:
+        return snapshot.note or str(snapshot.kind)
+    verb = "re-ran" if str(snapshot.kind) == "rerun" else "ran"
+    text = f"{verb} {run.name}: {run.status.value}"
+    if run.error:
+        category = f" [{run.error_category}]" if run.error_category else ""
+        text += f"{category} {run.error}"
+    return text
+
+
+_KIND_MARK = {"load": "○", "set_param": "≔", "set_output": "✎", "restored": "⤓"}
+
+
+def snapshot_label(snap: Snapshot, *, current: bool, later: bool, marked: bool) -> Text:
+    """One timeline row: ``▸ #3 ✓ transform  0.01s`` (later snapshots dimmed)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("▸ " if current else "  ", style="bold yellow")
+    text.append(f"#{snap.index:<3}", style="bold" if current else "dim")
+    kind = str(snap.kind)
+    run = snap.run
+    if run is not None and kind != "set_output":
+        status = run.status.value
+        icon = "↻" if kind == "rerun" else STATUS_ICON.get(status, "?")
+        if kind == "restored":
+            icon = f"⤓{STATUS_ICON.get(status, '?')}"
+        text.append(f"{icon} ", style=STATUS_STYLE.get(status, ""))
+        text.append(run.name)
+        text.append(f"  {format_duration(run.duration_seconds)}", style="dim")
+        if run.error_category:
+            text.append(f" {run.error_category}", style="red")
+    elif kind == "load":
+        text.append("○ start")
+    else:
+        text.append(f"{_KIND_MARK.get(kind, '·')} {snap.note or kind}", style="cyan")
+    if marked:
+        text.append("  ◆ diff", style="bold magenta")
+    if later:
+        text.stylize("dim")
+    return text
+
+
+class SnapshotTimeline(OptionList):
+    """The playground's snapshots, oldest first; Enter goes to the highlighted one."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.marked: int | None = None
+        self._view: PlaygroundView | None = None
+
+    def show(self, view: PlaygroundView) -> None:
+        """Redraw from ``view``, keeping the highlight (the cursor's row on a new timeline)."""
+        old = self._view
+        keep = self.highlighted
+        follow = old is None or keep is None or keep == old.position or \
+            len(view.snapshots) != len(old.snapshots)
+        self._view = view
+        if self.marked is not None and self.marked >= len(view.snapshots):
+            self.marked = None
+        self._redraw()
+        if self.option_count:
+            target = view.position if follow else min(keep or 0, self.option_count - 1)
+            self.highlighted = target
+
+    def _redraw(self) -> None:
+        view = self._view
+        if view is None:
+            return
+        keep = self.highlighted
+        self.clear_options()
+        self.add_options([Option(snapshot_label(s, current=s.index == view.position,
+                                                later=s.index > view.position,
+                                                marked=s.index == self.marked), id=str(s.index))
+                          for s in view.snapshots])
+        if keep is not None and self.option_count:
+            self.highlighted = min(keep, self.option_count - 1)
+
+    def toggle_mark(self, index: int | None) -> None:
+        """Mark ``index`` as one end of a diff (None, or the marked one again, clears it)."""
+        self.marked = None if index is None or index == self.marked else index
+        self._redraw()
+
+
+def step_summary(name: str | None, run: StepRun | None, *, next_step: str | None,
+                 breakpoint: bool) -> Text:
+    """One or two lines on the selected step: its record in the current state."""
+    if name is None:
+        return Text("select a step in the DAG", style="dim italic")
+    text = Text.assemble((name, "bold"), "  ")
+    if run is None:
+        text.append_text(status_text("pending"))
+        if name == next_step:
+            text.append("  ▶ next", style="bold yellow")
+    else:
+        text.append_text(status_text(run.status.value))
+        if run.attempts > 1:
+            text.append(f"  ×{run.attempts}", style="yellow")
+        text.append(f"  {format_duration(run.duration_seconds)}", style="dim")
+    if breakpoint:
+        text.append("  ● breakpoint", style="bold red")
+    if run is not None and run.error:
+        text.append("\n")
+        if run.error_category:
+            text.append(f"{run.error_category} ", style="bold red")
+        text.append(run.error.replace("\n", " "), style="red")
+    return text
+
+
+def status_line(view: PlaygroundView, busy: str, note: str, names: Sequence[str]) -> Text:
+    """Two lines: status, snapshot, progress, next step and breakpoints; then what happened."""
+    text = Text.assemble((view.workflow.name, "bold"), "  ")
+    text.append_text(status_text(view.status))
+    text.append(f" · snapshot {view.position}/{len(view.snapshots) - 1}"
+                f" · {view.executed}/{len(names)} steps ran", style="dim")
+    if view.next_step:
+        text.append(" · next ", style="dim")
+        text.append(view.next_step, style="bold yellow")
+    marks = [n for n in names if n in view.breakpoints]
+    if marks:
+        text.append(" · ● ", style="bold red")
+        text.append(", ".join(marks), style="red")
+    if not view.break_on_failure:
+        text.append(" · break on failure off", style="dim")
+    if view.source_run_id:
+        text.append(f" · from run {view.source_run_id}", style="dim")
+    text.append("\n")
+    if busy:
+        text.append(f"⏳ {busy}… (i or Esc interrupts)", style="bold yellow")
+    else:
+        text.append(note or "n steps · c continues · u runs to the selected step", style="italic")
+    return text

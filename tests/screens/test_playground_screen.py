@@ -1,0 +1,305 @@
+"""The playground screen: stepping forward and back, breakpoints, run-to, re-runs, edits,
+the timeline and diffs, errors as notifications, and a long continue that stays
+interruptible while the UI keeps answering keys."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from textual.pilot import Pilot
+from tui_harness import (
+    RUN_FIXTURES,
+    drive,
+    fixture_app,
+    open_workflow,
+    plain,
+    settled,
+    wait_until,
+)
+
+from engine import Step, StepResult, Workflow
+from screens import (
+    OutputEditScreen,
+    ParamEditScreen,
+    PlaygroundScreen,
+    RunParamsScreen,
+    SnapshotDiffScreen,
+)
+from spine_tui.widgets.dag_canvas import DagCanvas
+from spine_tui.widgets.inspector import JsonTree
+
+
+async def debug(pilot: Pilot[Any], name: str) -> PlaygroundScreen:
+    """Open workflow ``name`` and press d; returns the loaded playground screen."""
+    await open_workflow(pilot, name)
+    await pilot.press("d")
+    await settled(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, PlaygroundScreen), screen
+    assert screen.view is not None
+    return screen
+
+
+async def press(pilot: Pilot[Any], *keys: str) -> None:
+    """Press ``keys`` and wait for the playground worker they started."""
+    await pilot.press(*keys)
+    await settled(pilot)
+
+
+def errors(pilot: Pilot[Any]) -> list[str]:
+    return [n.message for n in pilot.app._notifications if n.severity == "error"]
+
+
+def test_n_steps_b_goes_back_and_the_dag_follows_the_cursor() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await debug(pilot, "etl")
+        dag = screen.query_one(DagCanvas)
+        assert (screen.view.position, dag.cursor, dag.selected) == (0, "extract", "extract")
+        assert set(dag.statuses.values()) == {"pending"}
+
+        await press(pilot, "b")  # refused: notified, and nothing changes
+        assert any("cannot go back" in e for e in errors(pilot))
+        await press(pilot, "e")  # re-run a step that never ran
+        assert any("has not run yet" in e for e in errors(pilot))
+        await pilot.press("o")
+        assert not isinstance(pilot.app.screen, OutputEditScreen)
+        assert screen.view.position == 0 and screen.timeline.option_count == 1
+
+        await press(pilot, "n")
+        await press(pilot, "f10")  # F10 steps too
+        view = screen.view
+        assert view.position == 2 and dag.cursor == "transform"
+        assert dag.statuses["extract"] == dag.statuses["validate"] == "completed"
+        assert dag.selected == "transform"  # the selection followed the cursor
+        assert dict(view.outputs) == {"extract": {"rows": [1, 2, 3]},
+                                      "validate": {"valid": True}}
+        assert screen.timeline.option_count == 3
+        assert "ran validate: completed" in screen.note
+
+        await press(pilot, "b")
+        assert screen.view.position == 1 and dag.cursor == "validate"
+        assert dag.statuses["validate"] == "pending"
+        assert screen.timeline.option_count == 3  # the undone step stays, ahead of the cursor
+        screen.timeline.highlighted = 2
+        await press(pilot, "g")
+        assert screen.view.position == 2 and dag.cursor == "transform"
+
+        await press(pilot, "c")
+        await press(pilot, "n")
+        assert any("have run" in e for e in errors(pilot))
+        assert screen.view.status == "completed"
+
+    drive(fixture_app(), scenario)
+
+
+def test_breakpoints_continue_run_to_and_reset() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await debug(pilot, "etl")
+        dag = screen.query_one(DagCanvas)
+        await pilot.press("right", "right", "right")  # arrows move box to box
+        assert dag.selected == "load"
+        await press(pilot, "space")
+        assert dict(screen.view.breakpoints).keys() == {"load"}
+        assert dag.breakpoints == frozenset({"load"})
+
+        await press(pilot, "c")
+        assert screen.view.next_step == "load" and screen.view.position == 3
+        assert "breakpoint before 'load'" in screen.note
+        await press(pilot, "f9")  # F9 toggles it off again
+        assert not screen.view.breakpoints
+        await press(pilot, "c")
+        assert screen.view.status == "completed" and "reached the end" in screen.note
+
+        await press(pilot, "R")
+        assert screen.view.position == 0 and screen.view.status == "pending"
+        await pilot.press("left", "left")
+        assert dag.selected == "validate"
+        await press(pilot, "u")
+        assert screen.view.next_step == "validate" and screen.view.executed == 1
+
+    drive(fixture_app(), scenario)
+
+
+def test_params_rerun_and_edited_output_change_what_follows() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_workflow(pilot, "params")
+        await pilot.press("d")  # n is required: the params dialog asks first
+        await pilot.pause()
+        dialog = pilot.app.screen
+        assert isinstance(dialog, RunParamsScreen) and dialog.verb == "Debug"
+        await pilot.press("tab", "3", "enter")
+        await settled(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, PlaygroundScreen)
+        assert dict(screen.view.params) == {"factor": 2.0, "n": 3}
+        await press(pilot, "n")
+        assert screen.view.outputs["scale"] == {"value": 6.0}
+
+        await pilot.press("p")
+        assert isinstance(pilot.app.screen, ParamEditScreen)
+        await pilot.press(*"factor=10", "enter")
+        await settled(pilot)
+        assert screen.view.params["factor"] == 10 and screen.view.position == 2
+        screen.dag.selected = "scale"
+        await press(pilot, "e")
+        assert screen.view.outputs["scale"] == {"value": 30}
+        assert "re-ran scale: completed" in screen.note
+
+        await pilot.press("o")
+        editor = pilot.app.screen
+        assert isinstance(editor, OutputEditScreen) and editor.value == {"value": 30}
+        editor.query_one("TextArea").text = '{"value": "oops"'
+        await pilot.press("ctrl+s")
+        assert "not valid JSON" in str(editor.query_one("#output-problem").render())
+        editor.query_one("TextArea").text = '{"value": 1.5}'
+        await pilot.press("ctrl+s")
+        await settled(pilot)
+        assert screen.view.outputs["scale"] == {"value": 1.5}
+        await press(pilot, "n")
+        assert screen.view.outputs["report"] == {"report": "value=1.5"}
+
+        await press(pilot, "b", "b", "b")  # undo the step, the edit and the re-run
+        assert screen.view.outputs["scale"] == {"value": 6.0}
+
+    drive(fixture_app(RUN_FIXTURES), scenario)
+
+
+def test_diff_of_two_timeline_entries() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await debug(pilot, "etl")
+        await press(pilot, "n", "n")
+        timeline = screen.timeline
+        timeline.focus()
+        timeline.highlighted = 0
+        await pilot.press("d")
+        assert timeline.marked == 0
+        timeline.highlighted = 2
+        await press(pilot, "d")
+        dialog = pilot.app.screen
+        assert isinstance(dialog, SnapshotDiffScreen)
+        assert (dialog.before, dialog.after) == (0, 2)
+        assert set(dialog.diff.outputs_added) == {"extract", "validate"}
+        assert dialog.diff.statuses_changed["extract"][1].value == "completed"
+        table = plain(dialog.query_one("#diff-table"))
+        assert "output extract" in table and "status validate" in table
+        await pilot.press("escape")
+        assert pilot.app.screen is screen and timeline.marked is None
+
+        titles = {c.title for c in pilot.app.get_system_commands(screen)}
+        for title in ("Step", "Step back", "Continue", "Run to", "Breakpoint", "Rerun",
+                      "Output", "Params", "Diff", "Reset", "Interrupt", "Go to snapshot",
+                      "Analytics"):
+            assert title in titles, title
+        await pilot.press("question_mark")
+        help_screen = pilot.app.screen
+        keys = dict(help_screen.sections[0][1])
+        assert keys["n"] == "Step" and keys["space"] == "Breakpoint" and keys["R"] == "Reset"
+        assert "debugger" in help_screen.intro
+
+    drive(fixture_app(), scenario)
+
+
+def gated_workflow(started: threading.Event, gate: threading.Event) -> Workflow:
+    """Three steps; the middle one blocks until ``gate`` opens (a slow handler)."""
+
+    def quick(ctx: Any, config: Any) -> StepResult:
+        return StepResult.ok(output={"quick": True})
+
+    def slow(ctx: Any, config: Any) -> StepResult:
+        started.set()
+        gate.wait(10)
+        return StepResult.ok(output={"slow": "done"})
+
+    return Workflow("tui.gated", [Step.lambda_("first", quick), Step.lambda_("slow", slow),
+                                  Step.lambda_("last", quick)])
+
+
+def test_a_long_continue_keeps_the_ui_live_and_can_be_interrupted() -> None:
+    started, gate = threading.Event(), threading.Event()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = PlaygroundScreen(gated_workflow(started, gate))
+        await pilot.app.push_screen(screen)
+        await settled(pilot)
+        await pilot.press("c")
+        await wait_until(pilot, started.is_set, what="the slow step to start")
+        assert screen.busy == "continuing"
+        await pilot.press("right")  # the UI answers while the handler runs
+        assert screen.dag.selected == "slow"
+        await pilot.press("n")  # a second command is refused, not queued
+        assert any("Still continuing" in n.message for n in pilot.app._notifications)
+        await pilot.press("i")
+        gate.set()
+        await settled(pilot)
+        assert not screen.busy
+        assert screen.view.executed == 2 and screen.view.next_step == "last"
+        assert "interrupted" in screen.note
+        await press(pilot, "c")
+        assert screen.view.status == "completed"
+
+    try:
+        drive(fixture_app(), scenario)
+    finally:
+        gate.set()
+
+
+def test_json_tree_cuts_long_values_and_pages_big_containers() -> None:
+    from textual.app import App, ComposeResult
+
+    class TreeApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield JsonTree()
+
+    async def main() -> None:
+        async with TreeApp().run_test(size=(100, 30)) as pilot:
+            tree = pilot.app.query_one(JsonTree)
+            tree.show({"outputs": {"big": list(range(120)), "text": "x" * 500}})
+            await pilot.pause()
+            outputs = tree.root.children[0]
+            big, text = outputs.children
+            assert "[…] 120 items" in str(big.label)
+            assert "(+382 chars, Enter shows all)" in str(text.label)
+            big.expand()
+            await pilot.pause()
+            assert len(big.children) == 51 and "70 more" in str(big.children[-1].label)
+            tree.focus()
+            tree.move_cursor(big.children[-1])
+            await pilot.press("enter")
+            assert len(big.children) == 101 and "20 more" in str(big.children[-1].label)
+            tree.move_cursor(text)
+            await pilot.press("enter")
+            assert "x" * 500 in str(text.label)
+            tree.show({"outputs": {"big": list(range(3)), "text": "y"}})
+            await pilot.pause()
+            assert tree.root.children[0].children[0].is_expanded  # still open after a redraw
+
+    import asyncio
+
+    asyncio.run(main())
+
+
+def test_a_saved_definition_can_be_taken_into_the_session() -> None:
+    from dataclasses import replace as copy_with
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await debug(pilot, "etl")
+        await press(pilot, "n")
+        catalog = pilot.app.catalog
+        item = catalog.get("tui.etl.daily")
+        old = item.workflow
+        steps = [*old.steps, Step.from_function("audit", old.steps[-1].handler,
+                                                depends_on=["load"])]
+        newer = Workflow(old.name, steps, version=4)
+        pilot.app.catalog = copy_with(catalog, workflows=tuple(
+            copy_with(w, workflow=newer) if w.name == old.name else w
+            for w in catalog.workflows))
+        await pilot.pause()
+        banner = screen.query_one("#pg-reloaded")
+        assert banner.display and "changed on disk" in str(banner.render())
+        await press(pilot, "L")
+        assert not banner.display
+        assert screen.view.workflow is newer and screen.view.position == 0
+        assert "audit" in screen.dag.dag_layout.boxes
+
+    drive(fixture_app(), scenario)
