@@ -52,16 +52,14 @@ class AdaptiveSessionMixin:
         self._adaptive = AdaptiveControl(self)
         self._executing: set[str] = set()
 
-    @property
-    def _state(self) -> State:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the session this is mixed into
+        @property
+        def _state(self) -> State: ...
 
-    def _push(self, kind: SnapshotKind, step: str | None, run: StepRun | None, state: State,
-              note: str = "") -> Snapshot:
-        raise NotImplementedError
+        def _push(self, kind: SnapshotKind, step: str | None, run: StepRun | None,
+                  state: State, note: str = "") -> Snapshot: ...
 
-    def _run_step(self, step: Step, ctx: Any = None) -> StepRun:
-        raise NotImplementedError
+        def _run_step(self, step: Step, ctx: Any = None) -> StepRun: ...
 
     # ------------------------------------------------------------------ AdaptiveHost
     def adaptive_graph(self) -> tuple[str, tuple[Step, ...], Plan]:
