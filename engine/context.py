@@ -17,7 +17,49 @@ if TYPE_CHECKING:
 _MISSING = object()
 
 
-class WorkflowContext:
+class ContextReads:
+    """The read methods handlers use on a context (``params``, ``outputs`` and the flat
+    ``latest`` view); shared by the live ``WorkflowContext`` and the playground's
+    read-only view so both answer the same way."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # provided by the concrete context
+        @property
+        def params(self) -> Mapping[str, Any]: ...
+
+        @property
+        def outputs(self) -> Mapping[str, Any]: ...
+
+        @property
+        def latest(self) -> Mapping[str, Any]: ...
+
+    def get_param(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A value by name: the run param ``key``, else the latest earlier output key ``key``
+        (as spec R3's ``skip_if=lambda ctx: ctx.get("skip_validation")`` reads it)."""
+        if key in self.params:
+            return self.params[key]
+        return self.latest.get(key, default)
+
+    def get_output(self, step: str, key: str | None = None, default: Any = None) -> Any:
+        """The output of ``step`` (or one ``key`` of it); ``default`` if absent."""
+        output = self.outputs.get(step, _MISSING)
+        if output is _MISSING:
+            return default
+        if key is None:
+            return output
+        if isinstance(output, Mapping):
+            return output.get(key, default)
+        return getattr(output, key, default)
+
+    def has_output(self, step: str) -> bool:
+        return step in self.outputs
+
+
+class WorkflowContext(ContextReads):
     """Run-scoped state handed to every handler.
 
     ``outputs`` maps step name -> output in completion order. ``latest`` is the flat
@@ -44,30 +86,6 @@ class WorkflowContext:
         self._adaptive: AdaptiveControl | None = None
         for name, value in (outputs or {}).items():
             self.set_output(name, value)
-
-    def get_param(self, key: str, default: Any = None) -> Any:
-        return self.params.get(key, default)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """A value by name: the run param ``key``, else the latest earlier output key ``key``
-        (as spec R3's ``skip_if=lambda ctx: ctx.get("skip_validation")`` reads it)."""
-        if key in self.params:
-            return self.params[key]
-        return self.latest.get(key, default)
-
-    def get_output(self, step: str, key: str | None = None, default: Any = None) -> Any:
-        """The output of ``step`` (or one ``key`` of it); ``default`` if absent."""
-        output = self.outputs.get(step, _MISSING)
-        if output is _MISSING:
-            return default
-        if key is None:
-            return output
-        if isinstance(output, Mapping):
-            return output.get(key, default)
-        return getattr(output, key, default)
-
-    def has_output(self, step: str) -> bool:
-        return step in self.outputs
 
     def set_output(self, step: str, output: Any) -> None:
         """Record a step's output (the runner calls this; handlers normally do not)."""

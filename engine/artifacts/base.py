@@ -7,6 +7,7 @@ back. pandas is imported only when a DataFrame helper runs, so importing the eng
 from __future__ import annotations
 
 import builtins
+import collections
 import importlib.util
 import io
 import json
@@ -71,6 +72,11 @@ class BaseArtifactStore(ABC):
                     chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
         """The artifact's bytes in chunks; raises ``ArtifactChecksumError`` after the last
         chunk when the bytes do not match their checksum."""
+
+    def verify(self, target: ArtifactLocator) -> None:
+        """Read the artifact once and check its checksum; raises ``ArtifactNotFoundError`` or
+        ``ArtifactChecksumError`` (the check runs after the last chunk is read)."""
+        collections.deque(self.iter_chunks(target), maxlen=0)
 
     @abstractmethod
     def info(self, key: str) -> ArtifactInfo: ...

@@ -15,12 +15,12 @@ from types import MappingProxyType
 from typing import Any
 
 from ..adaptive import ADAPTIVE_SKIP_REASON, CONTINUED_REASON, GraphChange
+from ..context import ContextReads
 from ..graph import Plan
 from ..policies import ErrorPolicy, WorkflowExecutionPolicy
 from ..results import RunStatus, StepRun
 from ..steps import Step
 
-_MISSING = object()
 #: error types of definition errors: the runner fails the whole run on them, whatever on_error says
 DEFINITION_ERROR_TYPES = frozenset({"WorkflowCycleError", "UnknownPipelineError",
                                     "UnknownWorkflowError"})
@@ -179,7 +179,7 @@ def skipped_record(name: str, upstream: str) -> StepRun:
                    error=f"not run: upstream step {upstream!r} did not complete")
 
 
-class ContextView:
+class ContextView(ContextReads):
     """A read-only view of one state's params and outputs, with the handlers' read methods.
 
     Breakpoint conditions and ``Snapshot.context`` receive this, so inspecting can never
@@ -193,23 +193,6 @@ class ContextView:
         self.workflow_name = state.workflow_name
         self.params: Mapping[str, Any] = MappingProxyType(state.params)
         self.outputs: Mapping[str, Any] = MappingProxyType(state.outputs)
-
-    def get_param(self, key: str, default: Any = None) -> Any:
-        return self.params.get(key, default)
-
-    def get_output(self, step: str, key: str | None = None, default: Any = None) -> Any:
-        """The output of ``step`` (or one ``key`` of it); ``default`` if absent."""
-        output = self.outputs.get(step, _MISSING)
-        if output is _MISSING:
-            return default
-        if key is None:
-            return output
-        if isinstance(output, Mapping):
-            return output.get(key, default)
-        return getattr(output, key, default)
-
-    def has_output(self, step: str) -> bool:
-        return step in self.outputs
 
     @property
     def latest(self) -> dict[str, Any]:

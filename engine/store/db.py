@@ -8,6 +8,7 @@ while several processes write and the TUI reads.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -62,10 +63,8 @@ class Database:
         long-lived process with short-lived workers keeps a bounded number of handles."""
         alive = {t.ident for t in threading.enumerate()}
         for ident in [i for i in self._all if i not in alive]:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # already unusable: nothing to release
                 self._all.pop(ident).close()
-            except sqlite3.Error:
-                pass
 
     def defer_checkpoints(self) -> None:
         """Stop commits from checkpointing the WAL (and fsyncing) on the writer's thread.
@@ -133,9 +132,7 @@ class Database:
     def close(self) -> None:
         with self._lock:
             for conn in self._all.values():
-                try:
+                with contextlib.suppress(sqlite3.Error):  # already unusable: nothing to release
                     conn.close()
-                except sqlite3.Error:
-                    pass
             self._all.clear()
         self._local = threading.local()

@@ -188,9 +188,9 @@ def _is_dead(row: dict[str, Any], now: float, host: str) -> bool:
     pid = row.get("pid")
     if row.get("host") == host and pid and pid != os.getpid():
         try:
-            os.kill(pid, 0)
+            os.kill(pid, 0)  # PermissionError means it exists under another user: alive
         except ProcessLookupError:
             return True
         except PermissionError:
-            pass
+            return now - (row.get("heartbeat_at") or 0) > LEASE_SECONDS
     return now - (row.get("heartbeat_at") or 0) > LEASE_SECONDS

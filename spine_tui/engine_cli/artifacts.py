@@ -58,8 +58,7 @@ def verify(local: LocalArtifactStore, row: dict[str, Any]) -> tuple[str, str | N
                       row["content_type"] or "application/octet-stream",
                       datetime.fromisoformat(row["created_at"]), row["checksum"])
     try:
-        for _ in local.iter_chunks(ref):
-            pass
+        local.verify(ref)
     except ArtifactNotFoundError as exc:
         return "missing", exc.detail or "no such key in the store"
     except ArtifactChecksumError as exc:

@@ -237,16 +237,14 @@ def _execute(start: Callable[[threading.Event], WorkflowResult],
     worker = threading.Thread(target=target, name="spine-run", daemon=True)
     try:
         worker.start()  # inside the try: the run may already be going when start() returns
-        while not finished.wait(0.1):
-            pass
+        finished.wait()  # interruptible: Ctrl-C raises KeyboardInterrupt here
     except KeyboardInterrupt:
         cancel.set()
         io.err.write("\ncancelling: waiting for running steps to finish "
                      "(press Ctrl-C again to quit now)\n")
         io.err.flush()
         try:
-            while not finished.wait(0.1):
-                pass
+            finished.wait()
         except KeyboardInterrupt:
             run_id = current_id()
             if run_id is None:

@@ -532,3 +532,18 @@ def test_steps_pass_large_data_through_refs(store: LocalArtifactStore) -> None:
                         f"runs/{result.run_id}/process/scored.pkl"]
     assert ArtifactRetention(on_success="delete").apply(store, result.run_id, result.status)
     assert store.list() == [] and objects(store) == []
+
+
+def test_verify_reports_missing_and_corrupt_artifacts(tmp_path) -> None:
+    from engine import ArtifactChecksumError, ArtifactNotFoundError, LocalArtifactStore
+
+    store = LocalArtifactStore(tmp_path / "a")
+    ref = store.put_json("runs/r1/s/x.json", {"a": 1})
+    store.verify(ref)
+    obj = next(p for p in (tmp_path / "a" / "objects").rglob("*") if p.is_file())
+    obj.write_bytes(b"tampered")
+    with pytest.raises(ArtifactChecksumError):
+        store.verify(ref)
+    store.delete(ref)
+    with pytest.raises(ArtifactNotFoundError):
+        store.verify("runs/r1/s/x.json")
