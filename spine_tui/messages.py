@@ -85,8 +85,11 @@ class LiveRun:
 
     @property
     def done(self) -> int:
-        return sum(s in ("completed", "failed", "skipped", "cancelled")
-                   for s in self.statuses.values())
+        """Finished steps of the run itself; a map's per-item entries (``fan[2].inner``) are
+        not counted, so the count never exceeds ``len(steps)``."""
+        own = set(self.steps)
+        return sum(status in ("completed", "failed", "skipped", "cancelled")
+                   for name, status in self.statuses.items() if name in own)
 
     @property
     def finished(self) -> bool:
