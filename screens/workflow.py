@@ -1,5 +1,6 @@
-"""One workflow: its DAG in layers, the step list, the selected step's details, and the
-progress of a run started from here; follows the file as it is edited on disk."""
+"""One workflow: its DAG in layers (sub-workflow and map boxes open in place), the step list,
+the selected step's details, and the progress of a run started from here; follows the file as
+it is edited on disk."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from engine.discovery import Catalog
 from spine_tui.launcher import param_fields
 from spine_tui.status import format_duration, status_text
 from spine_tui.widgets.catalog import WorkflowRow, format_load_errors, rows_from_catalog
-from spine_tui.widgets.dag import compute_layout
-from spine_tui.widgets.dag_canvas import DagCanvas
+from spine_tui.widgets.dag import DagLayout, compute_layout
+from spine_tui.widgets.dag_canvas import DagCanvas, ExpandableDagCanvas
+from spine_tui.widgets.dag_expand import DagNode, ExpandedDag, expand, node_statuses
 from spine_tui.widgets.steps import StepDetails, StepList, step_fields
 from spine_tui.workbench import workbench
 
@@ -46,7 +48,12 @@ class WorkflowScreen(Screen[None]):
     HELP = ("↑/↓ select a step: its box is highlighted in the DAG and its type, handler, "
             "config, dependencies and error policy are listed. g (or Tab) moves to the DAG, "
             "where the arrow keys go from box to box (shift+←/→ scroll) and a click selects "
-            "a box; s returns to the step list. d opens the playground (step-by-step "
+            "a box; s returns to the step list. In the DAG, Enter (or +) opens a sub-workflow "
+            "or map box (marked ▸) in place: its steps are drawn as parent/step, a map's "
+            "marked ×item as they run once per item, and selecting one shows its details "
+            "(during a run it takes its own status where the run reports one, else its "
+            "parent's). - (or Enter on an inner step that does not open) closes the step it "
+            "belongs to; c closes them all. d opens the playground (step-by-step "
             "debugger), y shows the workflow as YAML, V lists its published versions with a "
             "diff of any two. r asks for params and runs the workflow in the "
             "background: each box takes its step's status colour and the bar shows how many "
@@ -65,6 +72,7 @@ class WorkflowScreen(Screen[None]):
         Binding("h", "history", "History"),
         Binding("g", "focus_dag", "DAG"),
         Binding("s", "focus_steps", "Steps"),
+        Binding("c", "collapse_all", "Collapse all", show=False),
     ]
 
     def __init__(self, row: WorkflowRow) -> None:
@@ -77,6 +85,7 @@ class WorkflowScreen(Screen[None]):
         self.sub_title = row.name
         self.run_id: str | None = None
         self._live_timer: Timer | None = None
+        self.graph: ExpandedDag = expand(self.workflow)
 
     def compose(self) -> ComposeResult:
         wf = self.workflow
@@ -86,7 +95,7 @@ class WorkflowScreen(Screen[None]):
         with Horizontal(id="run-bar"):
             yield Static(id="run-status")
             yield ProgressBar(total=len(wf.steps), show_eta=False, id="run-progress")
-        canvas = DagCanvas(compute_layout(wf.plan, wf.steps), id="dag")
+        canvas = ExpandableDagCanvas(self._layout(), id="dag")
         canvas.border_title = "DAG"
         yield canvas
         with Horizontal(id="step-panes"):
@@ -160,7 +169,7 @@ class WorkflowScreen(Screen[None]):
         self.row = rows_from_catalog(only)[0]
         wf = self.workflow
         self.query_one("#summary", Static).update(self._summary())
-        self.dag.dag_layout = compute_layout(wf.plan, wf.steps)
+        self._relayout(self.graph.opened)
         self.step_list.show(wf.steps, self._statuses())
         self.step_list.border_title = f"Steps ({len(wf.steps)})"
         self.notify(f"{wf.name} reloaded from {self.row.source}", timeout=2)
@@ -236,7 +245,7 @@ class WorkflowScreen(Screen[None]):
         if run is None:
             return
         self.query_one("#run-bar").display = True
-        self.dag.statuses = dict(run.statuses)
+        self.dag.statuses = node_statuses(self.graph, run.statuses)
         self.step_list.show(self.workflow.steps, run.statuses)
         self.progress.update(total=len(run.steps), progress=run.done)
         label = Text.assemble(f"run {run.run_id} ", status_text(run.status),
@@ -252,17 +261,80 @@ class WorkflowScreen(Screen[None]):
     def _select_step(self, event: StepList.StepSelected) -> None:
         if all(s.name != event.name for s in self.workflow.steps):
             return  # an option of the version before a reload
-        step = self.workflow.get_step(event.name)
-        details = self.query_one(StepDetails)
-        details.fields = tuple(step_fields(step, self.workflow.dependencies(event.name)))
-        self.query_one("#step-details-pane").border_title = f"Step {event.name}"
-        self.dag.selected = event.name
+        highlighted = self.step_list.highlighted_option
+        if highlighted is not None and highlighted.id != event.name:
+            return  # overtaken by a later highlight
+        current = self.graph.nodes.get(self.dag.selected or "")
+        if current is not None and current.top == event.name and current.key != event.name:
+            return  # a box inside this (opened) step is selected: keep it
+        key = self.graph.nearest(event.name)
+        if key is not None:
+            self._show_node(key)
 
     @on(DagCanvas.StepClicked)
     def _clicked_box(self, event: DagCanvas.StepClicked) -> None:
+        node = self.graph.nodes.get(event.name)
+        if node is None:
+            return
+        self._show_node(node.key)
         names = [s.name for s in self.workflow.steps]
-        if event.name in names:
-            self.step_list.highlighted = names.index(event.name)
+        if node.top in names and self.step_list.highlighted != names.index(node.top):
+            self.step_list.highlighted = names.index(node.top)
+
+    def _show_node(self, key: str) -> None:
+        """Select box ``key`` in the DAG and describe its step in the details pane."""
+        node = self.graph.nodes[key]
+        rows = step_fields(node.step, node.dependencies, within=node.scope)
+        if node.composite:
+            problem = self.graph.problems.get(key)
+            rows.insert(1, ("open", f"cannot: {problem}" if problem else
+                            "Enter in the DAG (g) shows its steps"))
+        self.query_one(StepDetails).fields = tuple(rows)
+        self.query_one("#step-details-pane").border_title = f"Step {key}"
+        self.dag.selected = key
+
+    # ------------------------------------------------------------------ opening boxes
+    def _layout(self) -> DagLayout:
+        return compute_layout(self.graph, labels=self.graph.labels())
+
+    def _relayout(self, opened: frozenset[str], select: str | None = None) -> None:
+        """Redraw with ``opened`` steps open; select ``select`` (or what stands for the old
+        selection) and refresh its details, since the step behind a key may have changed."""
+        previous = self.dag.selected
+        self.graph = expand(self.workflow, opened)
+        self.dag.dag_layout = self._layout()
+        self.dag.statuses = node_statuses(self.graph, self._statuses())
+        key = self.graph.nearest(select or previous or "")
+        if key is None and self.graph.nodes:
+            key = next(iter(self.graph.nodes))
+        if key is not None:
+            self._show_node(key)
+
+    @on(ExpandableDagCanvas.ToggleRequested)
+    def _toggle(self, event: ExpandableDagCanvas.ToggleRequested) -> None:
+        node = self.graph.nodes.get(event.name)
+        if node is None:
+            return
+        if node.composite and event.action != "close":
+            self._open_box(node)
+        elif node.parent is not None and event.action != "open":
+            self._relayout(self.graph.closing(node.parent), select=node.parent)
+        elif event.action != "close":
+            self.notify(f"{node.key} is not a sub-workflow or map step: nothing to open",
+                        timeout=3)
+
+    def _open_box(self, node: DagNode) -> None:
+        problem = self.graph.problems.get(node.key)
+        if problem:
+            self.notify(f"{node.key} cannot be opened: {problem}", severity="warning",
+                        timeout=5)
+            return
+        self._relayout(self.graph.opened | {node.key}, select=node.key)
+
+    def action_collapse_all(self) -> None:
+        """Close every opened sub-workflow and map box."""
+        if self.graph.opened:
+            self._relayout(frozenset())
 
     def action_back(self) -> None:
         """Return to the catalog."""

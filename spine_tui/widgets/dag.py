@@ -10,7 +10,7 @@ means a real edge. ``layout_dag`` is pure (no Textual) so it can be unit-tested.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,12 +68,16 @@ def layout_dag(plan: _PlanLike, steps: Sequence[Any] = ()) -> list[str]:
     return list(compute_layout(plan, steps).lines)
 
 
-def compute_layout(plan: _PlanLike, steps: Sequence[Any] = ()) -> DagLayout:
-    """Lay out and draw ``plan``; ``steps`` supply the type shown on each box."""
+def compute_layout(plan: _PlanLike, steps: Sequence[Any] = (), *,
+                   labels: Mapping[str, str] | None = None) -> DagLayout:
+    """Lay out and draw ``plan``; ``steps`` supply the type shown on each box's top edge and
+    ``labels`` replace it (an expanded graph names its boxes ``parent/step``)."""
     layers = plan.layers()
     if not layers:
         return DagLayout(("(no steps)",))
     kinds = {s.name: str(getattr(s.step_type, "value", s.step_type)) for s in steps}
+    if labels:
+        kinds.update(labels)
     nodes, order, succ = _build_graph(layers, plan.edges(), kinds)
     pred: dict[int, list[int]] = {i: [] for i in range(len(nodes))}
     for u, vs in succ.items():

@@ -51,14 +51,19 @@ def _retry(policy: Any) -> str:
     return text
 
 
-def step_fields(step: Any, dependencies: Sequence[str]) -> list[tuple[str, str]]:
-    """Labelled rows describing ``step``; ``dependencies`` are its resolved upstream steps."""
+def step_fields(step: Any, dependencies: Sequence[str], *,
+                within: str = "") -> list[tuple[str, str]]:
+    """Labelled rows describing ``step``; ``dependencies`` are its resolved upstream steps
+    and ``within`` says where it runs when it is inside a sub-workflow or map step."""
     if step.depends_on is None and dependencies:
         depends = f"{', '.join(dependencies)} (the previous step)"
     else:
-        depends = ", ".join(dependencies) or "— (a root: starts first)"
-    rows = [
-        ("type", step.step_type.value),
+        root = "starts first inside" if within else "a root: starts first"
+        depends = ", ".join(dependencies) or f"— ({root})"
+    rows = [("type", step.step_type.value)]
+    if within:
+        rows.append(("inside", within))
+    rows += [
         ("runs", _runs(step)),
         ("depends on", depends),
         ("config", _json(dict(step.config)) if step.config else "—"),

@@ -110,3 +110,11 @@ def test_boxes_record_where_each_step_is_drawn() -> None:
 
 def test_empty_workflow_says_so() -> None:
     assert layout_dag(Workflow("empty", []).plan) == ["(no steps)"]
+
+
+def test_labels_replace_the_step_type_on_the_top_edge() -> None:
+    wf = workflow(("first", []), ("second", None))
+    layout = compute_layout(wf.plan, wf.steps, labels={"second": "▸ map"})
+    box = layout.boxes["second"]
+    assert layout.lines[box.top][box.left:].startswith("┌─ ▸ map ─")
+    assert "┌─ function ─" in layout.lines[layout.boxes["first"].top]

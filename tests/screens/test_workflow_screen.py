@@ -7,11 +7,11 @@ from typing import Any
 
 from store_rows import publish_two_versions
 from textual.pilot import Pilot
-from tui_harness import drive, fixture_app, open_workflow, plain, settled
+from tui_harness import FIXTURES, drive, fixture_app, open_workflow, plain, settled, wait_for_runs
 
 from engine import ErrorPolicy, RetryPolicy, Step, Workflow
 from screens import CatalogScreen, WorkflowScreen
-from spine_tui.widgets.dag_canvas import DagCanvas
+from spine_tui.widgets.dag_canvas import DagCanvas, ExpandableDagCanvas
 from spine_tui.widgets.steps import StepDetails, step_fields
 
 
@@ -180,3 +180,90 @@ def test_versions_list_and_side_by_side_diff(isolated_store: Path) -> None:
 
     drive(fixture_app(), scenario)
 
+
+
+COMPOSITE = FIXTURES.parent / "tui_composite"
+
+
+def test_enter_opens_a_map_box_in_place_and_closes_it_again() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_workflow(pilot, "orders")
+        canvas = screen.query_one(DagCanvas)
+        assert isinstance(canvas, ExpandableDagCanvas)
+        assert "┌─ ▸ map " in "\n".join(canvas.dag_layout.lines)
+        await pilot.press("down", "g")  # score_each, then the DAG
+        assert canvas.selected == "score_each"
+        assert fields(screen)["open"] == "Enter in the DAG (g) shows its steps"
+
+        await pilot.press("enter")
+        boxes = canvas.dag_layout.boxes
+        assert "score_each" not in boxes
+        assert {"score_each/clean", "score_each/score"} <= set(boxes)
+        assert "function ×item" in "\n".join(canvas.dag_layout.lines)
+        assert canvas.selected == "score_each/clean"
+        assert screen.query_one("#step-details-pane").border_title == "Step score_each/clean"
+        assert fields(screen)["inside"] == \
+            "map score_each: once per item of $.outputs.load.orders"
+        assert screen.step_list.highlighted == 1  # the list keeps top-level steps
+
+        await pilot.press("right")
+        assert canvas.selected == "score_each/score"
+        assert fields(screen)["depends on"] == "clean (the previous step)"
+        assert screen.step_list.highlighted == 1
+
+        await pilot.press("enter")  # on a plain inner step: closes its map
+        assert "score_each" in canvas.dag_layout.boxes
+        assert not any(name.startswith("score_each/") for name in canvas.dag_layout.boxes)
+        assert canvas.selected == "score_each"
+        assert fields(screen)["type"] == "map"
+
+    drive(fixture_app(COMPOSITE), scenario)
+
+
+def test_sub_workflow_opens_with_plus_and_c_closes_everything() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_workflow(pilot, "orders")
+        canvas = screen.query_one(DagCanvas)
+        await pilot.press("down", "g", "plus", "s", "down", "g", "plus")
+        boxes = set(canvas.dag_layout.boxes)
+        assert {"score_each/clean", "settle/check", "settle/book"} <= boxes
+        assert canvas.selected == "settle/check"
+        assert fields(screen)["inside"] == \
+            "sub-workflow tui.composite.settle (step settle)"
+        await pilot.press("right")
+        assert canvas.selected == "settle/book"
+        assert fields(screen)["description"] == "Book the checked orders."
+        await pilot.press("s")  # the step list follows the box's top-level step
+        assert screen.step_list.highlighted == 2
+        assert canvas.selected == "settle/book"
+
+        await pilot.press("g", "minus")
+        assert canvas.selected == "settle" and "score_each/clean" in canvas.dag_layout.boxes
+        await pilot.press("c")
+        assert set(canvas.dag_layout.boxes) == {"load", "score_each", "settle", "report"}
+        assert canvas.selected == "settle"
+
+        await pilot.press("g", "left", "enter")  # a plain top-level step: nothing to open
+        assert canvas.selected == "load"
+        assert set(canvas.dag_layout.boxes) == {"load", "score_each", "settle", "report"}
+        assert any("nothing to open" in n.message for n in pilot.app._notifications)
+
+    drive(fixture_app(COMPOSITE), scenario)
+
+
+def test_open_boxes_take_the_live_status_of_their_items(isolated_store: Path) -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_workflow(pilot, "orders")
+        canvas = screen.query_one(DagCanvas)
+        await pilot.press("down", "g", "enter", "s", "down", "g", "enter")
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for_runs(pilot)
+        await pilot.pause(0.15)  # the live view redraws on a short timer
+        assert dict(canvas.statuses) == {
+            "load": "completed", "score_each/clean": "completed",
+            "score_each/score": "completed", "settle/check": "completed",
+            "settle/book": "completed", "report": "completed"}
+
+    drive(fixture_app(COMPOSITE), scenario)
