@@ -1,9 +1,12 @@
-"""One run: header, approvals, per-step timeline (Gantt-like), outputs, its live log tail,
-and the actions on it (cancel, pause/resume, retry, approve/reject, debug).
+"""One run: header, approvals, per-step timeline (Gantt-like) or the graph as it ran,
+outputs, its live log tail, and the actions on it (cancel, pause/resume, retry,
+approve/reject, debug).
 
 A worker loop owned by the screen re-reads the run, its steps, outputs and approvals from
 the store while the run is going (any process may be running it); the log pane tails on
 its own. Actions go through ``RunControl`` in a worker, so they work on runs of any process.
+The graph (``engine.store.run_graph``) is read in a worker when first shown and again when
+a step it does not draw starts (an adaptive change added it) or the run ends.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from engine import (
     StepRecord,
     UnknownRunError,
 )
+from engine.store.run_graph import RunGraph, run_graph
 from spine_tui.config import current_settings
+from spine_tui.reload import LOAD_LOCK
 from spine_tui.status import TERMINAL
 from spine_tui.widgets.logview import LogView
 from spine_tui.widgets.run_detail import (
@@ -42,6 +47,7 @@ from spine_tui.widgets.run_detail import (
     StepTimeline,
     timeline_rows,
 )
+from spine_tui.widgets.run_graph import RunGraphPane
 from spine_tui.workbench import workbench
 
 SETTLED_REFRESH_SECONDS = 5.0
@@ -49,12 +55,16 @@ RETRYABLE = ("failed", "cancelled", "interrupted")
 
 
 class RunDetailScreen(Screen[None]):
-    """A run's timeline, outputs and logs; / searches the logs, Escape goes back."""
+    """A run's timeline (or graph), outputs and logs; / searches the logs, Escape goes back."""
 
     AUTO_FOCUS = "#run-logs"
     HELP = ("The header says how the run went; the timeline draws each step's span against "
             "the run's start (overlapping bars ran in parallel), with attempts and the error "
-            "category of failures; outputs are each step's JSON (long values cut). The log "
+            "category of failures; g swaps it for the graph as the run actually ran: the "
+            "definition after any adaptive changes, boxes in their steps' status colours, "
+            "steps added at runtime marked + inserted, and beside it each change (when, what, "
+            "which step asked); arrow keys move between boxes. Outputs are each step's JSON "
+            "(long values cut). The log "
             "pane follows new lines as any process writes them: f toggles follow, space pauses, "
             "s and l filter by step and level, / searches (n/N jump between matches), "
             "m maximises the logs. Actions work on runs of any process (spine-engine, a "
@@ -68,6 +78,7 @@ class RunDetailScreen(Screen[None]):
         Binding("slash", "search", "Search logs"),
         Binding("m", "maximize_logs", "Max logs"),
         Binding("o", "toggle_outputs", "Outputs"),
+        Binding("g", "toggle_graph", "Graph"),
         Binding("x", "cancel_run", "Cancel run"),
         Binding("p", "pause_run", "Pause/resume"),
         Binding("t", "retry_run", "Retry"),
@@ -88,6 +99,15 @@ class RunDetailScreen(Screen[None]):
         error: str
 
     @dataclass
+    class GraphLoaded(Message):
+        """The run's graph was read (``final``: the run had ended, so it cannot change), or
+        reading it failed with ``error``."""
+
+        graph: RunGraph | None
+        final: bool = False
+        error: str | None = None
+
+    @dataclass
     class ControlDone(Message):
         """A control request was made (``error`` when the store refused it)."""
 
@@ -100,6 +120,9 @@ class RunDetailScreen(Screen[None]):
         self.run_id = run_id
         self.sub_title = f"Run {run_id}"
         self.run: RunRecord | None = None
+        self.graph: RunGraph | None = None
+        self._graph_final = False
+        self._graph_loading = False
 
     def compose(self) -> ComposeResult:
         store = workbench(self.app).store
@@ -111,6 +134,7 @@ class RunDetailScreen(Screen[None]):
         with VerticalScroll(id="timeline-pane") as timeline:
             timeline.border_title = "Steps"
             yield StepTimeline(id="timeline")
+        yield RunGraphPane(id="graph-pane")
         with VerticalScroll(id="outputs-pane") as outputs:
             outputs.border_title = "Outputs"
             yield OutputsView(id="outputs")
@@ -137,6 +161,7 @@ class RunDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#log-search").display = False
         self.query_one(ApprovalsView).display = False
+        self.query_one(RunGraphPane).display = False
         self.watch(self.app, "store", self._store_ready)
         self.watch(self.app, "store_error", self._store_failed, init=False)
 
@@ -155,6 +180,8 @@ class RunDetailScreen(Screen[None]):
             waiting.remove()
             logs.focus()
         self._poll(store)
+        if self.query_one(RunGraphPane).display:
+            self._read_graph()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="run-detail")
     def _poll(self, store: RunStore) -> None:
@@ -193,10 +220,71 @@ class RunDetailScreen(Screen[None]):
         approvals.display = bool(event.approvals)
         if self.query(LogView):
             self.logs.steps = tuple(s.step for s in event.steps)
+        pane = self.query_one(RunGraphPane)
+        pane.show_statuses({s.step: str(s.status) for s in event.steps})
+        if pane.display and self._graph_outdated(event.run, event.steps):
+            self._read_graph()
 
     @on(LoadFailed)
     def _failed(self, event: LoadFailed) -> None:
         self.notify(event.error, title="Run detail", severity="error", timeout=5)
+
+    # ------------------------------------------------------------------ graph
+    def action_toggle_graph(self) -> None:
+        """Swap the step timeline for the graph as the run ran (and back)."""
+        pane = self.query_one(RunGraphPane)
+        pane.display = not pane.display
+        self.query_one("#timeline-pane").display = not pane.display
+        if pane.display:
+            pane.canvas.focus()
+            if self.graph is None or not self._graph_final:
+                self._read_graph()
+        elif self.query(LogView):
+            self.logs.focus()
+
+    def _graph_outdated(self, run: RunRecord, steps: list[StepRecord]) -> bool:
+        """Whether the drawn graph may be behind: a step it lacks started, or the run ended."""
+        graph = self.graph
+        if graph is None:
+            return True
+        if self._graph_final:
+            return False
+        drawn = set(graph.steps)
+        return str(run.status) in TERMINAL or any(s.step not in drawn for s in steps)
+
+    def _read_graph(self) -> None:
+        bench = workbench(self.app)
+        if bench.store is None or self._graph_loading:
+            return
+        self._graph_loading = True
+        final = self.run is not None and str(self.run.status) in TERMINAL
+        paths = tuple(str(p) for p in bench.settings.paths) or None
+        self._load_graph(bench.store, paths, final)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="run-graph")
+    def _load_graph(self, store: RunStore, paths: tuple[str, ...] | None, final: bool) -> None:
+        try:
+            with LOAD_LOCK:  # the definition may be loaded from the run's file
+                graph = run_graph(store, self.run_id, paths)
+        except UnknownRunError:
+            self.post_message(self.GraphLoaded(None, error=f"run {self.run_id} is not in the "
+                                                           "store yet"))
+        except Exception as exc:
+            self.post_message(self.GraphLoaded(None, error=f"reading the graph of run "
+                                                           f"{self.run_id}: "
+                                                           f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(self.GraphLoaded(graph, final))
+
+    @on(GraphLoaded)
+    def _graph_loaded(self, event: GraphLoaded) -> None:
+        self._graph_loading = False
+        if event.graph is None:
+            self.notify(event.error or "", title="Run graph", severity="error", timeout=5)
+            return
+        self.graph = event.graph
+        self._graph_final = event.final
+        self.query_one(RunGraphPane).show(event.graph)
 
     # ------------------------------------------------------------------ search
     def action_search(self) -> None:

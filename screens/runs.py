@@ -1,15 +1,17 @@
-"""Runs: every stored run, newest first, filtered by workflow and status, refreshed live.
+"""Runs: every stored run, newest first, filtered by workflow, status and time, refreshed live.
 
 The table is virtual (``RunsTable``); a worker loop owned by this screen answers its page
 requests with ``list_runs(limit, offset)`` and re-reads the count and the newest page about
 once a second while the screen is shown, so runs from any process appear by themselves.
+A time window of durations ("last hour") is resolved against the app's clock at each
+refresh, so it keeps moving; pages read between refreshes use that refresh's bounds.
 """
 
 from __future__ import annotations
 
 import queue
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -19,11 +21,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Select, Static
+from textual.widgets import Footer, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from engine import RunRecord, RunStatus, RunStore
+from engine.store.time_window import TimeWindow, TimeWindowError
 from engine.store.views import count_runs
+from spine_tui.config import current_settings
 from spine_tui.status import format_duration, format_time, status_text
 from spine_tui.widgets.runs_table import PAGE_SIZE, RunsHeader, RunsTable
 from spine_tui.workbench import workbench
@@ -31,6 +35,11 @@ from spine_tui.workbench import workbench
 from .run_detail import RunDetailScreen
 
 _REFRESH = -1  # queue sentinel: re-read the count and the newest page now
+CUSTOM = "custom"
+TIME_PRESETS: tuple[tuple[str, str], ...] = (
+    ("Last hour", "1h"), ("Last 24 h", "24h"), ("Last 7 days", "7d"), ("Last 30 days", "30d"),
+    ("Custom…", CUSTOM))
+"""The time filter's choices; its blank ("Any time") shows every run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +48,32 @@ class RunQuery:
 
     workflow: str | None = None
     status: str | None = None
+    window: TimeWindow = field(default_factory=TimeWindow)
     generation: int = 0
+
+    def same_filters(self, other: RunQuery) -> bool:
+        return (self.workflow, self.status, self.window) == (other.workflow, other.status,
+                                                             other.window)
 
 
 class RunsScreen(Screen[None]):
-    """Browse run history: ↑/↓ and PgUp/PgDn move, Enter opens a run, w/t filter."""
+    """Browse run history: ↑/↓ and PgUp/PgDn move, Enter opens a run, w/t/p filter."""
 
     SUB_TITLE = "Runs"
     AUTO_FOCUS = "#runs"
     HELP = ("Every stored run, newest first — runs started here, by spine-engine or by any "
             "other process writing the same store appear within a second. w filters by "
-            "workflow, t by status, a clears both. Enter opens a run: its step timeline, "
-            "attempts, errors, outputs and live log tail. The list loads a page at a time, "
-            "so it stays fast with hundreds of thousands of runs.")
+            "workflow, t by status, p by when the run was created: the last hour, 24 h, 7 or "
+            "30 days, or Custom… to type a duration (2h, 3d), a date (2026-01-31), a date "
+            "and time (2026-01-31T08:00) or a range (3d..1d, 2026-01-01..2026-01-31); a "
+            "clears every filter. The table's title names the active filters. Enter opens a "
+            "run: its step timeline, graph, attempts, errors, outputs and live log tail. The "
+            "list loads a page at a time, so it stays fast with hundreds of thousands of "
+            "runs.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "focus_workflow", "Workflow filter"),
         Binding("t", "focus_status", "Status filter"),
+        Binding("p", "focus_time", "Time filter"),
         Binding("a", "clear_filters", "All runs"),
         Binding("escape", "to_table", "To the table", show=False),
     ]
@@ -83,6 +102,10 @@ class RunsScreen(Screen[None]):
             yield Select[str]([], prompt="All workflows", id="workflow-filter")
             yield Select[str]([(s.value, s.value) for s in RunStatus],
                               prompt="All statuses", id="status-filter")
+            yield Select[str](TIME_PRESETS, prompt="Any time", id="time-filter")
+            custom = Input(placeholder="2h, 3d, 2026-01-31 or 3d..1d", id="time-input")
+            custom.cursor_blink = current_settings().cursor_blink
+            yield custom
             yield Static(id="runs-count")
         yield Static(id="runs-problem")
         with Vertical(id="runs-box"):
@@ -96,6 +119,7 @@ class RunsScreen(Screen[None]):
         return self.query_one(RunsTable)
 
     def on_mount(self) -> None:
+        self.query_one("#time-input").display = False
         self.watch(self.app, "store", self._store_ready)
         self.watch(self.app, "store_error", self._store_failed)
         self.watch(self.app, "stats", self._workflow_options)
@@ -126,8 +150,10 @@ class RunsScreen(Screen[None]):
     def _poll(self, store: RunStore) -> None:
         """Answer page requests; re-read the newest page every ``refresh_seconds``."""
         worker = get_current_worker()
-        interval = workbench(self.app).settings.refresh_seconds
+        bench = workbench(self.app)
+        interval = bench.settings.refresh_seconds
         next_refresh = 0.0
+        refreshed_at = bench.clock()  # "now" for the time window until the next refresh
         while not worker.is_cancelled:
             try:
                 page = self._requests.get(timeout=max(0.0, next_refresh - time.monotonic()))
@@ -138,13 +164,20 @@ class RunsScreen(Screen[None]):
                 if page == _REFRESH or time.monotonic() >= next_refresh:
                     next_refresh = time.monotonic() + interval
                     if self._visible or page == _REFRESH:
-                        total = count_runs(store, query.workflow, query.status)
-                        runs = store.list_runs(query.workflow, query.status, limit=PAGE_SIZE)
+                        refreshed_at = bench.clock()
+                        since, until = query.window.bounds(refreshed_at)
+                        total = count_runs(store, query.workflow, query.status, since, until)
+                        runs = store.list_runs(query.workflow, query.status, limit=PAGE_SIZE,
+                                               since=since, until=until)
                         self.post_message(self.PageLoaded(query.generation, 0, runs, total))
                 if page > 0:
+                    since, until = query.window.bounds(refreshed_at)
                     runs = store.list_runs(query.workflow, query.status, limit=PAGE_SIZE,
-                                           offset=page * PAGE_SIZE)
+                                           offset=page * PAGE_SIZE, since=since, until=until)
                     self.post_message(self.PageLoaded(query.generation, page, runs, None))
+            except TimeWindowError as exc:  # a mixed range (2026-01-01..1d) turned around
+                self.post_message(self.LoadFailed(f"time filter: {exc}"))
+                time.sleep(interval)
             except Exception as exc:  # keep polling: a locked or busy store recovers
                 self.post_message(self.LoadFailed(f"reading runs from {store.path}: {exc}"))
                 time.sleep(interval)
@@ -172,6 +205,8 @@ class RunsScreen(Screen[None]):
         where = [f"workflow {query.workflow}"] if query.workflow else []
         if query.status:
             where.append(f"status {query.status}")
+        if not query.window.is_open:
+            where.append(query.window.label)
         suffix = f" ({', '.join(where)})" if where else ""
         self.query_one("#runs-count", Static).update(f"{total:,} runs{suffix}")
         self.query_one("#runs-box").border_title = f"Runs{suffix}"
@@ -191,17 +226,41 @@ class RunsScreen(Screen[None]):
         if isinstance(current, str) and current in names:
             select.value = current
 
-    @on(Select.Changed)
+    @on(Select.Changed, "#workflow-filter, #status-filter")
     def _filter_changed(self) -> None:
         workflow = self.query_one("#workflow-filter", Select).value
         status = self.query_one("#status-filter", Select).value
-        query = RunQuery(workflow if isinstance(workflow, str) else None,
-                         status if isinstance(status, str) else None,
-                         self.query_state.generation + 1)
-        if (query.workflow, query.status) == (self.query_state.workflow,
-                                              self.query_state.status):
+        self._apply(replace(self.query_state, workflow=workflow if isinstance(workflow, str)
+                            else None, status=status if isinstance(status, str) else None))
+
+    @on(Select.Changed, "#time-filter")
+    def _time_changed(self, event: Select.Changed) -> None:
+        custom = self.query_one("#time-input", Input)
+        if event.value == CUSTOM:
+            custom.value = self.query_state.window.text
+            custom.display = True
+            custom.focus()
             return
-        self.query_state = query
+        custom.display = False
+        window = TimeWindow.parse(event.value) if isinstance(event.value, str) else TimeWindow()
+        self._apply(replace(self.query_state, window=window))
+
+    @on(Input.Submitted, "#time-input")
+    def _custom_time(self, event: Input.Submitted) -> None:
+        """Apply a typed window; a bad one is explained and stays for fixing."""
+        try:
+            window = TimeWindow.parse(event.value)
+        except TimeWindowError as exc:
+            self.notify(str(exc), title="Time filter", severity="error", timeout=6)
+            return
+        self._apply(replace(self.query_state, window=window))
+        self.table.focus()
+
+    def _apply(self, query: RunQuery) -> None:
+        """Show the runs ``query`` selects, from the top (nothing to do if unchanged)."""
+        if query.same_filters(self.query_state):
+            return
+        self.query_state = replace(query, generation=self.query_state.generation + 1)
         self.table.reset(0)
         self._requests.put(_REFRESH)
 
@@ -221,10 +280,19 @@ class RunsScreen(Screen[None]):
         """Pick a status to show only runs that ended (or are) in it."""
         self.query_one("#status-filter", Select).focus()
 
+    def action_focus_time(self) -> None:
+        """Pick a time window (or Custom… to type one) to show only runs created in it."""
+        self.query_one("#time-filter", Select).focus()
+
     def action_clear_filters(self) -> None:
         """Show all runs again."""
         self.query_one("#workflow-filter", Select).clear()
         self.query_one("#status-filter", Select).clear()
+        self.query_one("#time-filter", Select).clear()
+        custom = self.query_one("#time-input", Input)
+        custom.value = ""
+        custom.display = False
+        self._apply(RunQuery())
         self.table.focus()
 
     def action_to_table(self) -> None:

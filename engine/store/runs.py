@@ -41,12 +41,14 @@ class RunStore:
 
     # ------------------------------------------------------------------ runs
     def list_runs(self, workflow: str | None = None, status: str | None = None,
-                  limit: int = 50, offset: int = 0, since: float | None = None) -> list[RunRecord]:
-        """Newest first, optionally filtered; pages with ``limit``/``offset``."""
+                  limit: int = 50, offset: int = 0, since: float | None = None,
+                  until: float | None = None) -> list[RunRecord]:
+        """Newest first, optionally filtered (``since``/``until``: epoch seconds of
+        ``created_at``, see ``run_filter``); pages with ``limit``/``offset``."""
         if time.monotonic() - self._last_reap >= REAP_INTERVAL_SECONDS:  # UIs poll every second
             self._last_reap = time.monotonic()
             self.reap_interrupted()
-        where, params = run_filter(workflow, status, since)
+        where, params = run_filter(workflow, status, since, until)
         rows = self.db.query(f"SELECT * FROM runs {where} ORDER BY created_at DESC "
                              f"LIMIT ? OFFSET ?", [*params, limit, offset])
         return [RunRecord.from_row(r) for r in rows]
@@ -141,8 +143,11 @@ class RunStore:
 
 
 def run_filter(workflow: str | None = None, status: str | None = None,
-               since: float | None = None) -> tuple[str, list[Any]]:
-    """``WHERE`` clause (or "") and its parameters for the common run filters."""
+               since: float | None = None, until: float | None = None
+               ) -> tuple[str, list[Any]]:
+    """``WHERE`` clause (or "") and its parameters for the common run filters; ``since`` is
+    inclusive and ``until`` exclusive (epoch seconds of ``created_at``), so adjacent windows
+    never count a run twice."""
     clauses: list[str] = []
     params: list[Any] = []
     if workflow:
@@ -154,6 +159,9 @@ def run_filter(workflow: str | None = None, status: str | None = None,
     if since is not None:
         clauses.append("created_at >= ?")
         params.append(since)
+    if until is not None:
+        clauses.append("created_at < ?")
+        params.append(until)
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 

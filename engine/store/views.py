@@ -66,9 +66,10 @@ def workflow_stats(store: RunStore) -> dict[str, WorkflowStats]:
     return stats
 
 
-def count_runs(store: RunStore, workflow: str | None = None, status: str | None = None) -> int:
+def count_runs(store: RunStore, workflow: str | None = None, status: str | None = None,
+               since: float | None = None, until: float | None = None) -> int:
     """How many runs match the runs-screen filters (``RunStore.count_runs`` lacks status)."""
-    where, params = run_filter(workflow, status)
+    where, params = run_filter(workflow, status, since, until)
     return int(store.db.scalar(f"SELECT count(*) FROM runs{where}", params) or 0)
 
 

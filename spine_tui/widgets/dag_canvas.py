@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rich.style import Style
 from rich.text import Text
@@ -44,6 +44,8 @@ class DagCanvas(ScrollView, can_focus=True):
     """The step a debugger runs next (drawn with a ▶ marker)."""
     breakpoints: reactive[frozenset[str]] = reactive(frozenset)
     """Steps with a breakpoint (drawn with a red ● on the box's top edge)."""
+    conditional: reactive[frozenset[str]] = reactive(frozenset)
+    """Steps whose breakpoint has a condition (a yellow ◆ in place of the ●)."""
 
     @dataclass
     class StepClicked(Message):
@@ -87,6 +89,9 @@ class DagCanvas(ScrollView, can_focus=True):
     def watch_breakpoints(self) -> None:
         self.refresh()
 
+    def watch_conditional(self) -> None:
+        self.refresh()
+
     def on_mount(self) -> None:
         self.call_after_refresh(self.watch_selected, self.selected)
 
@@ -112,7 +117,9 @@ class DagCanvas(ScrollView, can_focus=True):
         line = self._layout.lines[row]
         marks: list[tuple[int, str, str]] = []
         for box in self._boxes_by_row.get(row, ()):
-            if row == box.top and box.name in self.breakpoints:
+            if row == box.top and box.name in self.conditional:
+                marks.append((box.left + box.width - 3, "◆", "bold yellow"))
+            elif row == box.top and box.name in self.breakpoints:
                 marks.append((box.left + box.width - 3, "●", "bold red"))
             if row == box.top + 1 and box.name == self.cursor:
                 marks.append((box.left + 1, "▶", "bold yellow"))
@@ -145,6 +152,35 @@ class DagCanvas(ScrollView, can_focus=True):
         text = self.line_text(row)
         strip = Strip(text.render(self.app.console), text.cell_len)
         return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+
+
+ToggleAction = Literal["toggle", "open", "close"]
+
+
+class ExpandableDagCanvas(DagCanvas):
+    """A ``DagCanvas`` whose composite boxes (sub-workflows, maps) open in place: Enter
+    toggles the selected box, + opens it, - closes the opened step it belongs to. The canvas
+    only asks (``ToggleRequested``); its screen re-lays out the graph, so plain
+    ``DagCanvas`` users keep Enter for themselves."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "fold('toggle')", "Open/close", show=False),
+        Binding("plus", "fold('open')", "Open", show=False),
+        Binding("minus", "fold('close')", "Close", show=False),
+    ]
+
+    @dataclass
+    class ToggleRequested(Message):
+        """The user asked to open (``open``), close (``close``: the opened step around it)
+        or flip (``toggle``) the selected box ``name``."""
+
+        name: str
+        action: ToggleAction
+
+    def action_fold(self, action: ToggleAction) -> None:
+        """Ask the screen to open or close the selected box."""
+        if self.selected is not None:
+            self.post_message(self.ToggleRequested(self.selected, action))
 
 
 def neighbour(layout: DagLayout, current: str | None, direction: str) -> str | None:

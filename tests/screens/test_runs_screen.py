@@ -191,3 +191,60 @@ def test_h_on_a_workflow_shows_its_history(isolated_store: Path) -> None:
         assert {r.workflow for r in map(runs_table(pilot).run_at, range(3))} == {"tui.hello"}
 
     drive(fixture_app(), scenario)
+
+
+def test_time_filter_keeps_recent_runs_and_names_itself_in_the_title(isolated_store: Path
+                                                                     ) -> None:
+    now = T0 + 10 * 3_600
+    add_runs(isolated_store, [
+        {"run_id": "ten-min", "workflow": "tui.hello", "status": "completed",
+         "created_at": now - 600},
+        {"run_id": "half-hour", "workflow": "tui.hello", "status": "failed",
+         "created_at": now - 1_800},
+        {"run_id": "five-hours", "workflow": "tui.hello", "status": "completed",
+         "created_at": now - 5 * 3_600},
+        {"run_id": "three-days", "workflow": "tui.hello", "status": "completed",
+         "created_at": now - 3 * 86_400}])
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_runs(pilot, 4)
+        screen = pilot.app.screen
+        assert isinstance(screen, RunsScreen)
+        box = screen.query_one("#runs-box")
+        await pilot.press("p")
+        assert screen.focused is screen.query_one("#time-filter")
+        await pilot.press("enter", "down", "enter")  # the first preset: last hour
+        await wait_until(pilot, lambda: runs_table(pilot).total == 2
+                         and runs_table(pilot).run_at(0), what="the last hour's runs")
+        assert shown_ids(pilot) == ["ten-min", "half-hour"]
+        assert box.border_title == "Runs (last hour)"
+        assert "2 runs (last hour)" in str(screen.query_one("#runs-count").render())
+
+        screen.query_one("#status-filter", Select).value = "failed"
+        await wait_until(pilot, lambda: runs_table(pilot).total == 1, what="failed, last hour")
+        assert box.border_title == "Runs (status failed, last hour)"
+
+        screen.query_one("#time-filter", Select).value = "custom"
+        custom = screen.query_one("#time-input")
+        await wait_until(pilot, lambda: custom.display and custom.has_focus,
+                         what="the custom time box")
+        assert custom.value == "1h"  # the box starts from the window in use
+        custom.value = ""
+        await pilot.press("6", "enter")  # no unit: explained, nothing changes
+        await wait_until(pilot, lambda: any("has no unit" in n.message
+                                            for n in pilot.app._notifications),
+                         what="the bad time explained")
+        assert screen.query_state.window.since == "1h"
+        await pilot.press("a")  # a letter in the box, not "all runs"
+        await pilot.press("backspace", "backspace", *"4d..1d", "enter")
+        screen.query_one("#status-filter", Select).clear()
+        await wait_until(pilot, lambda: runs_table(pilot).total == 1
+                         and runs_table(pilot).run_at(0), what="runs 4 to 1 days old")
+        assert shown_ids(pilot) == ["three-days"]
+        assert box.border_title == "Runs (4d ago → 1d ago)"
+
+        await pilot.press("a")
+        await wait_until(pilot, lambda: runs_table(pilot).total == 4, what="all runs again")
+        assert box.border_title == "Runs" and not custom.display
+
+    drive(fixture_app(now=now), scenario)
