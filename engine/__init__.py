@@ -51,7 +51,14 @@ from .feature_flags import FeatureFlags
 from .graph import Plan
 from .invoke import MissingArgumentError
 from .managed import ManagedWorkflow, format_result
-from .playground import PlaygroundError, RecordedRun, RunSource, Snapshot, WorkflowPlayground
+from .playground import (
+    PlaygroundError,
+    RecordedRun,
+    RunSource,
+    Snapshot,
+    WorkflowPlayground,
+    expression_condition,
+)
 from .policies import (
     ErrorCategory,
     ErrorPolicy,
@@ -77,8 +84,10 @@ from .store.commands import ApprovalRecord, RunControlError
 from .store.control import RunControl
 from .store.records import EventRecord, LogRecord, RunRecord, StepRecord
 from .store.replay import DefinitionNotFoundError
+from .store.run_graph import RunChange, RunGraph, run_graph
 from .store.runs import RunStore, UnknownRunError
 from .store.schema import StoreError, StoreFileError
+from .store.time_window import TimeWindow, TimeWindowError
 from .store.version_diff import VersionDiff
 from .store.versions import (
     UnknownVersionError,
@@ -131,9 +140,11 @@ __all__ = [
     "RecordedRun",
     "RetryPolicy",
     "RunAnalytics",
+    "RunChange",
     "RunControl",
     "RunControlError",
     "RunFinished",
+    "RunGraph",
     "RunRecord",
     "RunSignals",
     "RunSource",
@@ -153,6 +164,8 @@ __all__ = [
     "StepType",
     "StoreError",
     "StoreFileError",
+    "TimeWindow",
+    "TimeWindowError",
     "TrackedWorkflowRunner",
     "UnknownDependencyError",
     "UnknownPipelineError",
@@ -182,6 +195,7 @@ __all__ = [
     "delete_run_artifacts",
     "discover",
     "etl_pipeline",
+    "expression_condition",
     "format_result",
     "get_pipeline",
     "get_workflow",
@@ -189,6 +203,7 @@ __all__ = [
     "list_workflows",
     "register_pipeline",
     "register_workflow",
+    "run_graph",
     "scheduled_batch",
     "unregister_pipeline",
     "unregister_workflow",

@@ -103,7 +103,7 @@ class AnalyticsScreen(Screen[None]):
                 trends = Static(id="an-trends")
                 trends.border_title = "Daily trends"
                 yield trends
-                slowest = DataTable(id="an-slowest", cursor_type="row", zebra_stripes=True)
+                slowest: DataTable[Any] = DataTable(id="an-slowest", cursor_type="row", zebra_stripes=True)
                 slowest.border_title = "Slowest steps (mean of completed runs)"
                 yield slowest
         yield Footer()

@@ -1,10 +1,12 @@
 """The playground: the engine's ``WorkflowPlayground`` on screen, a step debugger with
-step-back, breakpoints, edits and a snapshot timeline.
+step-back, step into/out of sub-workflows and maps, conditional breakpoints, edits and a
+snapshot timeline.
 
 The playground is not thread-safe and its handlers may be slow, so every command runs in
-one worker at a time (``_drive``); the worker posts a frozen ``PlaygroundView`` that the
-``@on`` handlers draw. While a command runs the screen stays live (select steps, read the
-context) and ``i``/Escape interrupts a long continue before its next step.
+one worker at a time (``_drive``); the worker posts a frozen ``PlaygroundView`` of the
+innermost stepped-into playground that the ``@on`` handlers draw. While a command runs the
+screen stays live (select steps, read the context) and ``i``/Escape interrupts a long
+continue before its next step.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ from textual.widgets import Footer, Header, OptionList, Static
 from engine import PlaygroundError, WorkflowPlayground
 from spine_tui.playground_commands import (
     EmptyPlan,
+    add_condition,
     load,
     open_run,
     ran,
-    set_output,
+    remove_breakpoint,
+    reset,
+    restart,
+    step_back,
+    step_into,
+    step_out,
     toggle_break_on_failure,
     toggle_breakpoint,
 )
@@ -37,6 +45,7 @@ from spine_tui.widgets.dag import compute_layout
 from spine_tui.widgets.dag_canvas import DagCanvas
 from spine_tui.widgets.inspector import JsonTree
 from spine_tui.widgets.playground import (
+    ConditionList,
     PlaygroundView,
     SnapshotTimeline,
     run_note,
@@ -47,7 +56,8 @@ from spine_tui.widgets.playground import (
 )
 from spine_tui.workbench import workbench
 
-from .playground_dialogs import OutputEditScreen, ParamEditScreen, SnapshotDiffScreen
+from .playground_dialogs import ConditionScreen, SnapshotDiffScreen
+from .playground_edits import TimelineActions
 
 if TYPE_CHECKING:
     from engine import RunStore, Workflow
@@ -56,16 +66,33 @@ if TYPE_CHECKING:
 Command = Callable[[WorkflowPlayground], str]
 
 
-class PlaygroundScreen(Screen[None]):
-    """Step through a workflow: n steps, b goes back, c continues, space sets a breakpoint."""
+class PlaygroundScreen(TimelineActions, Screen[None]):
+    """Step through a workflow: n steps, b goes back, c continues, space sets a breakpoint,
+    s steps into a sub-workflow or map and O steps out again.
+
+    Commands act on the innermost stepped-into playground; its parents wait, so a parent's
+    timeline is never moved under an open child. Going back (b) at the start of a child
+    undoes the step into: the child is abandoned and its step is pending again in the parent.
+    """
 
     AUTO_FOCUS = "#pg-dag"
     HELP = ("A debugger for one workflow. The DAG marks the next step with ▶ and colours each "
             "step by its status; ←↑↓→ select a step (its record shows under the timeline). "
             "n (F10) runs the next step, b goes back one snapshot, c continues to a "
             "breakpoint, a failure or the end, u runs until the selected step is next, space "
-            "(F9) toggles a breakpoint on it (●), e re-runs it with the current context, o "
-            "edits its output (and re-runs what depends on it), p changes params, R resets. "
+            "(F9) toggles a breakpoint on it (●; on a step that has breakpoints it removes them "
+            "all), B adds a conditional one: a Python expression over params, outputs and ctx "
+            "such as outputs[\"load\"][\"rows\"] > 100, before the step or as a watch that "
+            "pauses after any step once it holds (◆ in the Conditions list, where x removes "
+            "one; an expression that raises pauses and shows the error). e re-runs the step "
+            "with the current context, o edits its output (and re-runs what depends on it), p "
+            "changes params, R resets the whole session. s steps into the selected (if ready) "
+            "or the next sub-workflow or map step: the DAG, timeline and context become the "
+            "child's, the status line shows the path (parent ▸ step (map) ▸ step[2] (map "
+            "item)), and every key acts inside it; a map's items can be stepped into in turn. "
+            "O runs the child to its end and records its step in the parent; b at the child's "
+            "start leaves it without running it. Breakpoints belong to the level they are set "
+            "on. "
             "The timeline lists every snapshot: Enter or g goes to one (later ones stay until "
             "the next change); d marks one end of a diff, d on another shows what changed. "
             "The inspector is the context's params and outputs: Enter opens a node or shows a "
@@ -78,6 +105,10 @@ class PlaygroundScreen(Screen[None]):
         Binding("c", "continue", "Continue"),
         Binding("u", "run_to", "Run to"),
         Binding("space,f9", "toggle_breakpoint", "Breakpoint", key_display="space"),
+        # off the footer, which is full at 120 columns; ? and ctrl+p list them
+        Binding("s", "step_into", "Step into", show=False),
+        Binding("O", "step_out", "Step out", show=False),
+        Binding("B", "add_condition", "Conditional breakpoint", show=False),
         Binding("e", "rerun", "Rerun"),
         Binding("o", "edit_output", "Output"),
         Binding("p", "edit_params", "Params"),
@@ -103,12 +134,6 @@ class PlaygroundScreen(Screen[None]):
         note: str = ""
         error: str | None = None
 
-    @dataclass
-    class DiffReady(Message):
-        before: int
-        after: int
-        diff: Any
-
     def __init__(self, workflow: Workflow | None = None, *,
                  params: Mapping[str, Any] | None = None, run_id: str | None = None,
                  at: int | str | None = None) -> None:
@@ -125,6 +150,8 @@ class PlaygroundScreen(Screen[None]):
         self._shown: Workflow | None = None
         self._newer: Workflow | None = None
         self._interrupting = False
+        self._driving = self.playground
+        """The playground the running command drives (the one ``i`` interrupts)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -139,6 +166,10 @@ class PlaygroundScreen(Screen[None]):
             yield timeline
             with Vertical(id="pg-inspect"):
                 yield Static(id="pg-step")
+                conditions = ConditionList(id="pg-conditions")
+                conditions.border_title = "Conditions"
+                conditions.border_subtitle = "x removes"
+                yield conditions
                 tree = JsonTree(id="pg-context")
                 tree.border_title = "Context"
                 yield tree
@@ -157,11 +188,16 @@ class PlaygroundScreen(Screen[None]):
         return self.query_one(JsonTree)
 
     @property
+    def conditions(self) -> ConditionList:
+        return self.query_one(ConditionList)
+
+    @property
     def selected(self) -> str | None:
         return self.dag.selected
 
     def on_mount(self) -> None:
         self.query_one("#pg-reloaded").display = False
+        self.conditions.display = False
         self.watch(self.app, "catalog", self._catalog_changed, init=False)
         if self.workflow is not None:
             workflow, params = self.workflow, self.params
@@ -170,7 +206,7 @@ class PlaygroundScreen(Screen[None]):
             self.watch(self.app, "store", self._store_ready)
 
     def on_unmount(self) -> None:
-        self.playground.interrupt()
+        self._driving.interrupt()
 
     def _store_ready(self, store: RunStore | None) -> None:
         if store is not None and self.view is None and not self.busy:
@@ -179,21 +215,23 @@ class PlaygroundScreen(Screen[None]):
             self._submit("opening the run", lambda pg: open_run(pg, store, run_id, at, paths))
 
     # ------------------------------------------------------------------ the worker
-    def _submit(self, what: str, command: Command) -> None:
-        """Run ``command`` on the playground in the worker, unless one is running."""
+    def _submit(self, what: str, command: Command, *, root: bool = False) -> None:
+        """Run ``command`` in the worker, unless one is running: on the innermost
+        stepped-into playground, or with ``root`` on the session's own (stack commands)."""
         if self.busy:
             self.notify(f"Still {self.busy}: wait for it, or press i to interrupt",
                         severity="warning", timeout=3)
             return
         self.busy = what
-        self._drive(what, command)
+        self._drive(what, command, root)
 
     @work(thread=True, exit_on_error=False, group="playground")
-    def _drive(self, what: str, command: Command) -> None:
+    def _drive(self, what: str, command: Command, root: bool) -> None:
         pg = self.playground
         note, error = "", None
         try:
-            note = command(pg)
+            self._driving = pg.innermost
+            note = command(pg if root else self._driving)
         except PlaygroundError as exc:
             error = str(exc)
         except Exception as exc:  # a definition or store problem: shown, never a traceback
@@ -226,14 +264,18 @@ class PlaygroundScreen(Screen[None]):
         if view.workflow is not self._shown:
             self._shown = view.workflow
             dag.dag_layout = compute_layout(view.workflow.plan, view.workflow.steps)
+        dag.border_title = f"DAG · {view.workflow.name}" if view.depth else "DAG"
+        dag.border_subtitle = "O steps out" if view.depth else ""
         dag.statuses = view.statuses
-        dag.breakpoints = frozenset(view.breakpoints)
+        dag.breakpoints = view.marked
+        dag.conditional = frozenset(view.conditions)
         old_cursor = previous.next_step if previous is not None else None
         dag.cursor = view.next_step
         names = [s.name for s in view.workflow.steps]
         if dag.selected not in names or (dag.selected == old_cursor and view.next_step):
             dag.selected = view.next_step or view.halted_by or (names[0] if names else None)
         self.timeline.show(view)
+        self.conditions.show(view.conditional)
         self.inspector.show({"params": view.params, "outputs": view.outputs})
         self._show_step()
         self._show_status()
@@ -254,9 +296,12 @@ class PlaygroundScreen(Screen[None]):
         view, name = self.view, self.selected
         if view is None:
             return
+        bp = view.conditions.get(name or "")
         self.query_one("#pg-step", Static).update(step_summary(
             name, view.runs.get(name or ""), next_step=view.next_step,
-            breakpoint=name in view.breakpoints))
+            breakpoint=name in view.breakpoints,
+            condition=(bp.expression or bp.describe()) if bp is not None else None,
+            composite=name in view.composite and name not in view.runs))
 
     @on(DagCanvas.StepClicked)
     def _step_selected(self) -> None:
@@ -268,8 +313,25 @@ class PlaygroundScreen(Screen[None]):
         self._submit("stepping", lambda pg: run_note(pg.step()))
 
     def action_step_back(self) -> None:
-        """Go back one snapshot (undo the last step or edit)."""
-        self._submit("going back", lambda pg: f"back at snapshot {pg.step_back().index}")
+        """Go back one snapshot (undo the last step or edit); at a child's start, leave it."""
+        self._submit("going back", step_back, root=True)
+
+    def action_step_into(self) -> None:
+        """Step into the selected sub-workflow or map step if it has not run, else the next."""
+        view, name = self.view, self.selected
+        if view is None:
+            return
+        target = name if name is not None and name not in view.runs else None
+        self._submit(f"stepping into {target or 'the next step'}",
+                     lambda pg: step_into(pg, target), root=True)
+
+    def action_step_out(self) -> None:
+        """Run the stepped-into child to its end and record its step in the parent."""
+        if self.view is not None and not self.view.depth:
+            self.notify("Not inside a sub-workflow or map: s steps into one",
+                        severity="warning", timeout=4)
+            return
+        self._submit("stepping out", step_out, root=True)
 
     def action_continue(self) -> None:
         """Run until a breakpoint, a failure or the end."""
@@ -289,14 +351,32 @@ class PlaygroundScreen(Screen[None]):
             self._submit(f"re-running {step}", lambda pg: run_note(pg.rerun(step)))
 
     def action_reset(self) -> None:
-        """Back to the start: an empty timeline and a fresh run id (breakpoints stay)."""
-        self._submit("resetting", lambda pg: (pg.reset(), "reset to the start")[1])
+        """Back to the start of the whole session, leaving any stepped-into child: an empty
+        timeline and a fresh run id (the session's breakpoints stay)."""
+        self._submit("resetting", reset, root=True)
 
     def action_toggle_breakpoint(self) -> None:
-        """Set or clear a breakpoint before the selected step."""
+        """Set a breakpoint before the selected step, or clear every one it has."""
         step = self._need_step()
         if step:
             self._submit("toggling a breakpoint", lambda pg: toggle_breakpoint(pg, step))
+
+    def action_add_condition(self) -> None:
+        """Pause before the selected step when an expression holds, or watch the expression."""
+        if self.view is None:
+            return
+
+        def apply(request: tuple[str | None, str] | None) -> None:
+            if request is not None:
+                step, text = request
+                self._submit("adding a condition", lambda pg: add_condition(pg, step, text))
+
+        self.app.push_screen(ConditionScreen(self.selected), apply)
+
+    @on(ConditionList.RemoveRequested)
+    def _remove_condition(self, message: ConditionList.RemoveRequested) -> None:
+        breakpoint_id = message.breakpoint_id
+        self._submit("removing a condition", lambda pg: remove_breakpoint(pg, breakpoint_id))
 
     def action_toggle_break_on_failure(self) -> None:
         """Pause a continue right after a step fails (on by default)."""
@@ -306,7 +386,7 @@ class PlaygroundScreen(Screen[None]):
         """Stop a running continue or run-to before its next step."""
         if not self.busy:
             return
-        self.playground.interrupt()  # the one thread-safe playground call
+        self._driving.interrupt()  # the one thread-safe playground call
         self._interrupting = True
         self.notify("Interrupting before the next step (a running step finishes first)",
                     timeout=3)
@@ -319,90 +399,27 @@ class PlaygroundScreen(Screen[None]):
         self.dismiss()
 
     # ------------------------------------------------------------------ time travel
-    def _highlighted_snapshot(self) -> int | None:
-        index = self.timeline.highlighted
-        if index is None or self.view is None:
-            self.notify("No snapshot highlighted in the timeline", severity="warning", timeout=3)
-            return None
-        return index
-
-    def action_goto(self) -> None:
-        """Go to the snapshot highlighted in the timeline."""
-        index = self._highlighted_snapshot()
-        if index is not None:
-            self._submit(f"going to snapshot {index}",
-                         lambda pg: f"at snapshot {pg.goto(index).index}")
-
     @on(OptionList.OptionSelected, "#pg-timeline")
     def _timeline_chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.action_goto()
 
-    def action_diff(self) -> None:
-        """Mark the highlighted snapshot; on a second one, show what changed between them."""
-        index = self._highlighted_snapshot()
-        if index is None:
-            return
-        timeline = self.timeline
-        marked = timeline.marked
-        if marked is None or marked == index:
-            timeline.toggle_mark(index)
-            if timeline.marked is not None:
-                self.notify(f"Snapshot {index} marked: highlight another one and press d",
-                            timeout=4)
-            return
-        timeline.toggle_mark(None)
-        before, after = sorted((marked, index))
-        self._submit("comparing snapshots", lambda pg: self._diff(pg, before, after))
-
-    def _diff(self, pg: WorkflowPlayground, before: int, after: int) -> str:
-        self.post_message(self.DiffReady(before, after, pg.diff(before, after)))
-        return f"compared snapshots {before} and {after}"
-
-    @on(DiffReady)
-    def _show_diff(self, message: DiffReady) -> None:
+    @on(TimelineActions.DiffReady)
+    def _show_diff(self, message: TimelineActions.DiffReady) -> None:
         self.app.push_screen(SnapshotDiffScreen(message.before, message.after, message.diff))
-
-    # ------------------------------------------------------------------ edits
-    def action_edit_params(self) -> None:
-        """Change run params from here on (an undoable snapshot)."""
-        if self.view is None:
-            return
-
-        def apply(values: dict[str, Any] | None) -> None:
-            if values:
-                self._submit("setting params", lambda pg: "params " + pg.set_params(values).note)
-
-        self.app.push_screen(ParamEditScreen(self.view.params), apply)
-
-    def action_edit_output(self) -> None:
-        """Replace the selected step's output and re-run the steps that used it."""
-        step = self._need_step()
-        if not step or self.view is None:
-            return
-        run = self.view.runs.get(step)
-        if run is None:
-            self.notify(f"{step} has not run yet, so it has no output to edit",
-                        severity="warning", timeout=4)
-            return
-
-        def apply(value: Any) -> None:
-            if value is not OutputEditScreen.CANCELLED:
-                self._submit(f"editing {step}", lambda pg: set_output(pg, step, value))
-
-        self.app.push_screen(OutputEditScreen(step, run.output), apply)
 
     # ------------------------------------------------------------------ reload
     def _catalog_changed(self, catalog: Catalog | None) -> None:
         view = self.view
         if catalog is None or view is None:
             return
-        item = catalog.get(view.workflow.name)
-        if item is None or item.workflow is view.workflow or item.workflow is self._newer:
+        opened = view.session_workflow or view.workflow
+        item = catalog.get(opened.name)
+        if item is None or item.workflow is opened or item.workflow is self._newer:
             return
         self._newer = item.workflow
         banner = self.query_one("#pg-reloaded", Static)
-        banner.update(f"⚠ {view.workflow.name} changed on disk: L restarts this session with "
+        banner.update(f"⚠ {opened.name} changed on disk: L restarts this session with "
                       "the new definition (params and breakpoints kept)")
         banner.display = True
 
@@ -413,10 +430,9 @@ class PlaygroundScreen(Screen[None]):
             self.notify("The definition has not changed since this session started",
                         timeout=3)
             return
-        params = dict(self.view.params)
         self.query_one("#pg-reloaded").display = False
         self._newer = None
-        self._submit("reloading", lambda pg: load(pg, newer, params))
+        self._submit("reloading", lambda pg: restart(pg, newer), root=True)
 
     def _need_step(self) -> str | None:
         step = self.selected

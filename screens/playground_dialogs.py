@@ -1,4 +1,5 @@
-"""Playground dialogs: edit params, edit a step's output as JSON, and a snapshot diff.
+"""Playground dialogs: edit params, edit a step's output as JSON, a conditional breakpoint,
+and a snapshot diff.
 
 Each is a ``ModalScreen`` that returns its result with ``dismiss``; the playground screen
 applies it in its worker, so a bad edit is refused there with the engine's own message.
@@ -19,9 +20,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Static, TextArea
 
 from engine.params import parse_param
+from engine.playground import BreakpointError, ConditionSyntaxError, expression_condition
 from spine_tui.config import current_settings
 from spine_tui.widgets.inspector import json_text
 
@@ -133,6 +135,73 @@ class OutputEditScreen(ModalScreen[Any]):
     def action_cancel(self) -> None:
         """Close without saving."""
         self.dismiss(self.CANCELLED)
+
+
+class ConditionScreen(ModalScreen[tuple[str | None, str] | None]):
+    """A breakpoint condition typed as a Python expression, before ``step`` or, as a watch,
+    after any step; returns ``(step or None, expression)``.
+
+    The expression is compiled here, so a typo is shown in place (with the cursor moved to
+    it) and nothing is added until it compiles.
+    """
+
+    AUTO_FOCUS = "#cond-text"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, step: str | None, *, text: str = "") -> None:
+        super().__init__()
+        self.step = step
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="cond-dialog") as dialog:
+            dialog.border_title = "Conditional breakpoint"
+            dialog.border_subtitle = "Enter adds · Esc cancels"
+            watch = Checkbox("Watch: pause after any step as soon as it holds",
+                             value=self.step is None, disabled=self.step is None,
+                             id="cond-watch")
+            yield Static(self._target(watch.value), id="cond-target")
+            yield watch
+            yield Static(
+                "A Python expression over params, outputs and ctx (ctx.get_output(step, key), "
+                "ctx.get(key), ctx.latest), e.g.\n"
+                "  outputs[\"load\"][\"rows\"] > 100\n"
+                "  params[\"region\"] == \"eu\"\n"
+                "If it raises when checked (a missing key), the run pauses and says why.",
+                id="cond-help")
+            text = Input(self.text, placeholder='outputs["load"]["rows"] > 100', id="cond-text")
+            text.cursor_blink = current_settings().cursor_blink
+            yield text
+            yield Static(id="cond-problem")
+
+    def _target(self, watch: bool) -> Text:
+        if watch:
+            return Text("Pause after any step once the condition holds", style="bold")
+        return Text.assemble("Pause before ", (self.step or "", "bold"),
+                             " when the condition holds")
+
+    @on(Checkbox.Changed, "#cond-watch")
+    def _watch_changed(self, event: Checkbox.Changed) -> None:
+        self.query_one("#cond-target", Static).update(self._target(event.value))
+
+    @on(Input.Submitted, "#cond-text")
+    def _submit(self, event: Input.Submitted) -> None:
+        try:
+            condition = expression_condition(event.value)
+        except BreakpointError as exc:
+            problem = self.query_one("#cond-problem", Static)
+            problem.update(Text(str(exc)))
+            problem.display = True
+            column = exc.column if isinstance(exc, ConditionSyntaxError) else None
+            if column:
+                event.input.cursor_position = column - 1
+            return
+        watch = self.query_one("#cond-watch", Checkbox).value
+        self.dismiss((None if watch else self.step, condition.text))
+
+    def action_cancel(self) -> None:
+        """Close without adding a breakpoint."""
+        self.dismiss(None)
 
 
 class SnapshotDiffScreen(ModalScreen[None]):

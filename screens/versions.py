@@ -70,7 +70,7 @@ class VersionsScreen(Screen[None]):
         yield Header()
         yield Static(Text("Reading versions…", style="italic"), id="ver-summary")
         with Horizontal(id="ver-panes"):
-            table = DataTable(id="ver-list", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Any] = DataTable(id="ver-list", cursor_type="row", zebra_stripes=True)
             table.border_title = "Versions"
             yield table
             with VerticalScroll(id="ver-diff-pane") as pane:

@@ -2,7 +2,8 @@
 
 Each command drives the playground and returns one sentence on what happened, for the
 screen's status line; ``PlaygroundError`` propagates, so the screen shows the engine's
-own message and the playground stays as it was.
+own message and the playground stays as it was. Most commands act on the innermost
+stepped-into playground; the stack commands (into, out, back, reset) take the root.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from engine.playground import PlaygroundError, expression_condition
 from engine.store.replay import recorded_run, workflow_for_run
 
 from . import reload
+from .widgets.playground import run_note
 
 if TYPE_CHECKING:
     from engine import RunStore, Workflow, WorkflowPlayground
@@ -64,12 +67,97 @@ def ran(pg: WorkflowPlayground, go: Callable[[], list[Any]]) -> tuple[Any, int]:
 
 
 def toggle_breakpoint(pg: WorkflowPlayground, step: str) -> str:
-    found = next((bp for bp in pg.breakpoints if bp.step == step and bp.when is None), None)
-    if found is not None:
-        pg.remove_breakpoint(found)
+    """Set a breakpoint before ``step``, or remove every one it has (conditions included)."""
+    found = [bp for bp in pg.breakpoints if bp.step == step]
+    for bp in found:
+        pg.remove_breakpoint(bp)
+    if len(found) == 1:
         return f"breakpoint before {step!r} removed"
+    if found:
+        return f"{len(found)} breakpoints before {step!r} removed"
     pg.add_breakpoint(step)
     return f"breakpoint before {step!r} set"
+
+
+def add_condition(pg: WorkflowPlayground, step: str | None, text: str) -> str:
+    """A breakpoint before ``step`` when ``text`` holds, or a watch on it when ``step`` is None."""
+    bp = pg.add_breakpoint(step, when=expression_condition(text))
+    return f"breakpoint #{bp.id} set: pause {bp.describe()}"
+
+
+def remove_breakpoint(pg: WorkflowPlayground, breakpoint_id: int) -> str:
+    found = next((bp for bp in pg.breakpoints if bp.id == breakpoint_id), None)
+    pg.remove_breakpoint(breakpoint_id)
+    return f"breakpoint #{breakpoint_id} removed" + (f" ({found.describe()})" if found else "")
+
+
+# ---------------------------------------------------------------------- the stepped-into stack
+def step_into(root: WorkflowPlayground, name: str | None) -> str:
+    """Open ``name`` (or the next step) of the innermost playground as a child playground."""
+    pg = root.innermost
+    target = name
+    if target is None:
+        nxt = pg.peek()
+        target = nxt.name if nxt is not None else None
+    if target is not None and target not in pg.composite_steps:
+        kind = next((s.step_type.value for s in pg.workflow.steps if s.name == target),
+                    "plain") if pg.workflow is not None else "plain"
+        raise PlaygroundError(f"{target} is a {kind} step: only sub-workflow and map steps "
+                              "(and a map's items) can be stepped into; n runs it")
+    child = pg.step_into(name)
+    entered = pg.stepped_into
+    inside = len(child.remaining_steps)
+    what = entered.describe() if entered is not None else "the step"
+    return (f"stepped into {what}: {inside} step{'s' if inside != 1 else ''} inside; "
+            "O steps out")
+
+
+def step_out(root: WorkflowPlayground) -> str:
+    """Run the innermost child to its end and record its step in the playground above it."""
+    stack = root.stack
+    if len(stack) < 2:
+        raise PlaygroundError("not inside a sub-workflow or map: s steps into one")
+    parent = stack[-2]
+    entered = parent.stepped_into
+    snapshot = parent.step_out()
+    return f"stepped out of {entered.describe() if entered else 'the child'}; " \
+           f"{run_note(snapshot)}"
+
+
+def step_back(root: WorkflowPlayground) -> str:
+    """Go back one snapshot in the innermost playground; at a child's start, leave the child.
+
+    Going back over the step into undoes it: the child is abandoned and its step stays
+    pending in the parent. The parent's own timeline is never moved while a child is open.
+    """
+    stack = root.stack
+    pg = stack[-1]
+    if pg.position == 0 and len(stack) > 1:
+        parent = stack[-2]
+        entered = parent.stepped_into
+        parent.abandon()
+        step = entered.step if entered is not None else "the step"
+        return f"left {step} without running it; s steps into it again, n runs it whole"
+    return f"back at snapshot {pg.step_back().index}"
+
+
+def leave_children(root: WorkflowPlayground) -> None:
+    """Abandon every open child, innermost first, so each one's started step is closed."""
+    for pg in reversed(root.stack[:-1]):
+        pg.abandon()
+
+
+def reset(root: WorkflowPlayground) -> str:
+    leave_children(root)
+    root.reset()
+    return "reset to the start"
+
+
+def restart(root: WorkflowPlayground, workflow: Workflow) -> str:
+    """Start over on a new definition of the workflow, with the root's current params."""
+    params = dict(root.params)
+    leave_children(root)
+    return load(root, workflow, params)
 
 
 def toggle_break_on_failure(pg: WorkflowPlayground) -> str:

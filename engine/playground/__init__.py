@@ -1,13 +1,22 @@
 """The workflow playground: step through a run, rewind to any snapshot, edit and re-run.
 
 ``WorkflowPlayground`` is the debugger; the rest are the values it hands out and the errors
-it raises. ``RunSource``/``RecordedRun`` are what a run store implements to be opened with
-``load_run``.
+it raises; ``expression_condition`` compiles a typed breakpoint condition, shared by every
+debugger front end. ``RunSource``/``RecordedRun`` are what a run store implements to be
+opened with ``load_run``.
 """
 
 from __future__ import annotations
 
-from .breakpoints import Breakpoint, Pause, StopReason
+from .breakpoints import (
+    Breakpoint,
+    Condition,
+    ConditionSyntaxError,
+    ExpressionCondition,
+    Pause,
+    StopReason,
+    expression_condition,
+)
 from .core import WorkflowPlayground
 from .errors import (
     BreakpointError,
@@ -25,6 +34,7 @@ from .errors import (
     StepNotReadyError,
     StepNotRunError,
 )
+from .nested import SteppedInto
 from .recorded import RecordedRun, RunSource
 from .state import ContextView, Snapshot, SnapshotDiff, SnapshotKind
 
@@ -32,8 +42,11 @@ __all__ = [
     "Breakpoint",
     "BreakpointError",
     "ChildActiveError",
+    "Condition",
+    "ConditionSyntaxError",
     "ContextView",
     "EndOfWorkflowError",
+    "ExpressionCondition",
     "InvalidEditError",
     "NoWorkflowLoadedError",
     "Pause",
@@ -51,6 +64,8 @@ __all__ = [
     "StepIntoError",
     "StepNotReadyError",
     "StepNotRunError",
+    "SteppedInto",
     "StopReason",
     "WorkflowPlayground",
+    "expression_condition",
 ]

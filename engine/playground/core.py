@@ -13,7 +13,15 @@ from ..policies import ExecutionMode
 from ..results import RunStatus, StepRun
 from ..runner import new_run_id
 from ..serialization import first_unserializable
-from .breakpoints import Breakpoint, Condition, Pause, StopReason
+from ..steps import StepType
+from .breakpoints import (
+    Breakpoint,
+    Condition,
+    ExpressionCondition,
+    Pause,
+    StopReason,
+    expression_condition,
+)
 from .errors import (
     BreakpointError,
     InvalidEditError,
@@ -21,7 +29,7 @@ from .errors import (
     StepNotReadyError,
     StepNotRunError,
 )
-from .nested import child_spec
+from .nested import SteppedInto, child_spec
 from .session import PlaygroundSession, _Child, _initial_state, _short
 from .state import ContextView, Snapshot, SnapshotKind, State
 
@@ -42,6 +50,40 @@ class WorkflowPlayground(PlaygroundSession):
     def child(self) -> WorkflowPlayground | None:
         """The playground of the stepped-into sub-workflow or map, if any."""
         return self._child.playground if self._child is not None else None
+
+    @property
+    def stepped_into(self) -> SteppedInto | None:
+        """Which step the open child playground is for, and what kind of step it is."""
+        entered = self._child
+        if entered is None:
+            return None
+        workflow = entered.playground.workflow
+        return SteppedInto(entered.step, entered.kind, workflow.name if workflow else "")
+
+    @property
+    def stack(self) -> tuple[WorkflowPlayground, ...]:
+        """This playground and its stepped-into children, outermost first."""
+        chain: list[WorkflowPlayground] = [self]
+        entered = self._child
+        while entered is not None:
+            chain.append(entered.playground)
+            entered = entered.playground._child
+        return tuple(chain)
+
+    @property
+    def innermost(self) -> WorkflowPlayground:
+        """The deepest open child (``self`` when nothing is stepped into): where a
+        debugger's step, back and continue apply."""
+        return self.stack[-1]
+
+    @property
+    def composite_steps(self) -> frozenset[str]:
+        """Steps ``step_into`` can open: sub-workflow and map steps, and a map's items."""
+        if not self._timeline:
+            return frozenset()
+        steps = self._state.steps
+        return frozenset(s.name for s in steps if s.step_type in (StepType.WORKFLOW,
+                                                                  StepType.MAP)) | set(self._into)
 
     @property
     def breakpoints(self) -> tuple[Breakpoint, ...]:
@@ -153,12 +195,19 @@ class WorkflowPlayground(PlaygroundSession):
         return done
 
     # ------------------------------------------------------------------ breakpoints
-    def add_breakpoint(self, step: str | None = None, *, when: Condition | None = None
+    def add_breakpoint(self, step: str | None = None, *, when: Condition | str | None = None
                        ) -> Breakpoint:
         """Pause ``continue_``/``run_to`` before ``step`` (if ``when(ctx)`` holds, when given),
-        or with no step as soon as ``when(ctx)`` holds after a step."""
+        or with no step as soon as ``when(ctx)`` holds after a step.
+
+        ``when`` may be a callable or the text of an expression (``expression_condition``).
+        A callable that raises fails the ``continue_`` with ``BreakpointError``; an expression
+        that raises pauses there, with the error on ``last_stop.error``.
+        """
         if step is None and when is None:
             raise BreakpointError("a breakpoint needs a step name, a when= condition, or both")
+        if isinstance(when, str):
+            when = expression_condition(when)
         if when is not None and not callable(when):
             raise BreakpointError(f"when= must be callable as when(ctx), got {type(when).__name__}")
         if step is not None:
@@ -194,6 +243,8 @@ class WorkflowPlayground(PlaygroundSession):
         factory = self._into.get(step.name)
         spec = factory() if factory is not None else child_spec(self.runner, step,
                                                                   self._live_context())
+        kind = ("map item" if factory is not None else
+                "sub-workflow" if step.step_type is StepType.WORKFLOW else "map")
         child = WorkflowPlayground(self.runner)
         child.break_on_failure = self.break_on_failure
         child_state = _initial_state(spec.workflow, spec.params, spec.seed, spec.call_chain,
@@ -201,7 +252,7 @@ class WorkflowPlayground(PlaygroundSession):
         child._open(spec.workflow, [Snapshot(0, SnapshotKind.LOAD, None, None, child_state)], 0)
         child._into = spec.into
         started = datetime.now(UTC)
-        self._child = _Child(step.name, child, spec.finish, started)
+        self._child = _Child(step.name, child, spec.finish, started, kind)
         self.runner.emit(StepStarted(run_id=state.run_id, workflow=state.workflow_name,
                                      at=started, step=step.name))
         return child
@@ -258,7 +309,7 @@ class WorkflowPlayground(PlaygroundSession):
             if pause and (done or name != resume_from):
                 hit = self._step_breakpoint(name, state)
                 if hit is not None:
-                    stop = Pause(StopReason.BREAKPOINT, name, hit)
+                    stop = Pause(StopReason.BREAKPOINT, name, *hit)
                     break
             snap = self._execute(i, SnapshotKind.STEP)
             done.append(snap)
@@ -269,21 +320,26 @@ class WorkflowPlayground(PlaygroundSession):
                 break
             hit = self._watch_hit(snap.state)
             if hit is not None:
-                stop = Pause(StopReason.CONDITION, name, hit)
+                stop = Pause(StopReason.CONDITION, name, *hit)
                 break
         self.last_stop, self._paused_pos = stop, self._pos
         return done
 
-    def _step_breakpoint(self, name: str, state: State) -> Breakpoint | None:
+    def _step_breakpoint(self, name: str, state: State) -> tuple[Breakpoint, str | None] | None:
+        """The first breakpoint that pauses before ``name``, and its condition's error if any."""
         for bp in self._breakpoints.values():
-            if bp.step == name and (bp.when is None or _holds(bp, state)):
-                return bp
+            if bp.step == name:
+                hit, error = (True, None) if bp.when is None else _holds(bp, state)
+                if hit:
+                    return bp, error
         return None
 
-    def _watch_hit(self, state: State) -> Breakpoint | None:
+    def _watch_hit(self, state: State) -> tuple[Breakpoint, str | None] | None:
         for bp in self._breakpoints.values():
-            if bp.step is None and _holds(bp, state):
-                return bp
+            if bp.step is None:
+                hit, error = _holds(bp, state)
+                if hit:
+                    return bp, error
         return None
 
     def __repr__(self) -> str:
@@ -293,10 +349,14 @@ class WorkflowPlayground(PlaygroundSession):
                 f"{len(self._timeline) - 1}, status={self.status.value})")
 
 
-def _holds(bp: Breakpoint, state: State) -> bool:
+def _holds(bp: Breakpoint, state: State) -> tuple[bool, str | None]:
+    """Whether ``bp``'s condition holds in ``state``; an expression that raises counts as
+    holding (with the error returned), a callable that raises is a ``BreakpointError``."""
     try:
-        return bool(bp.when(ContextView(state)))  # type: ignore[misc]
+        return bool(bp.when(ContextView(state))), None  # type: ignore[misc]
     except Exception as exc:
+        if isinstance(bp.when, ExpressionCondition):
+            return True, f"{type(exc).__name__}: {exc}"
         raise BreakpointError(f"breakpoint #{bp.id} ({bp.describe()}) condition raised "
                               f"{type(exc).__name__}: {exc}") from exc
 

@@ -39,6 +39,20 @@ class ChildSpec:
     into: dict[str, Callable[[], ChildSpec]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class SteppedInto:
+    """Where a stepped-into child playground sits: the parent's ``step``, its ``kind``
+    (``"sub-workflow"``, ``"map"`` or ``"map item"``) and the child's workflow name."""
+
+    step: str
+    kind: str
+    workflow: str
+
+    def describe(self) -> str:
+        """``load_all (sub-workflow)``: one crumb of a debugger's breadcrumb."""
+        return f"{self.step} ({self.kind})"
+
+
 def child_spec(runner: WorkflowRunner, step: Step, ctx: WorkflowContext) -> ChildSpec:
     if step.step_type is StepType.WORKFLOW:
         return _workflow_spec(step, ctx)

@@ -56,6 +56,7 @@ class _Child:
     playground: WorkflowPlayground
     finish: Finish
     started_at: datetime
+    kind: str = "sub-workflow"
 
 
 class PlaygroundSession(AdaptiveSessionMixin):

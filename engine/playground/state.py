@@ -256,6 +256,23 @@ class Snapshot:
         return MappingProxyType(self.state.outputs)
 
     @property
+    def runs(self) -> Mapping[str, StepRun]:
+        """Every step's record at this point (steps without one have not run)."""
+        return MappingProxyType(self.state.runs)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The workflow's steps at this point (adaptive changes included), in the order
+        ``step()`` takes them."""
+        state = self.state
+        return tuple(state.steps[i] for i in state.plan.order)
+
+    @property
+    def halted_by(self) -> str | None:
+        """The failed step that stops the run at this point, if any."""
+        return self.state.halted_by
+
+    @property
     def context(self) -> ContextView:
         return ContextView(self.state)
 

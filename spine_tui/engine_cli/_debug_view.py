@@ -62,7 +62,8 @@ def stop_line(pg: WorkflowPlayground, pause: Pause | None) -> Text:
     bp = pause.breakpoint
     reason = pause.reason
     if reason is StopReason.BREAKPOINT:
-        text = f"paused before {step!r} (breakpoint #{bp.id if bp else '?'})"
+        condition = f" if {bp.expression}" if bp is not None and bp.expression else ""
+        text = f"paused before {step!r} (breakpoint #{bp.id if bp else '?'}{condition})"
     elif reason is StopReason.TARGET:
         text = f"paused before {step!r}"
     elif reason is StopReason.CONDITION:
@@ -77,10 +78,12 @@ def stop_line(pg: WorkflowPlayground, pause: Pause | None) -> Text:
                     f"out {step} JSON or rerun {step} to go on", style="yellow")
     else:
         status = pg.status
-        ran = len(pg.current.state.runs)
+        ran = len(pg.current.runs)
         return Text(f"end: {pg.workflow.name if pg.workflow else ''} {status.value} "
-                    f"({ran} of {len(pg.current.state.steps)} steps have a result)",
+                    f"({ran} of {len(pg.current.steps)} steps have a result)",
                     style=STATUS_STYLES.get(status.value, ""))
+    if pause.error:  # the breakpoint's expression raised: it counts as hit
+        text += f": the condition raised {pause.error}"
     return Text(text, style="yellow")
 
 
@@ -151,15 +154,14 @@ def _history_row(snap: Snapshot) -> tuple[str, str, str, str]:
 def step_rows(pg: WorkflowPlayground) -> list[Text]:
     """Each step in the order ``step`` takes them: status, type, ``>`` on the next, ``B`` on
     a breakpoint."""
-    state = pg.current.state
+    current = pg.current
     nxt = pg.peek()
     marked = {bp.step for bp in pg.breakpoints if bp.step}
-    names = state.plan.names
-    width = max((len(n) for n in names), default=0)
+    width = max((len(s.name) for s in current.steps), default=0)
     lines = []
-    for i in state.plan.order:
-        name, step = names[i], state.steps[i]
-        run = state.runs.get(name)
+    for step in current.steps:
+        name = step.name
+        run = current.runs.get(name)
         status = run.status.value if run is not None else "pending"
         marker = ">" if nxt is not None and nxt.name == name else " "
         line = Text(f"{marker} {'B' if name in marked else ' '} {name:<{width}}  ")

@@ -109,7 +109,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                "  printf 's\\ns\\nhist\\n' | spine-engine debug debug.pipeline\n\n"
                "prompt commands:\n"
                "  s, step [STEP]   ready   b, back   p, peek   c, continue   until STEP\n"
-               "  break [STEP]   clear [STEP|#ID]   break-on-failure on|off\n"
+               "  break [STEP] [if EXPR]   watch EXPR   clear [STEP|#ID]   "
+               "break-on-failure on|off\n"
                "  set KEY=VALUE   out STEP [JSON]   rerun STEP   diff I [J]   goto I\n"
                "  hist   ctx   l, list   reset   h, help   q, quit (or Ctrl-D)",
         formatter_class=HelpFormatter)

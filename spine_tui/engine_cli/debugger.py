@@ -13,6 +13,7 @@ import contextlib
 import difflib
 import json
 import os
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,14 @@ from rich.text import Text
 
 from engine import WorkflowError, WorkflowPlayground
 from engine.params import parse_param
-from engine.playground import Pause, PlaygroundError, PlaygroundStepError, Snapshot, StopReason
+from engine.playground import (
+    Pause,
+    PlaygroundError,
+    PlaygroundStepError,
+    Snapshot,
+    StopReason,
+    expression_condition,
+)
 
 from ._debug_view import (
     describe_diff,
@@ -34,6 +42,7 @@ from ._debug_view import (
 from ._io import Streams, dumps, preview
 
 PROMPT = "(spine) "
+_BREAK_IF = re.compile(r"^(?:(\S+)\s+)?if(?:\s+(.*))?$", re.DOTALL)  # break [STEP] if EXPR
 _ONE_LINE = 100  # `out STEP` prints longer outputs as indented JSON
 
 
@@ -56,7 +65,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(("peek", "p"), "p, peek", "show the step that runs next"),
     Command(("continue", "c"), "c, continue", "run to the next breakpoint, a failure or the end"),
     Command(("until", "u"), "until STEP", "run until STEP is next, stopping before it"),
-    Command(("break",), "break [STEP]", "pause before STEP; without STEP list breakpoints"),
+    Command(("break",), "break [STEP] [if EXPR]",
+            "pause before STEP (when the Python expression EXPR over params, outputs and "
+            "ctx holds; without STEP it is a watch); with no argument list breakpoints"),
+    Command(("watch",), "watch EXPR", "pause after any step as soon as EXPR holds"),
     Command(("clear",), "clear [STEP|#ID]", "remove breakpoints (all when no argument)"),
     Command(("break-on-failure",), "break-on-failure [on|off]",
             "pause `continue` right after a failed step (default on)"),
@@ -167,7 +179,7 @@ class Debugger:
             self.say(stop_line(self.pg, self._end_pause()))
 
     def _end_pause(self) -> Pause:
-        halted = self.pg.current.state.halted_by
+        halted = self.pg.current.halted_by
         return Pause(StopReason.HALTED, halted) if halted else Pause(StopReason.END)
 
     def show_position(self) -> None:
@@ -220,7 +232,15 @@ class Debugger:
     # ------------------------------------------------------------------ breakpoints
     def do_break(self, arg: str) -> None:
         if arg:
-            bp = self.pg.add_breakpoint(arg)
+            conditional = _BREAK_IF.match(arg)
+            if conditional is None:
+                bp = self.pg.add_breakpoint(arg)
+            else:
+                step, text = conditional.group(1), conditional.group(2) or ""
+                if not text.strip():
+                    raise UsageError("usage: break [STEP] if EXPR, e.g. "
+                                     "break load if params[\"region\"] == \"eu\"")
+                bp = self.pg.add_breakpoint(step, when=expression_condition(text))
             self.say(f"breakpoint #{bp.id} {bp.describe()}")
             return
         for bp in self.pg.breakpoints:
@@ -228,6 +248,11 @@ class Debugger:
         if not self.pg.breakpoints:
             self.say("no breakpoints", style="dim")
         self.say(f"break-on-failure {'on' if self.pg.break_on_failure else 'off'}", style="dim")
+
+    def do_watch(self, arg: str) -> None:
+        text = _required(arg, "watch EXPR (e.g. watch outputs[\"load\"][\"rows\"] > 100)")
+        bp = self.pg.add_breakpoint(when=expression_condition(text))
+        self.say(f"breakpoint #{bp.id} {bp.describe()}")
 
     def do_clear(self, arg: str) -> None:
         if not arg:
@@ -277,7 +302,7 @@ class Debugger:
             self.io.out.write((compact if len(compact) <= _ONE_LINE else dumps(value)) + "\n")
             self.io.out.flush()
             return
-        run = self.pg.current.state.runs.get(step)
+        run = self.pg.current.runs.get(step)
         why = (f"it {run.status.value}" + (f": {run.error}" if run.error else "")
                if run is not None else "it has not run yet")
         raise UsageError(f"step {step!r} has no output: {why}")

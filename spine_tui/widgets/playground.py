@@ -1,17 +1,20 @@
-"""Playground-screen pieces: a frozen view of a ``WorkflowPlayground`` and the timeline list.
+"""Playground-screen pieces: a frozen view of a ``WorkflowPlayground``, the timeline list
+and the list of conditional breakpoints.
 
 The playground is not thread-safe, so the screen only touches it inside its worker; after
 each command the worker takes a ``PlaygroundView`` (snapshots and states are immutable, so
-sharing them is safe) and the UI draws from that alone.
+sharing them is safe) of the innermost stepped-into playground and the UI draws from that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -19,7 +22,7 @@ from ..status import STATUS_ICON, STATUS_STYLE, format_duration, status_text
 
 if TYPE_CHECKING:
     from engine import Workflow, WorkflowPlayground
-    from engine.playground import Pause, Snapshot
+    from engine.playground import Breakpoint, Pause, Snapshot
     from engine.results import StepRun
 
 
@@ -37,14 +40,34 @@ class PlaygroundView:
     params: Mapping[str, Any]
     outputs: Mapping[str, Any]
     breakpoints: Mapping[str, int] = field(default_factory=dict)
-    """Step name -> breakpoint id, for the step breakpoints."""
+    """Step name -> breakpoint id, for the step breakpoints without a condition."""
     break_on_failure: bool = True
     last_stop: Pause | None = None
     source_run_id: str | None = None
+    conditions: Mapping[str, Breakpoint] = field(default_factory=dict)
+    """Step name -> its (first) conditional breakpoint."""
+    conditional: tuple[Breakpoint, ...] = ()
+    """Every breakpoint with a condition, watches (no step) included, in the order set."""
+    trail: tuple[str, ...] = ()
+    """The breadcrumb: the root workflow, then each stepped-into step (``fan (map)``)."""
+    composite: frozenset[str] = frozenset()
+    """Steps that ``s`` can step into."""
+    session_workflow: Workflow | None = None
+    """The workflow the session opened (``workflow`` is the stepped-into one's)."""
 
     @property
     def current(self) -> Snapshot:
         return self.snapshots[self.position]
+
+    @property
+    def depth(self) -> int:
+        """How many step-intos deep the view is (0: the workflow the session opened)."""
+        return max(len(self.trail) - 1, 0)
+
+    @property
+    def marked(self) -> frozenset[str]:
+        """Steps with any breakpoint, conditional or not (the DAG's ● markers)."""
+        return frozenset(self.breakpoints) | frozenset(self.conditions)
 
     @property
     def statuses(self) -> dict[str, str]:
@@ -57,20 +80,30 @@ class PlaygroundView:
         return len(self.runs)
 
 
-def view_of(pg: WorkflowPlayground) -> PlaygroundView:
-    """The playground as it stands (call on the thread that drives it)."""
+def view_of(root: WorkflowPlayground) -> PlaygroundView:
+    """The innermost stepped-into playground under ``root`` as it stands, with the
+    breadcrumb that leads to it (call on the thread that drives the playground)."""
+    stack = root.stack
+    pg = stack[-1]
     current = pg.current
-    state = current.state
-    steps = {bp.step: bp.id for bp in pg.breakpoints if bp.step is not None and bp.when is None}
+    plain = {bp.step: bp.id for bp in pg.breakpoints if bp.step is not None and bp.when is None}
+    conditional = tuple(bp for bp in pg.breakpoints if bp.when is not None)
+    conditions: dict[str, Breakpoint] = {}
+    for bp in conditional:
+        if bp.step is not None:
+            conditions.setdefault(bp.step, bp)
+    crumbs = [p.stepped_into.describe() for p in stack[:-1] if p.stepped_into is not None]
     nxt = pg.peek()
-    workflow = pg.workflow
-    assert workflow is not None
+    workflow, top = pg.workflow, root.workflow
+    assert workflow is not None and top is not None
     return PlaygroundView(
         workflow=workflow, status=pg.status.value, position=pg.position,
         snapshots=pg.snapshots, next_step=nxt.name if nxt is not None else None,
-        halted_by=state.halted_by, runs=dict(state.runs), params=current.params,
-        outputs=current.outputs, breakpoints=steps, break_on_failure=pg.break_on_failure,
-        last_stop=pg.last_stop, source_run_id=pg.source_run_id)
+        halted_by=current.halted_by, runs=dict(current.runs), params=current.params,
+        outputs=current.outputs, breakpoints=plain, break_on_failure=pg.break_on_failure,
+        last_stop=pg.last_stop, source_run_id=root.source_run_id, conditions=conditions,
+        conditional=conditional, trail=(top.name, *crumbs), composite=pg.composite_steps,
+        session_workflow=top)
 
 
 def stop_note(stop: Pause | None, ran: int) -> str:
@@ -78,10 +111,17 @@ def stop_note(stop: Pause | None, ran: int) -> str:
     steps = f"{ran} step{'s' if ran != 1 else ''}"
     if stop is None:
         return f"ran {steps}"
-    reason, step = str(stop.reason), stop.step
+    reason, step, bp = str(stop.reason), stop.step, stop.breakpoint
+    condition = (bp.expression or bp.describe()) if bp is not None and bp.conditional else None
+    if condition and stop.error:
+        where = "before" if reason == "breakpoint" else "after"
+        return (f"stopped {where} {step!r}: the condition {condition} raised {stop.error} "
+                f"({steps})")
+    if condition and reason == "breakpoint":
+        return f"stopped before {step!r}: {condition} holds ({steps})"
     return {
         "breakpoint": f"stopped at the breakpoint before {step!r} after {steps}",
-        "condition": f"a watch condition held after {step!r} ({steps})",
+        "condition": f"the watch {condition or 'condition'} held after {step!r} ({steps})",
         "failure": f"stopped: {step!r} failed ({steps})",
         "target": f"ran {steps}; {step!r} is next",
         "halted": f"{step!r} failed and stops the run; b goes back, e re-runs it, "
@@ -177,8 +217,10 @@ class SnapshotTimeline(OptionList):
 
 
 def step_summary(name: str | None, run: StepRun | None, *, next_step: str | None,
-                 breakpoint: bool) -> Text:
-    """One or two lines on the selected step: its record in the current state."""
+                 breakpoint: bool, condition: str | None = None, composite: bool = False
+                 ) -> Text:
+    """One or two lines on the selected step: its record in the current state, its
+    breakpoints, and a hint when it can be stepped into."""
     if name is None:
         return Text("select a step in the DAG", style="dim italic")
     text = Text.assemble((name, "bold"), "  ")
@@ -186,6 +228,8 @@ def step_summary(name: str | None, run: StepRun | None, *, next_step: str | None
         text.append_text(status_text("pending"))
         if name == next_step:
             text.append("  ▶ next", style="bold yellow")
+        if composite:
+            text.append("  s steps into it", style="cyan")
     else:
         text.append_text(status_text(run.status.value))
         if run.attempts > 1:
@@ -193,6 +237,8 @@ def step_summary(name: str | None, run: StepRun | None, *, next_step: str | None
         text.append(f"  {format_duration(run.duration_seconds)}", style="dim")
     if breakpoint:
         text.append("  ● breakpoint", style="bold red")
+    if condition:
+        text.append(f"  ◆ if {condition}", style="bold yellow")
     if run is not None and run.error:
         text.append("\n")
         if run.error_category:
@@ -202,8 +248,14 @@ def step_summary(name: str | None, run: StepRun | None, *, next_step: str | None
 
 
 def status_line(view: PlaygroundView, busy: str, note: str, names: Sequence[str]) -> Text:
-    """Two lines: status, snapshot, progress, next step and breakpoints; then what happened."""
-    text = Text.assemble((view.workflow.name, "bold"), "  ")
+    """Two lines: where (the breadcrumb), status, snapshot, progress, next step and
+    breakpoints; then what happened."""
+    text = Text()
+    for k, crumb in enumerate(view.trail or (view.workflow.name,)):
+        if k:
+            text.append(" ▸ ", style="dim")
+        text.append(crumb, style="bold" if k == 0 else "bold cyan")
+    text.append("  ")
     text.append_text(status_text(view.status))
     text.append(f" · snapshot {view.position}/{len(view.snapshots) - 1}"
                 f" · {view.executed}/{len(names)} steps ran", style="dim")
@@ -214,6 +266,9 @@ def status_line(view: PlaygroundView, busy: str, note: str, names: Sequence[str]
     if marks:
         text.append(" · ● ", style="bold red")
         text.append(", ".join(marks), style="red")
+    if view.conditional:
+        count = len(view.conditional)
+        text.append(f" · ◆ {count} condition{'s' if count != 1 else ''}", style="yellow")
     if not view.break_on_failure:
         text.append(" · break on failure off", style="dim")
     if view.source_run_id:
@@ -224,3 +279,55 @@ def status_line(view: PlaygroundView, busy: str, note: str, names: Sequence[str]
     else:
         text.append(note or "n steps · c continues · u runs to the selected step", style="italic")
     return text
+
+
+def condition_label(bp: Breakpoint) -> Text:
+    """``◆ #2 before 'load' if outputs["load"]["rows"] > 100`` (a watch: ``◆ #3 watch …``)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("◆ ", style="bold yellow")
+    text.append(f"#{bp.id} ", style="dim")
+    condition = bp.expression or bp.describe()
+    if bp.step is None:
+        text.append("watch ", style="yellow")
+        text.append(condition)
+    else:
+        text.append(bp.step, style="bold")
+        text.append(" if ", style="dim")
+        text.append(condition)
+    return text
+
+
+class ConditionList(OptionList):
+    """The conditional breakpoints and watches of the shown playground; x removes one.
+
+    Hidden while there are none: plain breakpoints are already on the DAG.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("x,delete", "remove", "Remove condition"),
+    ]
+
+    @dataclass
+    class RemoveRequested(Message):
+        """The user asked to remove breakpoint ``breakpoint_id``."""
+
+        breakpoint_id: int
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ids: list[int] = []
+
+    def show(self, breakpoints: Sequence[Breakpoint]) -> None:
+        keep = self.highlighted
+        self.ids = [bp.id for bp in breakpoints]
+        self.clear_options()
+        self.add_options([Option(condition_label(bp), id=str(bp.id)) for bp in breakpoints])
+        self.display = bool(breakpoints)
+        if self.option_count:
+            self.highlighted = min(keep or 0, self.option_count - 1)
+
+    def action_remove(self) -> None:
+        """Remove the highlighted condition."""
+        index = self.highlighted
+        if index is not None and 0 <= index < len(self.ids):
+            self.post_message(self.RemoveRequested(self.ids[index]))

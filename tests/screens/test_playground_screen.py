@@ -303,3 +303,200 @@ def test_a_saved_definition_can_be_taken_into_the_session() -> None:
         assert "audit" in screen.dag.dag_layout.boxes
 
     drive(fixture_app(), scenario)
+
+
+# --------------------------------------------------------------------------- stepping into
+async def nested(pilot: Pilot[Any], workflow: Workflow) -> PlaygroundScreen:
+    """The playground on ``workflow``, loaded."""
+    screen = PlaygroundScreen(workflow)
+    await pilot.app.push_screen(screen)
+    await settled(pilot)
+    assert screen.view is not None
+    return screen
+
+
+async def keys(pilot: Pilot[Any], *names: str) -> None:
+    """Press each key in turn, waiting for the command it starts before the next one."""
+    for name in names:
+        await press(pilot, name)
+
+
+def warnings(pilot: Pilot[Any]) -> list[str]:
+    return [n.message for n in pilot.app._notifications if n.severity == "warning"]
+
+
+def status(screen: PlaygroundScreen) -> str:
+    return plain(screen.query_one("#pg-status"))
+
+
+def test_step_into_a_sub_workflow_step_inside_back_out_and_step_out() -> None:
+    async def scenario(pilot: Pilot[Any], workflow: Workflow) -> None:
+        screen = await nested(pilot, workflow)
+        await press(pilot, "s")  # load is a plain step
+        assert any("load is a lambda step" in e and "n runs it" in e for e in errors(pilot))
+        screen.dag.selected = "fan"
+        await press(pilot, "s")  # a map, but it waits for load and enrich
+        assert any("waits for" in e and "'enrich'" in e for e in errors(pilot))
+        await press(pilot, "O")
+        assert any("Not inside" in w for w in warnings(pilot))
+        assert screen.view.depth == 0 and screen.view.position == 0
+
+        screen.dag.selected = "load"
+        await keys(pilot, "n", "s")  # the selection follows the cursor to enrich
+        view = screen.view
+        assert view.workflow.name == "tui.pg.enrich" and view.depth == 1
+        assert view.trail == ("tui.pg.nested", "enrich (sub-workflow)")
+        assert "tui.pg.nested ▸ enrich (sub-workflow)" in status(screen)
+        assert screen.dag.border_subtitle == "O steps out"
+        assert set(screen.dag.dag_layout.boxes) == {"count", "flag"}
+        assert screen.dag.border_title == "DAG · tui.pg.enrich"
+        assert "load" in view.outputs  # the inherited context
+        assert "stepped into enrich (sub-workflow): 2 steps inside" in screen.note
+
+        await press(pilot, "n")
+        assert screen.view.outputs["count"] == {"count": 3} and screen.view.position == 1
+        await keys(pilot, "b", "b")  # back to the child's start, then out of it unrun
+        view = screen.view
+        assert view.depth == 0 and view.next_step == "enrich" and "enrich" not in view.runs
+        assert "left enrich without running it" in screen.note
+
+        await keys(pilot, "s", "n", "O")
+        view = screen.view
+        assert view.depth == 0 and view.workflow is workflow
+        assert view.runs["enrich"].status.value == "completed"
+        assert view.outputs["enrich"] == {"count": 3, "big": True}
+        assert view.current.step_name == "enrich" and view.next_step == "fan"
+        assert "stepped out of enrich (sub-workflow); ran enrich: completed" in screen.note
+        assert set(screen.dag.dag_layout.boxes) == {"load", "enrich", "fan", "report"}
+        await press(pilot, "b")  # the parent's step back undoes the recorded step
+        assert screen.view.next_step == "enrich" and screen.view.depth == 0
+
+    run_nested(scenario)
+
+
+def test_step_into_a_map_then_an_item_then_its_sub_workflow() -> None:
+    async def scenario(pilot: Pilot[Any], workflow: Workflow) -> None:
+        screen = await nested(pilot, workflow)
+        await keys(pilot, "n", "n", "s")
+        view = screen.view
+        assert view.trail[1:] == ("fan (map)",)
+        assert [s.name for s in view.workflow.steps] == ["fan[0]", "fan[1]", "fan[2]"]
+        assert view.composite == {"fan[0]", "fan[1]", "fan[2]"}
+        await press(pilot, "n")  # item 0 stepped over
+        assert screen.view.outputs["fan[0]"] == {"text": "=5"}
+        screen.dag.selected = "fan[2]"  # ready, so s takes it rather than the next one
+        await press(pilot, "s")
+        assert screen.view.trail[1:] == ("fan (map)", "fan[2] (map item)")
+        assert "fan (map) ▸ fan[2] (map item)" in status(screen)
+        await press(pilot, "n")
+        assert screen.view.outputs["scale"] == {"scaled": 15}
+        await press(pilot, "s")
+        view = screen.view
+        assert view.depth == 3 and view.trail[-1] == "each (sub-workflow)"
+        assert view.workflow.name == "tui.pg.describe"
+        await press(pilot, "n")
+        assert screen.view.outputs["describe"] == {"text": "=15"}
+
+        await press(pilot, "O")  # to the item, which records each
+        assert screen.view.depth == 2 and screen.view.outputs["each"] == {"text": "=15"}
+        await press(pilot, "O")  # to the map's items
+        assert screen.view.depth == 1 and screen.view.outputs["fan[2]"] == {"text": "=15"}
+        await press(pilot, "O")  # runs fan[1] too, and records fan in the parent
+        view = screen.view
+        assert view.depth == 0 and view.next_step == "report"
+        assert view.outputs["fan"] == {"results": [{"text": "=5"}, {"text": "=10"},
+                                                   {"text": "=15"}], "count": 3}
+        await press(pilot, "c")
+        assert screen.view.outputs["report"]["texts"] == ["=5", "=10", "=15"]
+
+        await keys(pilot, "b", "b", "s", "s", "R")  # reset leaves every child
+        assert screen.view.depth == 0 and screen.view.position == 0
+
+    run_nested(scenario)
+
+
+def test_conditional_breakpoints_from_the_dialog() -> None:
+    from textual.widgets import Checkbox, Input
+
+    from screens.playground_dialogs import ConditionScreen
+    from spine_tui.widgets.playground import ConditionList
+
+    async def condition(pilot: Pilot[Any], text: str, *, watch: bool = False) -> Any:
+        await pilot.press("B")
+        dialog = pilot.app.screen
+        assert isinstance(dialog, ConditionScreen)
+        if watch:
+            dialog.query_one(Checkbox).value = True
+        dialog.query_one(Input).value = text
+        await press(pilot, "enter")
+        return dialog
+
+    async def scenario(pilot: Pilot[Any], workflow: Workflow) -> None:
+        screen = await nested(pilot, workflow)
+        conditions = screen.query_one(ConditionList)
+        assert not conditions.display
+        screen.dag.selected = "report"
+        dialog = await condition(pilot, 'outputs["load"]["rows" > 100')
+        assert pilot.app.screen is dialog  # refused in place, nothing added
+        problem = plain(dialog.query_one("#cond-problem"))
+        assert "does not parse" in problem and "column 16" in problem
+        assert dialog.query_one(Input).cursor_position == 15
+        dialog.query_one(Input).value = 'outputs["load"]["rows"] > 100'
+        await press(pilot, "enter")
+        assert pilot.app.screen is screen
+        view = screen.view
+        assert [bp.expression for bp in view.conditional] == ['outputs["load"]["rows"] > 100']
+        assert set(view.conditions) == {"report"} and not view.breakpoints
+        assert screen.dag.breakpoints == frozenset({"report"})
+        assert screen.dag.conditional == frozenset({"report"})
+        box = screen.dag.dag_layout.boxes["report"]
+        top = screen.dag.line_text(box.top).plain
+        assert top[box.left + box.width - 3] == "◆" and "●" not in top
+        assert conditions.display and conditions.option_count == 1
+        assert "report if outputs" in str(conditions.get_option_at_index(0).prompt)
+        assert '◆ if outputs["load"]["rows"] > 100' in plain(screen.query_one("#pg-step"))
+        assert "◆ 1 condition" in status(screen)
+
+        await press(pilot, "c")
+        assert screen.view.next_step == "report" and screen.view.position == 3
+        assert "stopped before 'report': outputs[\"load\"][\"rows\"] > 100 holds" in screen.note
+
+        await press(pilot, "R")
+        await condition(pilot, "outputs['enrich']['nope'] > 1", watch=True)
+        assert [bp.step for bp in screen.view.conditional] == ["report", None]
+        await press(pilot, "c")  # the watch raises after load: a stop, not a crash
+        assert screen.view.position == 1
+        assert "stopped after 'load': the condition outputs['enrich']['nope'] > 1 raised " \
+               "KeyError: 'enrich'" in screen.note
+
+        conditions.focus()
+        conditions.highlighted = 1
+        await press(pilot, "x")
+        assert [bp.step for bp in screen.view.conditional] == ["report"]
+        screen.dag.focus()
+        screen.dag.selected = "report"
+        await press(pilot, "space")  # space on a step clears its breakpoints, conditions too
+        assert not screen.view.conditional and not conditions.display
+        assert screen.dag.breakpoints == frozenset()
+
+        screen.dag.selected = "enrich"
+        await press(pilot, "s")  # inside a child, breakpoints are the child's own
+        assert screen.view.depth == 1
+        dialog = await condition(pilot, "count >= 3")
+        assert "unknown name 'count'" in plain(dialog.query_one("#cond-problem"))
+        await pilot.press("escape")
+        assert pilot.app.screen is screen and not screen.view.conditional
+        await condition(pilot, "ctx.get('count', 0) >= 3", watch=True)
+        await press(pilot, "c")
+        assert screen.view.depth == 1 and screen.view.current.step_name == "count"
+        assert "the watch ctx.get('count', 0) >= 3 held after 'count'" in screen.note
+
+    run_nested(scenario)
+
+
+def run_nested(scenario: Any) -> None:
+    """``scenario(pilot, workflow)`` on the fixture app with the nested workflow registered."""
+    from playground_flows import registered
+
+    with registered() as workflow:
+        drive(fixture_app(), lambda pilot: scenario(pilot, workflow))

@@ -140,3 +140,59 @@ def test_versions_screen(snap_compare: Any, isolated_store: Path) -> None:
         await loaded(pilot)
 
     assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_versions)
+
+
+def test_workflow_screen_with_a_map_opened(snap_compare: Any) -> None:
+    from tui_harness import FIXTURES
+
+    async def open_map(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press("slash", *"orders", "enter")
+        await pilot.pause()
+        # the map (score_each) opens in place, the sub-workflow (settle, ▸) stays closed
+        await pilot.press("down", "g", "enter", "right")
+        await pilot.pause()
+
+    assert snap_compare(fixture_app(FIXTURES.parent / "tui_composite"), terminal_size=SIZE,
+                        run_before=open_map)
+
+
+def test_run_detail_graph_as_it_ran(snap_compare: Any, isolated_store: Path) -> None:
+    from adaptive_rows import add_adaptive_run
+
+    run_id = add_adaptive_run(isolated_store)
+
+    async def open_graph(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        screen = RunDetailScreen(run_id)
+        await pilot.app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.run is not None, what="the run")
+        logs = screen.query_one(LogView)
+        await wait_until(pilot, lambda: logs.line_count == 1 and all(logs.visible_records()),
+                         what="the log line")
+        await pilot.press("g")  # audit drawn "+ inserted", report skipped, changes beside
+        await wait_until(pilot, lambda: screen.graph is not None, what="the graph")
+        await pilot.pause()
+
+    assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_graph)
+
+
+def test_playground_stepped_into_a_map_item(snap_compare: Any) -> None:
+    from playground_flows import registered
+    from textual.widgets import Input
+
+    from screens import PlaygroundScreen
+
+    async def step_in(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.app.push_screen(PlaygroundScreen(workflow))
+        for key in ("n", "n", "s", "n", "s", "n"):  # into fan, over fan[0], into fan[1]
+            await pilot.press(key)
+            await loaded(pilot)
+        await pilot.press("B")  # a condition on the item's sub-workflow step
+        pilot.app.screen.query_one(Input).value = 'outputs["scale"]["scaled"] > 5'
+        await pilot.press("enter")
+        await loaded(pilot)
+
+    with registered() as workflow:
+        assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=step_in)
