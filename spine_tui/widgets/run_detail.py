@@ -24,6 +24,7 @@ from ..status import STATUS_STYLE, format_duration, format_time, status_text
 
 MAX_VALUE_CHARS = 300
 NAME_WIDTH = 18
+MAX_NAME_WIDTH = 36
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +129,16 @@ class StepTimeline(Static):
         if not self.rows:
             return Text("no steps recorded yet", style="italic")
         width = self.size.width or 100
-        bar_width = max(10, min(60, width - NAME_WIDTH - 26 - 40))  # 40 cells for errors
+        # names as wide as the longest (a map's items are ``fan[12].inner``), within reason
+        names = min(MAX_NAME_WIDTH, max(NAME_WIDTH, *(len(row.step) for row in self.rows)))
+        bar_width = max(10, min(60, width - names - 26 - 40))  # 40 cells for errors
         lines = Text(no_wrap=True, overflow="ellipsis")
         for n, row in enumerate(self.rows):
             if n:
                 lines.append("\n")
             line = Text(no_wrap=True)
-            line.append(f"{row.step[:NAME_WIDTH]:<{NAME_WIDTH}} ", style="bold")
+            name = row.step if len(row.step) <= names else row.step[:names - 1] + "…"
+            line.append(f"{name:<{names}} ", style="bold")
             status = status_text(row.status)
             status.truncate(12, pad=True)
             line.append_text(status)
