@@ -208,7 +208,8 @@ class RunsScreen(Screen[None]):
         if not query.window.is_open:
             where.append(query.window.label)
         suffix = f" ({', '.join(where)})" if where else ""
-        self.query_one("#runs-count", Static).update(f"{total:,} runs{suffix}")
+        noun = "run" if total == 1 else "runs"
+        self.query_one("#runs-count", Static).update(f"{total:,} {noun}{suffix}")
         self.query_one("#runs-box").border_title = f"Runs{suffix}"
 
     # ------------------------------------------------------------------ filters

@@ -154,6 +154,25 @@ def test_slowest_steps_rank_by_mean_duration_of_completed_steps(tmp_path: Path) 
         ("wf", "extract"), ("other", "report"), ("wf", "load"), ("wf", "transform")]
 
 
+def test_slowest_steps_fold_a_maps_items_into_one_row(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    add_runs(db, [], [
+        step("fan", "completed", 1, 9.0),
+        step("fan[0].score", "completed", 1, 2.0), step("fan[1].score", "completed", 1, 4.0),
+        step("fan[12].score", "completed", 2, 6.0), step("fan[3].store", "completed", 1, 1.0),
+        step("fan[4].score", "failed", 1, 100.0),  # failures do not count
+    ])
+    rows = RunAnalytics(db, clock=clock).slowest_steps("wf")
+    assert rows == [
+        {"workflow": "wf", "step": "fan", "runs": 1, "avg_seconds": 9.0,
+         "max_seconds": 9.0, "total_seconds": 9.0},
+        {"workflow": "wf", "step": "fan[*].score", "runs": 3, "avg_seconds": 4.0,
+         "max_seconds": 6.0, "total_seconds": 12.0},
+        {"workflow": "wf", "step": "fan[*].store", "runs": 1, "avg_seconds": 1.0,
+         "max_seconds": 1.0, "total_seconds": 1.0},
+    ]
+
+
 # ---------------------------------------------------------------------- trends
 def at(day: str, hour: int) -> float:
     return datetime.fromisoformat(f"{day}T{hour:02d}:00:00+00:00").timestamp()
