@@ -202,7 +202,8 @@ def summary_text(report: Report) -> Text:
     s = report.summary
     text = Text.assemble((report.workflow or "All workflows", "bold"), "  ")
     window = f"last {report.window_days} days" if report.window_days else "all history"
-    text.append(f"{window} · {s['total_runs']} runs, {s['finished_runs']} finished",
+    runs = "1 run" if s["total_runs"] == 1 else f"{s['total_runs']} runs"
+    text.append(f"{window} · {runs}, {s['finished_runs']} finished",
                 style="dim")
     text.append("\nsuccess rate ")
     rate = s["success_rate"]

@@ -128,7 +128,7 @@ def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
     assert "Steps (6)" not in screen
 
     terminal.keys("R")  # the runs screen lists the run just made, from the store
-    screen = terminal.wait_for("1 runs")
+    screen = terminal.wait_for("1 run")
     assert "tui.market.fanout" in screen and "completed" in screen
     terminal.keys("Enter")
     screen = terminal.wait_for("Steps 6/6 done")
@@ -137,7 +137,7 @@ def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
     terminal.keys("Escape")
     terminal.wait_for("Workflow filter")
     terminal.keys("A")  # analytics over the same store
-    screen = terminal.wait_for("1 runs, 1 finished")
+    screen = terminal.wait_for("1 run, 1 finished")
     assert "success rate 100.0%" in screen
     terminal.keys("C")
     terminal.wait_for("Workflows 1 of 3")
