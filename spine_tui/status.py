@@ -19,6 +19,11 @@ STATUS_STYLE: dict[str, str] = {
     "interrupted": "red",
     "skipped": "blue",
 }
+STEP_TYPE_STYLE: dict[str, str] = {
+    "lambda": "cyan", "function": "cyan", "pipeline": "bright_blue", "workflow": "magenta",
+    "map": "bright_green", "wait": "yellow", "approval": "yellow",
+}
+"""The colour of a step's type wherever it is named (a DAG box's top edge)."""
 STATUS_ICON: dict[str, str] = {
     "pending": "·", "queued": "·", "running": "▶", "retrying": "↻", "paused": "‖",
     "waiting": "…", "completed": "✓", "failed": "✗", "cancelled": "⊘",

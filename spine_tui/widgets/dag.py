@@ -22,6 +22,7 @@ _GLYPHS = {
     LEFT | RIGHT | UP: "┴", UP | DOWN | LEFT | RIGHT: "┼",
 }
 ARROW = "▶"
+LABEL_OFFSET = 3  # "┌─ " before a box's label
 BOX_HEIGHT = 3
 SLOT_PITCH = BOX_HEIGHT + 1
 _SWEEPS = 4
@@ -41,6 +42,9 @@ class BoxPlacement:
     left: int
     width: int
     height: int = BOX_HEIGHT
+    label: str = ""
+    """The text on the box's top edge (its step type, with any marks), starting at column
+    ``left + LABEL_OFFSET``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +198,8 @@ def _draw(nodes: list[_Node], order: list[list[int]], succ: dict[int, list[int]]
             if node.name is None:
                 canvas.hline(node.row, lefts[i], lefts[i] + widths[i] - 1, open_ends=True)
             else:
-                box = BoxPlacement(node.name, node.row - 1, lefts[i], _box_width(node))
+                box = BoxPlacement(node.name, node.row - 1, lefts[i], _box_width(node),
+                                   label=node.label)
                 boxes[node.name] = box
                 canvas.box(box, node.label)
 

@@ -16,8 +16,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..status import STATUS_STYLE
-from .dag import BoxPlacement, DagLayout
+from ..status import STATUS_STYLE, STEP_TYPE_STYLE
+from .dag import LABEL_OFFSET, BoxPlacement, DagLayout
 
 
 class DagCanvas(ScrollView, can_focus=True):
@@ -134,6 +134,8 @@ class DagCanvas(ScrollView, can_focus=True):
             status = self.statuses.get(box.name)
             if status:
                 text.stylize(STATUS_STYLE.get(status, ""), box.left, box.left + box.width)
+            if row == box.top:
+                _stylize_type(text, box)
             if box.name == self.cursor:
                 text.stylize("bold", box.left, box.left + box.width)
             if box.name == self.selected:
@@ -181,6 +183,17 @@ class ExpandableDagCanvas(DagCanvas):
         """Ask the screen to open or close the selected box."""
         if self.selected is not None:
             self.post_message(self.ToggleRequested(self.selected, action))
+
+
+def _stylize_type(text: Text, box: BoxPlacement) -> None:
+    """Colour the step-type word in the box's top-edge label (over any status colour, so a
+    running graph still shows what kind each step is)."""
+    col = box.left + LABEL_OFFSET
+    for word in box.label.split(" "):
+        style = STEP_TYPE_STYLE.get(word)
+        if style:
+            text.stylize(style, col, col + len(word))
+        col += len(word) + 1
 
 
 def neighbour(layout: DagLayout, current: str | None, direction: str) -> str | None:

@@ -118,3 +118,22 @@ def test_labels_replace_the_step_type_on_the_top_edge() -> None:
     box = layout.boxes["second"]
     assert layout.lines[box.top][box.left:].startswith("┌─ ▸ map ─")
     assert "┌─ function ─" in layout.lines[layout.boxes["first"].top]
+
+
+def test_canvas_colours_each_boxs_step_type_even_under_a_status() -> None:
+    from engine import Step, Workflow
+    from spine_tui.status import STEP_TYPE_STYLE
+    from spine_tui.widgets.dag_canvas import DagCanvas
+
+    wf = Workflow("typed", [
+        Step.lambda_("a", lambda ctx, config: {}),
+        Step.map("m", "$.outputs.a.items", [Step.lambda_("i", lambda ctx, config: {})]),
+    ])
+    canvas = DagCanvas(compute_layout(wf.plan, wf.steps))
+    canvas.statuses = {"a": "failed"}
+    top = canvas.line_text(0)
+    styled = {top.plain[s.start:s.end]: str(s.style) for s in top.spans}
+    assert styled["lambda"] == STEP_TYPE_STYLE["lambda"]
+    assert styled["map"] == STEP_TYPE_STYLE["map"]
+    # the status colour still covers the failed box; the type word is drawn over it
+    assert any(str(s.style) == "bold red" and s.start == 0 for s in top.spans)
