@@ -9,20 +9,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
+from engine import StepOutput, StoreError
 from engine.discovery import Catalog
 from spine_tui.launcher import param_fields
-from spine_tui.status import format_duration, status_text
+from spine_tui.status import format_duration, format_time, status_text
 from spine_tui.widgets.catalog import WorkflowRow, format_load_errors, rows_from_catalog
 from spine_tui.widgets.dag import DagLayout, compute_layout
 from spine_tui.widgets.dag_canvas import DagCanvas, ExpandableDagCanvas
 from spine_tui.widgets.dag_expand import DagNode, ExpandedDag, expand, node_statuses
+from spine_tui.widgets.run_detail import truncate_json
 from spine_tui.widgets.steps import StepDetails, StepList, step_fields
 from spine_tui.workbench import workbench
 
@@ -39,6 +41,18 @@ if TYPE_CHECKING:
     from spine_tui.messages import LiveRun
 
 LIVE_REDRAW_SECONDS = 0.1
+LAST_OUTPUT = "last output"
+
+
+def last_output_text(found: StepOutput | str | None) -> str:
+    """The details pane's "last output" row: the value (truncated) and which run made it."""
+    if found is None:
+        return "— (no stored run of this workflow has an output for it)"
+    if isinstance(found, str):
+        return found
+    when = f", {format_time(found.created_at)}" if found.created_at else ""
+    return (f"{truncate_json(found.value)}\n(run {found.run_id}, "
+            f"{found.run_status.value}{when})")
 
 
 class WorkflowScreen(Screen[None]):
@@ -46,7 +60,7 @@ class WorkflowScreen(Screen[None]):
 
     AUTO_FOCUS = "#steps"
     HELP = ("↑/↓ select a step: its box is highlighted in the DAG and its type, handler, "
-            "config, dependencies and error policy are listed. g (or Tab) moves to the DAG, "
+            "config, dependencies, error policy and its last stored output are listed. g (or Tab) moves to the DAG, "
             "where the arrow keys go from box to box (shift+←/→ scroll) and a click selects "
             "a box; s returns to the step list. In the DAG, Enter (or +) opens a sub-workflow "
             "or map box (marked ▸) in place: its steps are drawn as parent/step, a map's "
@@ -85,6 +99,7 @@ class WorkflowScreen(Screen[None]):
         self.sub_title = row.name
         self.run_id: str | None = None
         self._live_timer: Timer | None = None
+        self._outputs_read: set[str] = set()  # finished runs whose outputs were re-read
         self.graph: ExpandedDag = expand(self.workflow)
 
     def compose(self) -> ComposeResult:
@@ -250,6 +265,11 @@ class WorkflowScreen(Screen[None]):
         self.progress.update(total=len(run.steps), progress=run.done)
         label = Text.assemble(f"run {run.run_id} ", status_text(run.status),
                               f"  {run.done}/{len(run.steps)} steps")
+        if run.finished and run.run_id not in self._outputs_read:
+            self._outputs_read.add(run.run_id)
+            node = self.graph.nodes.get(self.dag.selected or "")
+            if node is not None and node.parent is None:
+                self._read_last_output(node.key)
         if run.finished:
             label.append(f" in {format_duration(run.duration_seconds)}")
             if run.error:
@@ -292,6 +312,28 @@ class WorkflowScreen(Screen[None]):
         self.query_one(StepDetails).fields = tuple(rows)
         self.query_one("#step-details-pane").border_title = f"Step {key}"
         self.dag.selected = key
+        if node.parent is None:  # inner steps are stored per item (fan[3].x): no one output
+            self._read_last_output(key)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="last-output")
+    def _read_last_output(self, step: str) -> None:
+        """Look up the step's newest stored output off the UI thread (the store may be big)."""
+        store = workbench(self.app).store
+        if store is None:
+            return
+        try:
+            found: StepOutput | str | None = store.last_output(self.workflow.name, step)
+        except StoreError as exc:
+            found = f"unavailable: {exc}"
+        self.app.call_from_thread(self._show_last_output, step, found)
+
+    def _show_last_output(self, step: str, found: StepOutput | str | None) -> None:
+        if self.dag.selected != step:
+            return  # the user moved on while it was read
+        details = self.query_one(StepDetails)
+        rows = [row for row in details.fields if row[0] != LAST_OUTPUT]
+        rows.append((LAST_OUTPUT, last_output_text(found)))
+        details.fields = tuple(rows)
 
     # ------------------------------------------------------------------ opening boxes
     def _layout(self) -> DagLayout:

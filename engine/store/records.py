@@ -133,3 +133,14 @@ class EventRecord:
         return cls(seq=row["seq"], run_id=row["run_id"], kind=row["kind"], step=row.get("step"),
                    at=to_datetime(row["at"]) or datetime.now(UTC),
                    data=json.loads(row.get("data") or "{}"))
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutput:
+    """A step's stored output and the run it came from (the workflow screen's "last output")."""
+
+    run_id: str
+    step: str
+    value: Any
+    run_status: RunStatus
+    created_at: datetime | None = None

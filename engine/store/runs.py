@@ -17,11 +17,12 @@ from typing import Any
 from ..results import RunStatus
 from .db import Database
 from .recorder import HEARTBEAT_SECONDS
-from .records import EventRecord, LogRecord, RunRecord, StepRecord
+from .records import EventRecord, LogRecord, RunRecord, StepOutput, StepRecord, to_datetime
 from .schema import StoreError
 
 LEASE_SECONDS = HEARTBEAT_SECONDS * 4
 REAP_INTERVAL_SECONDS = 2.0
+LAST_OUTPUT_RUNS = 500  # how far back the workflow screen looks for a step's last output
 
 
 class UnknownRunError(StoreError, LookupError):
@@ -93,6 +94,22 @@ class RunStore:
                              "ON s.run_id = o.run_id AND s.step = o.step WHERE o.run_id = ? "
                              "ORDER BY COALESCE(s.finished_at, 0), o.step", [run_id])
         return {r["step"]: json.loads(r["data"]) for r in rows}
+
+    def last_output(self, workflow: str, step: str, within_runs: int = LAST_OUTPUT_RUNS
+                    ) -> StepOutput | None:
+        """The newest stored output of ``step`` among ``workflow``'s latest ``within_runs``
+        runs (bounded so a step that never produced one costs a few hundred index probes,
+        not a walk over the whole history); None when none of them has one."""
+        row = self.db.query(
+            "SELECT r.run_id, r.status, r.created_at, o.data FROM (SELECT run_id, status, "
+            "created_at FROM runs WHERE workflow = ? ORDER BY created_at DESC LIMIT ?) r "
+            "JOIN outputs o ON o.run_id = r.run_id AND o.step = ? "
+            "ORDER BY r.created_at DESC LIMIT 1", [workflow, within_runs, step])
+        if not row:
+            return None
+        first = row[0]
+        return StepOutput(first["run_id"], step, json.loads(first["data"]),
+                          RunStatus(first["status"]), to_datetime(first["created_at"]))
 
     def completed_outputs(self, run_id: str) -> dict[str, Any]:
         """Outputs of steps whose latest status is completed (what a resume restores)."""

@@ -63,6 +63,26 @@ def test_tracked_run_persists_run_steps_outputs_events_and_logs(tmp_path: Path) 
     assert store.get_run(result.run_id[:8]).run_id == result.run_id
 
 
+def test_last_output_is_the_newest_runs_and_skips_runs_without_one(tmp_path: Path) -> None:
+    def echo(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    wf = Workflow("store.last", steps=[Step.from_function("a", echo), Step.lambda_("b", broken)])
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        first = runner.execute(wf, {"n": 1})
+        time.sleep(0.01)
+        second = runner.execute(wf, {"n": 2})
+    store = RunStore(tmp_path / "s.db")
+    last = store.last_output("store.last", "a")
+    assert last is not None and last.run_id == second.run_id and last.value == {"n": 2}
+    assert last.run_status is RunStatus.FAILED  # the run failed later, at b
+    assert store.last_output("store.last", "b") is None  # b never produced an output
+    assert store.last_output("store.other", "a") is None
+    older = store.last_output("store.last", "a", within_runs=1)
+    assert older is not None and older.run_id == second.run_id
+    assert first.run_id != second.run_id
+
+
 def test_partitions_make_runs_idempotent(tmp_path: Path) -> None:
     calls: list[str] = []
 

@@ -16,6 +16,7 @@ from spine_tui.launcher import param_fields
 from spine_tui.messages import RunEnded, RunLaunched, StepStatusChanged
 from spine_tui.widgets.dag_canvas import DagCanvas
 from spine_tui.widgets.run_detail import OutputsView, StepTimeline
+from spine_tui.widgets.steps import StepDetails
 
 
 def test_r_runs_the_workflow_and_the_dag_shows_each_step_completed(isolated_store: Path
@@ -43,6 +44,15 @@ def test_r_runs_the_workflow_and_the_dag_shows_each_step_completed(isolated_stor
         record = RunStore(isolated_store).get_run(run_id)
         assert record.status == "completed"
         assert record.source is not None and record.source.endswith("tui_etl.py")
+        # the selected step's details gained its output from the run that just ended
+        await pilot.pause(0.2)
+        fields = dict(screen.query_one(StepDetails).fields)
+        assert screen.dag.selected == "extract"
+        assert "last output" in fields and run_id in fields["last output"]
+        screen.step_list.highlighted = 3  # load
+        await pilot.pause(0.3)
+        fields = dict(screen.query_one(StepDetails).fields)
+        assert fields["last output"].startswith('{"loaded": 6}')
 
         await pilot.press("v")
         await pilot.pause(0.3)

@@ -45,6 +45,7 @@ def test_workflow_screen_fan_out_fan_in(snap_compare: Any) -> None:
         await pilot.press("slash", *"fanout", "enter")
         await pilot.pause()
         await pilot.press("down", "down", "down", "down")
+        await loaded(pilot)  # the selected step's last output is read in a worker
 
     assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_fanout)
 
@@ -55,6 +56,7 @@ def test_workflow_screen_chain(snap_compare: Any) -> None:
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("down", "down")
+        await loaded(pilot)  # the selected step's last output is read in a worker
 
     assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_etl)
 
@@ -151,7 +153,7 @@ def test_workflow_screen_with_a_map_opened(snap_compare: Any) -> None:
         await pilot.pause()
         # the map (score_each) opens in place, the sub-workflow (settle, ▸) stays closed
         await pilot.press("down", "g", "enter", "right")
-        await pilot.pause()
+        await loaded(pilot)
 
     assert snap_compare(fixture_app(FIXTURES.parent / "tui_composite"), terminal_size=SIZE,
                         run_before=open_map)
