@@ -82,7 +82,14 @@ from .signals import RunSignals
 from .steps import ApprovalGate, Step, StepType
 from .store.commands import ApprovalRecord, RunControlError
 from .store.control import RunControl
-from .store.records import EventRecord, LogRecord, RunRecord, StepOutput, StepRecord
+from .store.records import (
+    ArtifactRecord,
+    EventRecord,
+    LogRecord,
+    RunRecord,
+    StepOutput,
+    StepRecord,
+)
 from .store.replay import DefinitionNotFoundError
 from .store.run_graph import RunChange, RunGraph, run_graph
 from .store.runs import RunStore, UnknownRunError
@@ -107,6 +114,7 @@ __all__ = [
     "ArtifactChecksumError",
     "ArtifactError",
     "ArtifactNotFoundError",
+    "ArtifactRecord",
     "ArtifactRef",
     "ArtifactRetention",
     "ArtifactStore",

@@ -1,10 +1,11 @@
 """One run: header, approvals, per-step timeline (Gantt-like) or the graph as it ran,
-outputs, its live log tail, and the actions on it (cancel, pause/resume, retry,
-approve/reject, debug).
+outputs and artifacts, its live log tail, and the actions on it (cancel, pause/resume,
+retry, approve/reject, debug).
 
-A worker loop owned by the screen re-reads the run, its steps, outputs and approvals from
-the store while the run is going (any process may be running it); the log pane tails on
-its own. Actions go through ``RunControl`` in a worker, so they work on runs of any process.
+A worker loop owned by the screen re-reads the run, its steps, outputs, artifacts and
+approvals from the store while the run is going (any process may be running it); the log
+pane tails on its own. Actions go through ``RunControl`` in a worker, so they work on runs of
+any process.
 The graph (``engine.store.run_graph``) is read in a worker when first shown and again when
 a step it does not draw starts (an adaptive change added it) or the run ends.
 """
@@ -28,6 +29,7 @@ from textual.worker import get_current_worker
 
 from engine import (
     ApprovalRecord,
+    ArtifactRecord,
     RunControl,
     RunControlError,
     RunRecord,
@@ -42,6 +44,7 @@ from spine_tui.status import TERMINAL
 from spine_tui.widgets.logview import LogView
 from spine_tui.widgets.run_detail import (
     ApprovalsView,
+    ArtifactsView,
     OutputsView,
     RunHeader,
     StepTimeline,
@@ -63,8 +66,9 @@ class RunDetailScreen(Screen[None]):
             "category of failures; g swaps it for the graph as the run actually ran: the "
             "definition after any adaptive changes, boxes in their steps' status colours, "
             "steps added at runtime marked + inserted, and beside it each change (when, what, "
-            "which step asked); arrow keys move between boxes. Outputs are each step's JSON "
-            "(long values cut). The log "
+            "which step asked); arrow keys move between boxes. o shows or hides the outputs: "
+            "each step's JSON (long values cut) and, under them, the artifacts the steps "
+            "wrote (step, key, size, content type, SHA-256 prefix, time written). The log "
             "pane follows new lines as any process writes them: f toggles follow, space pauses, "
             "s and l filter by step and level, / searches (n/N jump between matches), "
             "m maximises the logs. Actions work on runs of any process (spine-engine, a "
@@ -93,6 +97,7 @@ class RunDetailScreen(Screen[None]):
         steps: list[StepRecord]
         outputs: dict[str, Any]
         approvals: list[ApprovalRecord] = field(default_factory=list)
+        artifacts: list[ArtifactRecord] = field(default_factory=list)
 
     @dataclass
     class LoadFailed(Message):
@@ -138,6 +143,7 @@ class RunDetailScreen(Screen[None]):
         with VerticalScroll(id="outputs-pane") as outputs:
             outputs.border_title = "Outputs"
             yield OutputsView(id="outputs")
+            yield ArtifactsView(id="artifacts")
         search = Input(placeholder="search the logs (Enter: next match, Esc: close)",
                        id="log-search")
         search.cursor_blink = current_settings().cursor_blink
@@ -161,6 +167,7 @@ class RunDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#log-search").display = False
         self.query_one(ApprovalsView).display = False
+        self.query_one(ArtifactsView).display = False
         self.query_one(RunGraphPane).display = False
         self.watch(self.app, "store", self._store_ready)
         self.watch(self.app, "store_error", self._store_failed, init=False)
@@ -195,13 +202,14 @@ class RunDetailScreen(Screen[None]):
                 steps = store.step_runs(run.run_id)
                 outputs = store.outputs(run.run_id)
                 approvals = control.approvals(run.run_id, status=None)
+                artifacts = store.artifacts(run.run_id)
             except UnknownRunError:
                 run = None  # a run started here may not be written yet
             except Exception as exc:
                 self.post_message(self.LoadFailed(f"reading run {self.run_id}: {exc}"))
                 run = None
             if run is not None:
-                self.post_message(self.Loaded(run, steps, outputs, approvals))
+                self.post_message(self.Loaded(run, steps, outputs, approvals, artifacts))
             settled = run is not None and str(run.status) in TERMINAL
             worker.cancelled_event.wait(SETTLED_REFRESH_SECONDS if settled else interval)
 
@@ -218,6 +226,12 @@ class RunDetailScreen(Screen[None]):
         approvals = self.query_one(ApprovalsView)
         approvals.approvals = tuple(event.approvals)
         approvals.display = bool(event.approvals)
+        artifacts = self.query_one(ArtifactsView)
+        artifacts.artifacts = tuple(event.artifacts)
+        artifacts.border_title = f"Artifacts ({len(event.artifacts)})"
+        artifacts.display = bool(event.artifacts)
+        self.query_one("#outputs-pane").border_title = (  # long outputs may hide them below
+            f"Outputs · Artifacts ({len(event.artifacts)})" if event.artifacts else "Outputs")
         if self.query(LogView):
             self.logs.steps = tuple(s.step for s in event.steps)
         pane = self.query_one(RunGraphPane)
@@ -323,7 +337,7 @@ class RunDetailScreen(Screen[None]):
             self.maximize(self.logs)
 
     def action_toggle_outputs(self) -> None:
-        """Show or hide the outputs pane."""
+        """Show or hide the outputs pane (step outputs and the run's artifacts)."""
         pane = self.query_one("#outputs-pane")
         pane.display = not pane.display
 

@@ -74,3 +74,13 @@ def sparkline(values: list[float] | tuple[float, ...]) -> str:
     if span <= 0:
         return SPARK[3] * len(values)
     return "".join(SPARK[min(7, int((v - low) / span * 8))] for v in values)
+
+
+def human_size(size: int) -> str:
+    """``512 B``, ``1.5 KiB``, ``12.0 MiB``: byte counts people can compare at a glance."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+from ..artifacts.base import OCTET_STREAM, BaseArtifactStore
+from ..artifacts.refs import ArtifactChecksumError, ArtifactNotFoundError, ArtifactRef
 from ..results import RunStatus
+
+ArtifactState = Literal["ok", "missing", "corrupt", "other store"]
 
 
 def to_datetime(value: float | None) -> datetime | None:
@@ -144,3 +148,50 @@ class StepOutput:
     value: Any
     run_status: RunStatus
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRecord:
+    """An ``ArtifactRef`` a step returned, as the store recorded it; the bytes live in an
+    artifact store, so ``verify`` says whether they are still there and intact."""
+
+    run_id: str
+    key: str
+    step: str | None
+    store: str
+    size_bytes: int
+    content_type: str | None
+    checksum: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ArtifactRecord:
+        return cls(run_id=row["run_id"], key=row["key"], step=row.get("step"),
+                   store=row.get("store") or "", size_bytes=int(row.get("size_bytes") or 0),
+                   content_type=row.get("content_type"), checksum=row["checksum"],
+                   created_at=to_datetime(row["created_at"]) or datetime.now(UTC))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "step": self.step, "store": self.store,
+                "size_bytes": self.size_bytes, "content_type": self.content_type,
+                "checksum": self.checksum, "created_at": self.created_at.isoformat()}
+
+    def to_ref(self) -> ArtifactRef:
+        """The reference the step returned, to read or verify the artifact through."""
+        return ArtifactRef(store=self.store, key=self.key, size_bytes=self.size_bytes,
+                           content_type=self.content_type or OCTET_STREAM,
+                           created_at=self.created_at, checksum=self.checksum)
+
+    def verify(self, artifacts: BaseArtifactStore) -> tuple[ArtifactState, str | None]:
+        """``ok`` when ``artifacts`` still holds the recorded bytes under the key and they hash
+        to the checksum, else ``missing`` / ``corrupt`` / ``other store`` and why, so a broken
+        artifact shows before a downstream step trips on it."""
+        if self.store and self.store != artifacts.name:
+            return "other store", f"recorded in store {self.store!r}, not {artifacts.name!r}"
+        try:  # a blank recorded store (a hand-made ref) is taken to mean this one
+            artifacts.verify(replace(self.to_ref(), store=artifacts.name))
+        except ArtifactNotFoundError as exc:
+            return "missing", exc.detail or "no such key in the store"
+        except ArtifactChecksumError as exc:
+            return "corrupt", str(exc)
+        return "ok", None

@@ -17,7 +17,15 @@ from typing import Any
 from ..results import RunStatus
 from .db import Database
 from .recorder import HEARTBEAT_SECONDS
-from .records import EventRecord, LogRecord, RunRecord, StepOutput, StepRecord, to_datetime
+from .records import (
+    ArtifactRecord,
+    EventRecord,
+    LogRecord,
+    RunRecord,
+    StepOutput,
+    StepRecord,
+    to_datetime,
+)
 from .schema import StoreError
 
 LEASE_SECONDS = HEARTBEAT_SECONDS * 4
@@ -138,11 +146,11 @@ class RunStore:
                              [run_id, after_seq])
         return [EventRecord.from_row(r) for r in rows]
 
-    def artifacts(self, run_id: str) -> list[dict[str, Any]]:
-        """Artifact references the run's steps returned (key, store, size, checksum, step)."""
+    def artifacts(self, run_id: str) -> list[ArtifactRecord]:
+        """Artifact references the run's steps returned, oldest first."""
         rows = self.db.query("SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, key",
                              [run_id])
-        return rows
+        return [ArtifactRecord.from_row(r) for r in rows]
 
     def recorded_run(self, run_id: str) -> Any:
         """The run as ``WorkflowPlayground.load_run`` opens it (see ``engine.store.replay``)."""

@@ -9,20 +9,22 @@ corrupted artifact shows before a downstream step trips on it.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from engine import ArtifactRef, LocalArtifactStore
-from engine.artifacts import ArtifactChecksumError, ArtifactNotFoundError, default_artifact_root
+from engine import LocalArtifactStore
+from engine.artifacts import default_artifact_root
+from engine.store.records import ArtifactRecord, ArtifactState
 
+from ..status import human_size
 from ._io import EXIT_FAILED, EXIT_OK, CliError, HelpFormatter, Streams, display_path, plural
 from ._store import add_db_option, local_time, open_store, require_store_file
 
 _STATE_STYLES = {"ok": "green", "missing": "red", "corrupt": "red", "other store": "yellow"}
+Check = tuple[ArtifactState, str | None]
 
 
 def cmd_artifacts(args: argparse.Namespace, io: Streams) -> int:
@@ -30,88 +32,64 @@ def cmd_artifacts(args: argparse.Namespace, io: Streams) -> int:
     require_store_file(args, args.run_id)
     with open_store(args) as store:
         record = store.get_run(args.run_id)
-        rows = [_artifact_dict(row) for row in store.artifacts(record.run_id)]
+        artifacts = store.artifacts(record.run_id)
     root = Path(args.root) if args.root else None
+    checks: list[Check] | None = None
     if root is not None:
         if not root.is_dir():  # opening a LocalArtifactStore would create an empty one
             raise CliError(f"no artifact store at {root}",
                            hint="give the folder the steps wrote to: --root PATH (default "
                                 "$SPINE_HOME/artifacts)")
         local = LocalArtifactStore(root)
-        for row in rows:
-            row["state"], row["problem"] = verify(local, row)
-    bad = [row for row in rows if row.get("state") not in (None, "ok")]
+        checks = [artifact.verify(local) for artifact in artifacts]
+    bad = sum(state != "ok" for state, _ in checks or [])
     if args.json:
         io.write_json({"run_id": record.run_id, "workflow": record.workflow,
-                       "root": str(root) if root else None, "artifacts": rows})
+                       "root": str(root) if root else None,
+                       "artifacts": _json_rows(artifacts, checks)})
     else:
-        _print_rows(io, record.run_id, rows, root, bad)
+        _print_rows(io, record.run_id, artifacts, root, checks, bad)
     return EXIT_FAILED if bad else EXIT_OK
 
 
-def verify(local: LocalArtifactStore, row: dict[str, Any]) -> tuple[str, str | None]:
-    """``ok`` when the key still holds the referenced bytes and they hash to the checksum;
-    else ``missing`` / ``corrupt`` / ``other store`` and why."""
-    if row["store"] and row["store"] != local.name:
-        return "other store", f"recorded in store {row['store']!r}, not {local.name!r}"
-    ref = ArtifactRef(local.name, row["key"], row["size_bytes"],
-                      row["content_type"] or "application/octet-stream",
-                      datetime.fromisoformat(row["created_at"]), row["checksum"])
-    try:
-        local.verify(ref)
-    except ArtifactNotFoundError as exc:
-        return "missing", exc.detail or "no such key in the store"
-    except ArtifactChecksumError as exc:
-        return "corrupt", str(exc)
-    return "ok", None
+def _json_rows(artifacts: list[ArtifactRecord], checks: list[Check] | None
+               ) -> list[dict[str, Any]]:
+    """Each artifact's ``to_dict()``, plus ``state`` and ``problem`` when it was verified."""
+    if checks is None:
+        return [artifact.to_dict() for artifact in artifacts]
+    return [artifact.to_dict() | {"state": state, "problem": problem}
+            for artifact, (state, problem) in zip(artifacts, checks, strict=True)]
 
 
-def _artifact_dict(row: dict[str, Any]) -> dict[str, Any]:
-    return {"key": row["key"], "step": row.get("step"), "store": row.get("store") or "",
-            "size_bytes": int(row.get("size_bytes") or 0),
-            "content_type": row.get("content_type"), "checksum": row["checksum"],
-            "created_at": datetime.fromtimestamp(row["created_at"], UTC).isoformat()}
-
-
-def _print_rows(io: Streams, run_id: str, rows: list[dict[str, Any]], root: Path | None,
-                bad: list[dict[str, Any]]) -> None:
+def _print_rows(io: Streams, run_id: str, artifacts: list[ArtifactRecord], root: Path | None,
+                checks: list[Check] | None, bad: int) -> None:
     console = io.console
-    if not rows:
+    if not artifacts:
         console.print(f"run {run_id} recorded no artifacts", style="dim")
         return
     table = Table(header_style="bold", box=None, padding=(0, 2, 0, 0))
     columns = ["key", "step", "size", "content type", "sha256", "created"]
-    if root is not None:
+    if checks is not None:
         columns.append("on disk")
     for column in columns:
         table.add_column(column, overflow="fold", justify="right" if column == "size" else "left")
-    for row in rows:
+    for n, artifact in enumerate(artifacts):
         cells: list[Text | str] = [
-            Text(row["key"]), Text(row["step"] or "-"), human_size(row["size_bytes"]),
-            Text(row["content_type"] or "-"), row["checksum"][:12],
-            local_time(datetime.fromisoformat(row["created_at"]))]
-        if root is not None:
-            state = row["state"]
-            cells.append(Text(state + (f": {row['problem']}" if row["problem"] else ""),
+            Text(artifact.key), Text(artifact.step or "-"), human_size(artifact.size_bytes),
+            Text(artifact.content_type or "-"), artifact.checksum[:12],
+            local_time(artifact.created_at)]
+        if checks is not None:
+            state, problem = checks[n]
+            cells.append(Text(state + (f": {problem}" if problem else ""),
                               style=_STATE_STYLES.get(state, "")))
         table.add_row(*cells)
     console.print(table)
-    total = sum(row["size_bytes"] for row in rows)
-    summary = f"{plural(len(rows), 'artifact')}, {human_size(total)} in run {run_id}"
+    total = sum(artifact.size_bytes for artifact in artifacts)
+    summary = f"{plural(len(artifacts), 'artifact')}, {human_size(total)} in run {run_id}"
     if root is not None:
-        summary += (f"; {len(bad)} not intact in {display_path(root)}" if bad
+        summary += (f"; {bad} not intact in {display_path(root)}" if bad
                     else f"; all intact in {display_path(root)}")
     console.print(summary, style="red" if bad else "dim", soft_wrap=True)
-
-
-def human_size(size: int) -> str:
-    """``512 B``, ``1.5 KiB``, ``12.0 MiB``."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

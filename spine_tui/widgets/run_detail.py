@@ -1,4 +1,5 @@
-"""Run-detail region widgets: the run header, the per-step timeline and the outputs.
+"""Run-detail region widgets: the run header, the per-step timeline, the outputs and the
+artifacts the steps wrote.
 
 ``timeline_rows`` turns stored step records into bar positions (pure, testable without a
 terminal); ``StepTimeline`` draws them Gantt-style against the run's start, so parallel
@@ -18,9 +19,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from engine import RunRecord, StepRecord
+from engine import ArtifactRecord, ArtifactRef, RunRecord, StepRecord
 
-from ..status import STATUS_STYLE, format_duration, format_time, status_text
+from ..status import STATUS_STYLE, format_duration, format_time, human_size, status_text
 
 MAX_VALUE_CHARS = 300
 NAME_WIDTH = 18
@@ -175,8 +176,44 @@ class OutputsView(Static):
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
         for step, value in self.outputs.items():
-            grid.add_row(step, Text(truncate_json(value), style="green"))
+            grid.add_row(step, Text(truncate_json(compact_refs(value)), style="green"))
         return grid
+
+
+def compact_refs(value: Any) -> Any:
+    """``value`` with each artifact ref shown as ``⇒ key (size)``: the artifacts list below
+    has the rest, and a ref's full JSON would crowd out the output's own fields."""
+    if ArtifactRef.is_ref_dict(value):
+        return f"⇒ {value.get('key')} ({human_size(int(value.get('size_bytes') or 0))})"
+    if isinstance(value, Mapping):
+        return {key: compact_refs(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [compact_refs(item) for item in value]
+    return value
+
+
+class ArtifactsView(Static):
+    """The artifact refs the run's steps returned: where the big data went, how big it is
+    and which bytes (SHA-256 prefix) a later step will insist on reading."""
+
+    artifacts: reactive[tuple[ArtifactRecord, ...]] = reactive((), layout=True)
+
+    def render(self) -> Table | Text:
+        if not self.artifacts:
+            return Text("no artifacts", style="italic")
+        table = Table(box=None, padding=(0, 1), header_style="dim", show_edge=False,
+                      expand=False)
+        table.add_column("step", style="bold", no_wrap=True)
+        table.add_column("key", overflow="fold")
+        table.add_column("size", justify="right", no_wrap=True)
+        table.add_column("type", no_wrap=True)
+        table.add_column("sha256", style="dim", no_wrap=True)
+        table.add_column("created", no_wrap=True)
+        for artifact in self.artifacts:
+            table.add_row(artifact.step or "—", artifact.key, human_size(artifact.size_bytes),
+                          artifact.content_type or "—", artifact.checksum[:12],
+                          format_time(artifact.created_at, date=False))
+        return table
 
 
 class ApprovalsView(Static):

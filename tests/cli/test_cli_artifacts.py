@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from engine import RunStore
+from engine import ArtifactRecord, RunStore
 
 RUN_LINE = re.compile(r"^run ([0-9a-f]{16})  (\S+) \(\d+ steps?\)$")
 
@@ -20,10 +21,10 @@ def run_id(cli) -> str:
     return RUN_LINE.match(result.out.splitlines()[0]).group(1)
 
 
-def stored(store_path: Path, run_id: str) -> dict[str, dict]:
+def stored(store_path: Path, run_id: str) -> dict[str, ArtifactRecord]:
     store = RunStore(store_path)
     try:
-        return {row["key"]: row for row in store.artifacts(run_id)}
+        return {artifact.key: artifact for artifact in store.artifacts(run_id)}
     finally:
         store.close()
 
@@ -40,11 +41,11 @@ def test_lists_key_step_size_type_and_checksum(cli, run_id: str, store_path: Pat
             if line.startswith("runs/")}
     rows_key, report_key = f"runs/{run_id}/rows.json", f"runs/{run_id}/report.txt"
     assert set(rows) == {rows_key, report_key} == set(refs)
-    assert rows[rows_key][1:5] == ["extract", str(refs[rows_key]["size_bytes"]), "B",
+    assert rows[rows_key][1:5] == ["extract", str(refs[rows_key].size_bytes), "B",
                                    "application/json"]
-    assert rows[rows_key][5] == refs[rows_key]["checksum"][:12]
+    assert rows[rows_key][5] == refs[rows_key].checksum[:12]
     assert rows[report_key][1:5] == ["report", "9", "B", "text/plain"]
-    assert f"2 artifacts, {refs[rows_key]['size_bytes'] + 9} B in run {run_id}" in result.out
+    assert f"2 artifacts, {refs[rows_key].size_bytes + 9} B in run {run_id}" in result.out
 
 
 def test_json_matches_the_store(cli, run_id: str, store_path: Path) -> None:
@@ -54,9 +55,12 @@ def test_json_matches_the_store(cli, run_id: str, store_path: Path) -> None:
     assert data["root"] is None
     for item in data["artifacts"]:
         ref = refs[item["key"]]
+        assert item == ref.to_dict()
         assert (item["step"], item["size_bytes"], item["checksum"], item["store"]) == (
-            ref["step"], ref["size_bytes"], ref["checksum"], "local")
-        assert "state" not in item
+            ref.step, ref.size_bytes, ref.checksum, "local")
+        assert list(item) == ["key", "step", "store", "size_bytes", "content_type",
+                              "checksum", "created_at"]
+        assert datetime.fromisoformat(item["created_at"]) == ref.created_at
 
 
 def test_root_verifies_present_missing_and_corrupt(cli, run_id: str, store_path: Path,
@@ -68,8 +72,8 @@ def test_root_verifies_present_missing_and_corrupt(cli, run_id: str, store_path:
     assert "all intact in" in result.out
 
     refs = stored(store_path, run_id)
-    report = refs[f"runs/{run_id}/report.txt"]["checksum"]
-    rows = refs[f"runs/{run_id}/rows.json"]["checksum"]
+    report = refs[f"runs/{run_id}/report.txt"].checksum
+    rows = refs[f"runs/{run_id}/rows.json"].checksum
     root = artifact_root(tmp_path)
     (root / "objects" / report[:2] / report[2:]).write_bytes(b"tampered\n")
     (root / "objects" / rows[:2] / rows[2:]).unlink()

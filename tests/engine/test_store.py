@@ -221,10 +221,50 @@ def test_artifact_refs_in_outputs_are_recorded(tmp_path: Path) -> None:
     wf = Workflow("store.artifacts", steps=[Step.lambda_("produce", produce)])
     with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
         result = runner.execute(wf)
-    rows = RunStore(tmp_path / "s.db").artifacts(result.run_id)
-    assert [(r["step"], r["key"]) for r in rows] == [
+    records = RunStore(tmp_path / "s.db").artifacts(result.run_id)
+    assert [(r.step, r.key) for r in records] == [
         ("produce", f"runs/{result.run_id}/produce/rows.json")]
-    assert rows[0]["size_bytes"] > 0 and len(rows[0]["checksum"]) == 64
+    assert records[0].size_bytes > 0 and len(records[0].checksum) == 64
+
+
+def test_artifact_records_rebuild_the_ref_and_verify_it_on_disk(tmp_path: Path) -> None:
+    from datetime import UTC
+
+    from engine import ArtifactRecord, LocalArtifactStore
+
+    refs = []
+
+    def write(ctx, config):
+        refs.append(ctx.artifact_store.put(f"runs/{ctx.run_id}/write/report.txt",
+                                           b"all rows ok\n", content_type="text/plain"))
+        return {"report": refs[-1]}
+
+    wf = Workflow("store.artifact_records", steps=[Step.lambda_("write", write)])
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        result = runner.execute(wf)
+    [record] = RunStore(tmp_path / "s.db").artifacts(result.run_id)
+    assert isinstance(record, ArtifactRecord)
+    assert (record.run_id, record.step, record.size_bytes, record.content_type) == (
+        result.run_id, "write", 12, "text/plain")
+    assert record.created_at.tzinfo == UTC
+    assert record.to_ref() == refs[0]
+    assert record.to_dict() == {
+        "key": refs[0].key, "step": "write", "store": "local", "size_bytes": 12,
+        "content_type": "text/plain", "checksum": refs[0].checksum,
+        "created_at": refs[0].created_at.isoformat()}
+    with pytest.raises(AttributeError):
+        record.key = "elsewhere"  # type: ignore[misc]
+
+    artifacts = LocalArtifactStore(tmp_path / "artifacts")
+    assert record.verify(artifacts) == ("ok", None)
+    assert record.verify(LocalArtifactStore(tmp_path / "artifacts", name="s3"))[0] == (
+        "other store")
+    checksum = record.checksum
+    (tmp_path / "artifacts" / "objects" / checksum[:2] / checksum[2:]).write_bytes(b"tampered\n")
+    state, problem = record.verify(artifacts)
+    assert state == "corrupt" and "expected SHA-256" in (problem or "")
+    artifacts.delete(record.key)
+    assert record.verify(artifacts) == ("missing", "no such key in the store")
 
 
 def test_playground_opens_a_stored_run_without_rerunning_earlier_steps(tmp_path: Path) -> None:
@@ -271,7 +311,7 @@ def test_runs_record_the_published_version_and_handlers_get_an_artifact_store(
     assert [store.get_run(r.run_id).version for r in (first, again, second)] == [1, 1, 2]
     assert [v.version for v in WorkflowVersionStore(store).list("store.versioned")] == [1, 2]
     assert (tmp_path / "artifacts").is_dir()
-    assert store.artifacts(first.run_id)[0]["key"] == f"runs/{first.run_id}/s/data.json"
+    assert store.artifacts(first.run_id)[0].key == f"runs/{first.run_id}/s/data.json"
 
 
 def test_partition_keys_are_default_params(tmp_path: Path) -> None:
