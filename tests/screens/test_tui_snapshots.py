@@ -1,4 +1,4 @@
-"""Snapshots of the catalog and workflow screens at a fixed size on the fixture workflows.
+"""Snapshots of every screen at a fixed size on the fixture workflows.
 
 Deterministic by construction: fixed theme, no cursor blink, no clock in the header, paths
 shown relative to the scanned folder, stored runs with fixed ids and timestamps shown in
@@ -198,3 +198,25 @@ def test_playground_stepped_into_a_map_item(snap_compare: Any) -> None:
 
     with registered() as workflow:
         assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=step_in)
+
+
+def test_run_params_dialog(snap_compare: Any) -> None:
+    async def open_dialog(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press("enter")  # tui.etl.daily
+        await loaded(pilot)
+        await pilot.press("r")
+        await loaded(pilot)
+
+    assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_dialog)
+
+
+def test_workflow_yaml_screen(snap_compare: Any) -> None:
+    async def open_yaml(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press("enter")  # tui.etl.daily
+        await loaded(pilot)
+        await pilot.press("y")
+        await loaded(pilot)
+
+    assert snap_compare(fixture_app(), terminal_size=SIZE, run_before=open_yaml)
