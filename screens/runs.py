@@ -209,7 +209,9 @@ class RunsScreen(Screen[None]):
             where.append(query.window.label)
         suffix = f" ({', '.join(where)})" if where else ""
         noun = "run" if total == 1 else "runs"
-        self.query_one("#runs-count", Static).update(f"{total:,} {noun}{suffix}")
+        # the filters are named once, in the table's title; the count stays short enough
+        # to fit beside the filter boxes on a narrow terminal
+        self.query_one("#runs-count", Static).update(f"{total:,} {noun}")
         self.query_one("#runs-box").border_title = f"Runs{suffix}"
 
     # ------------------------------------------------------------------ filters
