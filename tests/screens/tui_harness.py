@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from spine_tui.app import SpineApp, make_app
 from spine_tui.config import Settings
@@ -41,7 +43,9 @@ async def settled(pilot: Pilot[Any]) -> None:
             if not [w for w in pilot.app.workers if w.group not in LOOPS and w.is_running]:
                 return
             continue
-        await pilot.app.workers.wait_for_complete(pending)
+        # an exclusive worker replaced by a newer one is cancelled: the loop waits for that one
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete(pending)
         await pilot.pause()
 
 
