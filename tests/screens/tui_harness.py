@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
+import threading
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -52,7 +55,7 @@ async def settled(pilot: Pilot[Any]) -> None:
 loaded = settled  # the name the catalog tests use
 
 
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = 15.0,
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = 30.0,
                      what: str = "condition") -> Any:
     """Let the app run until ``condition()`` is truthy (for work in other threads and
     processes, which the app cannot announce); fails with ``what`` after ``timeout``."""
@@ -62,7 +65,19 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: f
         if value:
             return value
         await pilot.pause(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{thread_stacks()}")
+
+
+def thread_stacks() -> str:
+    """Where every other thread is, so a timeout on CI says what it was waiting behind."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    me = threading.get_ident()
+    out = []
+    for ident, frame in sys._current_frames().items():
+        if ident != me:
+            stack = "".join(traceback.format_stack(frame, limit=8))
+            out.append(f"--- thread {names.get(ident, ident)}\n{stack}")
+    return "\n".join(out)
 
 
 async def wait_for_runs(pilot: Pilot[Any]) -> None:
