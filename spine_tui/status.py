@@ -42,10 +42,11 @@ def status_text(status: str | None, *, icon: bool = True) -> Text:
     return Text(label, style=STATUS_STYLE.get(value, ""))
 
 
-def format_duration(seconds: float | None) -> str:
-    """``0.42s``, ``12.3s``, ``4m05s``, ``2h03m``: short and still exact enough to compare."""
+def format_duration(seconds: float | None, *, missing: str = "—") -> str:
+    """``0.42s``, ``12.3s``, ``4m05s``, ``2h03m``: short and still exact enough to compare;
+    ``missing`` when unknown (the CLI passes ``-``, plain for pipes)."""
     if seconds is None:
-        return "—"
+        return missing
     if seconds < 10:
         return f"{seconds:.2f}s"
     if seconds < 60:
@@ -57,10 +58,10 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def format_time(value: datetime | None, *, date: bool = True) -> str:
-    """Local wall-clock time of a stored UTC timestamp (``—`` when unset)."""
+def format_time(value: datetime | None, *, date: bool = True, missing: str = "—") -> str:
+    """Local wall-clock time of a stored UTC timestamp (``missing`` when unset)."""
     if value is None:
-        return "—"
+        return missing
     local = value.astimezone()
     return local.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
 

@@ -14,6 +14,8 @@ from rich.text import Text
 from engine import RunStatus, RunStore, StoreError
 from engine.store.paths import resolve_db_path
 
+from ..status import format_duration as _format_duration
+from ..status import format_time
 from ._io import CliError
 
 #: Run states in which a run may still change (``logs --follow`` keeps polling these).
@@ -72,24 +74,12 @@ def status_text(status: str) -> Text:
 
 def local_time(value: datetime | None, *, with_date: bool = True) -> str:
     """A stored UTC time in the local zone: ``2024-01-31 14:05:09`` (or just the time)."""
-    if value is None:
-        return "-"
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+    return format_time(value, date=with_date, missing="-")
 
 
 def format_duration(seconds: float | None) -> str:
     """``0.42s``, ``12.3s``, ``4m05s``, ``2h03m``; ``-`` when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    return _format_duration(seconds, missing="-")
 
 
 def fine_duration(seconds: float | None) -> str:
