@@ -13,7 +13,7 @@ from .graph import build_plan
 from .policies import ErrorCategory
 from .registry import get_workflow
 from .results import RunStatus, StepResult
-from .steps import Step
+from .steps import Step, map_item_name
 
 if TYPE_CHECKING:
     from .runner import StepState, WorkflowRunner
@@ -148,8 +148,7 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
         last: StepResult = StepResult.ok()
         for i in plan.order:
             inner = step.iterator_steps[i]
-            # events name the item: "fan[3].clean", so stores and views can tell items apart
-            scoped = inner.with_changes(name=f"{step.name}[{index}].{inner.name}")
+            scoped = inner.with_changes(name=map_item_name(step.name, index, inner.name))
             state = runner.run_step(scoped, item_ctx, StepState(scoped.name),
                                     {**config, **inner.config, **item_config})
             if state.status is RunStatus.FAILED or state.status is RunStatus.CANCELLED:

@@ -220,7 +220,7 @@ class RunDetailScreen(Screen[None]):
         now = None if str(event.run.status) in TERMINAL else datetime.now(UTC)
         self.query_one(StepTimeline).rows = tuple(timeline_rows(event.run, event.steps, now))
         self.query_one("#timeline-pane").border_title = (
-            f"Steps {sum(str(s.status) == 'completed' for s in event.steps)}"
+            f"Steps {sum(str(s.status) == 'completed' for s in event.steps if not s.is_map_item)}"
             f"/{event.run.step_count or len(event.steps)} done")
         self.query_one(OutputsView).outputs = event.outputs
         approvals = self.query_one(ApprovalsView)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ..artifacts.base import OCTET_STREAM, BaseArtifactStore
 from ..artifacts.refs import ArtifactChecksumError, ArtifactNotFoundError, ArtifactRef
 from ..results import RunStatus
+from ..steps import is_map_item
 
 ArtifactState = Literal["ok", "missing", "corrupt", "other store"]
 
@@ -82,6 +83,11 @@ class StepRecord:
     finished_at: datetime | None = None
     duration_seconds: float | None = None
     child_run_id: str | None = None
+
+    @property
+    def is_map_item(self) -> bool:
+        """A map's per-item run of an inner step (``fan[3].clean``), not a step of the run."""
+        return is_map_item(self.step)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StepRecord:

@@ -200,7 +200,7 @@ def _header_rows(record: RunRecord, steps: list[StepRecord]) -> list[tuple[str, 
              ("started", local_time(record.started_at or record.created_at)),
              ("finished", local_time(record.finished_at)),
              ("duration", format_duration(_duration(record)))]
-    done = sum(s.status is RunStatus.COMPLETED for s in steps)
+    done = sum(s.status is RunStatus.COMPLETED for s in steps if not s.is_map_item)
     total = record.step_count or len(steps)
     rows.append(("steps", f"{done}/{total} completed"))
     if record.pid:

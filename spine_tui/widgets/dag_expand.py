@@ -11,18 +11,17 @@ is cheap to redo on every toggle.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine import Plan, Step, StepType, Workflow, WorkflowError, get_workflow
 from engine.graph import build_plan
+from engine.steps import MAP_ITEM_SCOPE
 
 SEP = "/"
 CLOSED = "▸"
 PER_ITEM = "×item"
 COMPOSITE = (StepType.WORKFLOW, StepType.MAP)
-_ITEM = re.compile(r"\[\d+\]\.")
 _WORST_FIRST = ("failed", "interrupted", "cancelled", "retrying", "running", "waiting",
                 "paused", "pending", "queued", "skipped", "completed")
 _RANK = {status: k for k, status in enumerate(_WORST_FIRST)}
@@ -236,7 +235,7 @@ def node_statuses(dag: ExpandedDag, statuses: Mapping[str, str]) -> dict[str, st
     per_item: dict[str, list[str]] = {}
     for name, value in statuses.items():
         if "[" in name:
-            per_item.setdefault(_ITEM.sub(SEP, name), []).append(value)
+            per_item.setdefault(MAP_ITEM_SCOPE.sub(SEP, name), []).append(value)
     memo: dict[str, str | None] = {}
 
     def status_of(path: tuple[str, ...], enclosing: tuple[StepType, ...]) -> str | None:

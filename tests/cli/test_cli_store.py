@@ -206,3 +206,12 @@ def test_every_command_has_help_with_examples(cli) -> None:
         result = cli(command, "--help")
         assert result.code == 0
         assert "examples:" in result.out and f"spine-engine {command}" in result.out
+
+
+def test_status_counts_the_runs_own_steps_not_a_maps_items(cli) -> None:
+    sample = Path(__file__).parents[2] / "sample_workflows" / "i2_portfolio_fanout.py"
+    run_id = run_id_of(cli("run", str(sample)).out)
+    result = cli("status", run_id)
+    assert result.code == 0, result.err
+    assert re.search(r"^steps\s+3/3 completed", result.out, re.MULTILINE)
+    assert "analyze_each[0].analyze" in result.out  # the items are still listed

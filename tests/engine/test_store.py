@@ -345,3 +345,15 @@ def test_artifact_retention_applies_when_a_tracked_run_ends(tmp_path: Path) -> N
         artifacts = runner.runner.artifact_store
         assert not artifacts.exists(f"runs/{ok_run.run_id}/p/x.json")
         assert artifacts.exists(f"runs/{bad_run.run_id}/p/x.json")
+
+
+def test_step_records_tell_a_maps_items_from_the_runs_steps(tmp_path: Path) -> None:
+    inner = [Step.lambda_("score", lambda ctx, config: {"x": config["x"]})]
+    wf = Workflow("store.items", steps=[
+        Step.lambda_("load", lambda ctx, config: {"items": [{"x": 1}, {"x": 2}]}),
+        Step.map("fan", "$.outputs.load.items", iterator_steps=inner)])
+    with TrackedWorkflowRunner(tmp_path / "s.db") as runner:
+        result = runner.execute(wf)
+    steps = RunStore(tmp_path / "s.db").step_runs(result.run_id)
+    assert {s.step: s.is_map_item for s in steps} == {
+        "load": False, "fan": False, "fan[0].score": True, "fan[1].score": True}
