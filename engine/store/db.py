@@ -46,7 +46,7 @@ class Database:
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
                                        isolation_level=None, check_same_thread=False)
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 if not self._auto_checkpoint:
                     conn.execute("PRAGMA wal_autocheckpoint = 0")
@@ -136,3 +136,24 @@ class Database:
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch ``conn``'s file to WAL, waiting out other processes doing the same.
+
+    SQLite answers a journal-mode change that meets another connection's lock with "database
+    is locked" at once, without calling the busy handler; two processes opening a new store
+    together (``spine-tui`` and ``spine-engine run``) hit that. So the change is retried
+    for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)

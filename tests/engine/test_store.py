@@ -166,6 +166,30 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     assert digest(path) == before
 
 
+def test_processes_opening_a_new_store_together_all_get_it(tmp_path: Path) -> None:
+    """A journal-mode switch that meets another opener's lock fails at once in SQLite (no
+    busy wait): ``spine-tui`` and ``spine-engine run`` starting together must both open."""
+    errors: list[str] = []
+
+    def open_store(path: Path, start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            RunStore(path).close()
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    for round_ in range(60):
+        path = tmp_path / f"r{round_}" / "spine.db"
+        start = threading.Barrier(4)
+        threads = [threading.Thread(target=open_store, args=(path, start)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert RunStore(tmp_path / "r0" / "spine.db").list_runs() == []
+
+
 def test_unknown_and_ambiguous_run_ids(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "s.db")
     with pytest.raises(UnknownRunError, match="no run 'nope'"):
