@@ -65,7 +65,9 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: f
         if value:
             return value
         await pilot.pause(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{thread_stacks()}")
+    shown = "\n".join(f"  {n.title}: {n.message}" for n in pilot.app._notifications)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n"
+                         f"notifications on screen:\n{shown or '  (none)'}\n{thread_stacks()}")
 
 
 def thread_stacks() -> str:
