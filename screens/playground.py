@@ -71,7 +71,8 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
     s steps into a sub-workflow or map and O steps out again.
 
     Commands act on the innermost stepped-into playground; its parents wait, so a parent's
-    timeline is never moved under an open child. Going back (b) at the start of a child
+    timeline is never moved under an open child. Continue is the exception, as in pdb: a
+    child that reaches its end is stepped out of and the parent goes on. Going back (b) at the start of a child
     undoes the step into: the child is abandoned and its step is pending again in the parent.
     """
 
@@ -90,7 +91,8 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
             "or the next sub-workflow or map step: the DAG, timeline and context become the "
             "child's, the status line shows the path (parent ▸ step (map) ▸ step[2] (map "
             "item)), and every key acts inside it; a map's items can be stepped into in turn. "
-            "O runs the child to its end and records its step in the parent; b at the child's "
+            "O runs the child to its end and records its step in the parent; c inside a child "
+            "carries on into the parent when the child ends; b at the child's "
             "start leaves it without running it. Breakpoints belong to the level they are set "
             "on. "
             "The timeline lists every snapshot: Enter or g goes to one (later ones stay until "
@@ -150,8 +152,6 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         self._shown: Workflow | None = None
         self._newer: Workflow | None = None
         self._interrupting = False
-        self._driving = self.playground
-        """The playground the running command drives (the one ``i`` interrupts)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -206,7 +206,7 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
             self.watch(self.app, "store", self._store_ready)
 
     def on_unmount(self) -> None:
-        self._driving.interrupt()
+        self.playground.interrupt()  # reaches every stepped-into level
 
     def _store_ready(self, store: RunStore | None) -> None:
         if store is not None and self.view is None and not self.busy:
@@ -230,8 +230,7 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         pg = self.playground
         note, error = "", None
         try:
-            self._driving = pg.innermost
-            note = command(pg if root else self._driving)
+            note = command(pg if root else pg.innermost)
         except PlaygroundError as exc:
             error = str(exc)
         except Exception as exc:  # a definition or store problem: shown, never a traceback
@@ -334,8 +333,9 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         self._submit("stepping out", step_out, root=True)
 
     def action_continue(self) -> None:
-        """Run until a breakpoint, a failure or the end."""
-        self._submit("continuing", lambda pg: stop_note(*ran(pg, pg.continue_)))
+        """Run until a breakpoint, a failure or the end; a stepped-into child that ends is
+        stepped out of and its parent goes on."""
+        self._submit("continuing", lambda pg: stop_note(*ran(pg, pg.continue_)), root=True)
 
     def action_run_to(self) -> None:
         """Run until the selected step is next (it does not run)."""
@@ -386,7 +386,7 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         """Stop a running continue or run-to before its next step."""
         if not self.busy:
             return
-        self._driving.interrupt()  # the one thread-safe playground call
+        self.playground.interrupt()  # thread-safe; reaches whichever level is running
         self._interrupting = True
         self.notify("Interrupting before the next step (a running step finishes first)",
                     timeout=3)

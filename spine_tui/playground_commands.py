@@ -62,8 +62,9 @@ def open_run(pg: WorkflowPlayground, store: RunStore, run_id: str, at: int | str
 
 
 def ran(pg: WorkflowPlayground, go: Callable[[], list[Any]]) -> tuple[Any, int]:
+    """What ``go`` did: why it stopped (at whichever level it paused) and how many snapshots."""
     done = go()
-    return pg.last_stop, len(done)
+    return pg.innermost.last_stop, len(done)
 
 
 def toggle_breakpoint(pg: WorkflowPlayground, step: str) -> str:

@@ -135,9 +135,29 @@ class WorkflowPlayground(PlaygroundSession):
         return self._execute(i, SnapshotKind.RERUN, force=True)
 
     def continue_(self) -> list[Snapshot]:
-        """Run steps until a breakpoint, a failure (``break_on_failure``) or the end."""
+        """Run steps until a breakpoint, a failure (``break_on_failure``) or the end.
+
+        With a stepped-into child open, the child continues first; a child that reaches its
+        end is stepped out of and this playground goes on, as a debugger's continue leaves a
+        finished frame (pdb, Temporal's replayer). Snapshots come innermost first; where it
+        stopped is ``innermost.last_stop``.
+        """
+        self._interrupt.clear()  # an interrupt() from here on still reaches the parent loop
+        done: list[Snapshot] = []
+        if self._child is not None:
+            child = self._child.playground
+            done = child.continue_()
+            if child._child is not None or child.last_stop is None or \
+                    child.last_stop.reason is not StopReason.END:
+                return done  # paused inside the child
+            snap = self.step_out()
+            done.append(snap)
+            stop = self._stop_after(snap)
+            if stop is not None:
+                self.last_stop, self._paused_pos = stop, self._pos
+                return done
         self._ready_state()
-        return self._run_until(None)
+        return done + self._run_until(None)
 
     def run_to(self, step: str) -> list[Snapshot]:
         """Run steps until ``step`` is next and stop before it (breakpoints still pause)."""
@@ -146,11 +166,14 @@ class WorkflowPlayground(PlaygroundSession):
         if step in state.runs:
             raise StepNotReadyError(f"step {step!r} already ran; goto() a snapshot from before "
                                     f"it, or rerun({step!r})")
+        self._interrupt.clear()
         return self._run_until(step)
 
     def interrupt(self) -> None:
-        """Ask a running ``continue_``/``run_to`` (on another thread) to pause before its next step."""
-        self._interrupt.set()
+        """Ask a running ``continue_``/``run_to`` (on another thread) to pause before its
+        next step, at whatever depth of stepped-into children it is running."""
+        for pg in self.stack:
+            pg._interrupt.set()
 
     # ------------------------------------------------------------------ edits
     def set_param(self, key: str, value: Any) -> Snapshot:
@@ -285,8 +308,8 @@ class WorkflowPlayground(PlaygroundSession):
 
     # ------------------------------------------------------------------ internals
     def _run_until(self, target: str | None, *, pause: bool = True) -> list[Snapshot]:
-        """Step until the end, ``target`` is next, or (with ``pause``) a breakpoint or failure."""
-        self._interrupt.clear()
+        """Step until the end, ``target`` is next, or (with ``pause``) a breakpoint, a failure
+        or an ``interrupt()`` since the public call began (the callers clear it)."""
         resume_from = self.last_stop.step if (
             self.last_stop is not None and self._paused_pos == self._pos) else None
         done: list[Snapshot] = []
@@ -315,15 +338,21 @@ class WorkflowPlayground(PlaygroundSession):
             done.append(snap)
             if not pause:
                 continue
-            if self.break_on_failure and snap.status is RunStatus.FAILED:
-                stop = Pause(StopReason.FAILURE, name)
-                break
-            hit = self._watch_hit(snap.state)
-            if hit is not None:
-                stop = Pause(StopReason.CONDITION, name, *hit)
+            after = self._stop_after(snap)
+            if after is not None:
+                stop = after
                 break
         self.last_stop, self._paused_pos = stop, self._pos
         return done
+
+    def _stop_after(self, snap: Snapshot) -> Pause | None:
+        """Why a continue pauses right after ``snap``: its step failed, or a watch holds."""
+        if self.break_on_failure and snap.status is RunStatus.FAILED:
+            return Pause(StopReason.FAILURE, snap.step_name)
+        hit = self._watch_hit(snap.state)
+        if hit is not None:
+            return Pause(StopReason.CONDITION, snap.step_name, *hit)
+        return None
 
     def _step_breakpoint(self, name: str, state: State) -> tuple[Breakpoint, str | None] | None:
         """The first breakpoint that pauses before ``name``, and its condition's error if any."""

@@ -415,6 +415,27 @@ def test_step_into_a_map_then_an_item_then_its_sub_workflow() -> None:
     run_nested(scenario)
 
 
+def test_continue_inside_a_child_carries_on_into_the_parent() -> None:
+    async def scenario(pilot: Pilot[Any], workflow: Workflow) -> None:
+        screen = await nested(pilot, workflow)
+        await keys(pilot, "n", "n", "s", "s")  # into fan, then into its first item
+        assert screen.view.depth == 2
+        screen.dag.selected = "each"
+        await press(pilot, "space")  # a breakpoint inside the item
+        await press(pilot, "c")
+        view = screen.view
+        assert view.depth == 2 and view.next_step == "each"
+        assert "stopped at the breakpoint before 'each'" in screen.note
+
+        await press(pilot, "c")  # the item ends: out through fan to the parent's end
+        view = screen.view
+        assert view.depth == 0 and view.next_step is None
+        assert view.outputs["report"]["texts"] == ["=5", "=10", "=15"]
+        assert "reached the end" in screen.note and not errors(pilot)
+
+    run_nested(scenario)
+
+
 def test_conditional_breakpoints_from_the_dialog() -> None:
     from textual.widgets import Checkbox, Input
 
