@@ -42,7 +42,8 @@ def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
 
     def run(cancel: threading.Event | None = None, attach: bool = True) -> Any:
         return runner.execute(child, params, run_id=child_run_id, parent_run_id=ctx.run_id,
-                              call_chain=ctx.call_chain, seed_outputs=seed, cancel=cancel,
+                              parent_step=step.name, call_chain=ctx.call_chain,
+                              seed_outputs=seed, cancel=cancel,
                               signals=signals if attach else None)
 
     if not step.wait_for_child:

@@ -27,6 +27,9 @@ class RunStarted(Event):
     params: dict[str, Any] = field(default_factory=dict)
     step_names: tuple[str, ...] = ()
     parent_run_id: str | None = None
+    parent_step: str | None = None
+    """The parent run's step this run is the sub-workflow of (``fan[2].each`` inside a map),
+    so a live view can place the child's steps inside that step's box."""
     version: int = 1
 
 

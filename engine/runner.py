@@ -72,7 +72,8 @@ class WorkflowRunner:
     # ------------------------------------------------------------------ public
     def execute(self, workflow: Workflow, params: Mapping[str, Any] | None = None, *,
                 run_id: str | None = None, cancel: threading.Event | None = None,
-                parent_run_id: str | None = None, call_chain: tuple[str, ...] = (),
+                parent_run_id: str | None = None, parent_step: str | None = None,
+                call_chain: tuple[str, ...] = (),
                 seed_outputs: Mapping[str, Any] | None = None,
                 restored: Mapping[str, Any] | None = None,
                 signals: RunSignals | None = None) -> WorkflowResult:
@@ -81,7 +82,8 @@ class WorkflowRunner:
         ``restored`` maps step names to outputs of an earlier attempt of this run (resume):
         those steps count as completed and are not executed again. ``signals`` pauses,
         resumes or cancels the run from another thread and decides its approval steps; its
-        cancel event is the run's unless ``cancel`` is given.
+        cancel event is the run's unless ``cancel`` is given. ``parent_run_id`` and
+        ``parent_step`` name the run and step a sub-workflow runs for (in ``RunStarted``).
 
         Raises (after recording the run as failed) only for definition errors: unknown
         pipelines or sub-workflows and sub-workflow cycles. Step failures never raise; they
@@ -100,7 +102,8 @@ class WorkflowRunner:
             workflow = inner
         if signals is not None and cancel is None:
             cancel = signals.cancel_event
-        run = self._loop(workflow, params, run_id or new_run_id(), cancel, parent_run_id,
+        parent = (parent_run_id, parent_step)
+        run = self._loop(workflow, params, run_id or new_run_id(), cancel, parent,
                          call_chain, seed_outputs)
         if restored:
             run.restore(restored)
@@ -111,12 +114,12 @@ class WorkflowRunner:
             chain = (*chain, result.run_id)
             seed = artifact_outputs(run.ctx.outputs) if continuation.preserve_artifacts else None
             run = self._loop(workflow, continuation.params, continuation.run_id, cancel,
-                             parent_run_id, call_chain, seed, continued_from=chain)
+                             parent, call_chain, seed, continued_from=chain)
             result = self._run(run, None)
         return result
 
     def _loop(self, workflow: Workflow, params: Mapping[str, Any] | None, run_id: str,
-              cancel: threading.Event | None, parent_run_id: str | None,
+              cancel: threading.Event | None, parent: tuple[str | None, str | None],
               call_chain: tuple[str, ...], seed_outputs: Mapping[str, Any] | None,
               continued_from: tuple[str, ...] = ()) -> RunLoop:
         chain = (*call_chain, workflow.name) if call_chain else (workflow.name,)
@@ -124,8 +127,8 @@ class WorkflowRunner:
         ctx = WorkflowContext(run_id, workflow.name, merged, seed_outputs, chain)
         ctx.cancel_event = cancel
         ctx.artifact_store = self.artifact_store
-        return RunLoop(self, workflow, ctx, cancel, parent_run_id, set(seed_outputs or ()),
-                       None, continued_from)
+        return RunLoop(self, workflow, ctx, cancel, parent[0], set(seed_outputs or ()),
+                       None, continued_from, parent_step=parent[1])
 
     def _run(self, run: RunLoop, signals: RunSignals | None) -> WorkflowResult:
         if signals is None:

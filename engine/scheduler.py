@@ -103,13 +103,15 @@ class RunLoop(AdaptiveRunMixin):
     def __init__(self, runner: WorkflowRunner, workflow: Workflow, ctx: WorkflowContext,
                  cancel: threading.Event | None, parent_run_id: str | None,
                  seeded: set[str], signals: RunSignals | None = None,
-                 continued_from: tuple[str, ...] = ()) -> None:
+                 continued_from: tuple[str, ...] = (), *, parent_step: str | None = None
+                 ) -> None:
         self.runner = runner
         self.signals = signals
         self.workflow = workflow
         self.ctx = ctx
         self.cancel = cancel
         self.parent_run_id = parent_run_id
+        self.parent_step = parent_step
         self.seeded = seeded
         self.steps: tuple[Step, ...] = workflow.steps
         self.plan = workflow.plan
@@ -140,7 +142,8 @@ class RunLoop(AdaptiveRunMixin):
         start = time.perf_counter()
         self.runner.emit(RunStarted(run_id=ctx.run_id, workflow=wf.name, at=started_at,
                                     params=dict(ctx.params), step_names=self.plan.names,
-                                    parent_run_id=self.parent_run_id, version=wf.version))
+                                    parent_run_id=self.parent_run_id,
+                                    parent_step=self.parent_step, version=wf.version))
         if self.continued_from:
             self.publish(GraphChange(ChangeKind.CONTINUED_FROM, None, {
                 "run_id": self.continued_from[-1], "chain": list(self.continued_from)}))

@@ -20,6 +20,7 @@ from textual.message import Message
 
 from engine import (
     Event,
+    RunStarted,
     StepFinished,
     StepRetrying,
     StepStarted,
@@ -28,6 +29,7 @@ from engine import (
 )
 
 from .messages import LiveRun, RunEnded, RunLaunched, StepStatusChanged
+from .widgets.dag_expand import SEP
 
 _CONTEXT_NAMES = {"ctx", "context", "config", "cfg"}
 
@@ -38,17 +40,30 @@ def new_run_id() -> str:
 
 
 def _relay(run_id: str, post: Callable[[Message], Any]) -> Callable[[Event], None]:
-    """An event subscriber that turns ``run_id``'s step events into the app's messages."""
+    """An event subscriber that turns ``run_id``'s step events into the app's messages.
+
+    Its sub-workflows' runs are followed too (``RunStarted.parent_step`` says which step
+    each runs for): their steps are reported as ``step/inner`` (``fan[2].each/describe``
+    inside a map), the keys the DAG viewer's opened boxes use.
+    """
+    scopes = {run_id: ""}  # a followed run -> the prefix of its step names
 
     def relay(event: Event) -> None:
-        if getattr(event, "run_id", None) != run_id:
-            return  # a sub-workflow's own run
+        if isinstance(event, RunStarted):
+            parent_scope = scopes.get(event.parent_run_id or "")
+            if parent_scope is not None and event.parent_step is not None:
+                scopes[event.run_id] = f"{parent_scope}{event.parent_step}{SEP}"
+            return
+        scope = scopes.get(getattr(event, "run_id", None) or "")
+        if scope is None:
+            return  # another run: a spawned workflow, or another workbench run
         if isinstance(event, StepStarted):
-            post(StepStatusChanged(run_id, event.step, "running", event.attempt))
+            post(StepStatusChanged(run_id, scope + event.step, "running", event.attempt))
         elif isinstance(event, StepRetrying):
-            post(StepStatusChanged(run_id, event.step, "retrying", event.attempt, event.error))
+            post(StepStatusChanged(run_id, scope + event.step, "retrying", event.attempt,
+                                   event.error))
         elif isinstance(event, StepFinished):
-            post(StepStatusChanged(run_id, event.step, str(event.status), event.attempt,
+            post(StepStatusChanged(run_id, scope + event.step, str(event.status), event.attempt,
                                    event.error))
 
     return relay
@@ -121,7 +136,7 @@ def launched(message: RunLaunched) -> LiveRun:
 
 
 def apply_step(run: LiveRun, message: StepStatusChanged) -> LiveRun:
-    """``run`` with one step's new status (steps of map iterations are not in the DAG)."""
+    """``run`` with one step's new status (or an inner step's: ``fan[2].inner``, ``sub/inner``)."""
     return replace(run, statuses={**run.statuses, message.step: message.status})
 
 

@@ -25,6 +25,7 @@ COMPOSITE = (StepType.WORKFLOW, StepType.MAP)
 _WORST_FIRST = ("failed", "interrupted", "cancelled", "retrying", "running", "waiting",
                 "paused", "pending", "queued", "skipped", "completed")
 _RANK = {status: k for k, status in enumerate(_WORST_FIRST)}
+_UNDER_WAY = frozenset({"running", "retrying", "waiting", "paused"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,37 +230,35 @@ def _layers(nodes: Mapping[str, DagNode], links: Sequence[tuple[str, str]]
 
 
 def node_statuses(dag: ExpandedDag, statuses: Mapping[str, str]) -> dict[str, str]:
-    """Each box's status in a live run: top-level steps their own; inner steps of maps the
-    worst over the items that reached them (events name them ``fan[3].inner``), or pending
-    while the map runs; other inner steps (a sub-workflow's own run) their parent's."""
-    per_item: dict[str, list[str]] = {}
+    """Each box's status in a live run: top-level steps their own; inner steps the worst
+    over the runs of them reported so far (a map's items name them ``fan[3].inner``, a
+    sub-workflow's run ``enrich/inner``, nested alike: ``fan[3].each/describe``); an inner
+    step not reached yet is pending while its enclosing step runs, and otherwise takes that
+    step's status (a run reported only at the top level)."""
+    reported: dict[str, list[str]] = {}
     for name, value in statuses.items():
-        if "[" in name:
-            per_item.setdefault(MAP_ITEM_SCOPE.sub(SEP, name), []).append(value)
+        if "[" in name or SEP in name:
+            reported.setdefault(MAP_ITEM_SCOPE.sub(SEP, name), []).append(value)
     memo: dict[str, str | None] = {}
 
-    def status_of(path: tuple[str, ...], enclosing: tuple[StepType, ...]) -> str | None:
+    def status_of(path: tuple[str, ...]) -> str | None:
         key = SEP.join(path)
         if key in memo:
             return memo[key]
         found: str | None
         if len(path) == 1:
             found = statuses.get(key)
+        elif key in reported:
+            found = min(reported[key], key=lambda s: _RANK.get(s, -1))
         else:
-            parent = status_of(path[:-1], enclosing[:-1])
-            items = per_item.get(key)
-            if all(t is StepType.MAP for t in enclosing) and items:
-                found = min(items, key=lambda s: _RANK.get(s, -1))
-            elif all(t is StepType.MAP for t in enclosing) and parent in ("running", "retrying"):
-                found = "pending"
-            else:
-                found = parent
+            parent = status_of(path[:-1])
+            found = "pending" if parent in _UNDER_WAY else parent
         memo[key] = found
         return found
 
     out: dict[str, str] = {}
     for key, node in dag.nodes.items():
-        status = status_of(node.path, node.enclosing)
+        status = status_of(node.path)
         if status:
             out[key] = status
     return out

@@ -152,7 +152,11 @@ def test_live_statuses_of_inner_boxes() -> None:
     assert shown["load"] == "completed" and shown["ghost"] == "pending"
     assert shown["fan/clean"] == "running"  # the worst of its items
     assert shown["fan/score"] == "completed"
-    assert shown["sub/a"] == shown["sub/c"] == "running"  # the child's own run: the parent's
+    assert shown["sub/a"] == shown["sub/c"] == "pending"  # the child's run reported nothing yet
+    statuses |= {"sub/a": "completed", "sub/b": "running"}  # its steps, as the launcher keys them
+    shown = node_statuses(graph, statuses)
+    assert (shown["sub/a"], shown["sub/b"], shown["sub/c"]) == ("completed", "running", "pending")
+    assert node_statuses(graph, {"sub": "completed"})["sub/b"] == "completed"  # top level only
     statuses |= {"fan[1].clean": "failed", "fan": "failed"}
     assert node_statuses(graph, statuses)["fan/clean"] == "failed"
     del statuses["fan[0].score"]
@@ -171,6 +175,20 @@ def test_nested_maps_read_their_items_statuses() -> None:
                                   "outer[0].inner[1].leaf": "retrying",
                                   "outer[1].inner[0].leaf": "completed"})
     assert shown == {"outer/inner/leaf": "retrying"}
+
+
+def test_a_sub_workflow_inside_a_map_reads_each_items_child_run() -> None:
+    wf = Workflow("t.mapsub", [fn("src", []), Step.map(
+        "fan", items_path="$.outputs.src.items",
+        iterator_steps=[Step.workflow("each", "t.child")])])
+    graph = expand(wf, ["fan", "fan/each"], lookup=LOOKUP)
+    shown = node_statuses(graph, {"fan": "running", "fan[0].each": "completed",
+                                  "fan[1].each": "running", "fan[0].each/a": "completed",
+                                  "fan[0].each/b": "completed", "fan[1].each/a": "completed",
+                                  "fan[1].each/b": "failed"})
+    assert "fan/each" not in shown  # opened: its inner steps stand in for it
+    assert (shown["fan/each/a"], shown["fan/each/b"]) == ("completed", "failed")
+    assert shown["fan/each/c"] == "pending"  # fan[1].each still runs, c not reached
 
 
 def test_step_fields_say_where_an_inner_step_runs() -> None:
