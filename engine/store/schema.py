@@ -203,11 +203,16 @@ def check_file(path: Path) -> None:
         raise StoreFileError(f"{path} is not a SQLite database (corrupt or another kind of "
                              "file); it was left unchanged. Point --db/SPINE_DB at another file")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10,
+                               isolation_level=None)
         try:
+            # one read transaction: another process creating the store commits its tables
+            # and the marker together, and separate reads could see the tables only
+            conn.execute("BEGIN")
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            conn.execute("COMMIT")
             if app_id == APPLICATION_ID:
                 conn.execute("PRAGMA quick_check(1)").fetchone()
         finally:

@@ -25,7 +25,7 @@ from engine import (
     Workflow,
 )
 from engine.discovery import load_file
-from engine.store.schema import SCHEMA_VERSION
+from engine.store.schema import SCHEMA_VERSION, check_file
 
 RESOURCES = Path(__file__).parent.parent / "resources" / "store"
 
@@ -188,6 +188,32 @@ def test_processes_opening_a_new_store_together_all_get_it(tmp_path: Path) -> No
             thread.join()
     assert errors == []
     assert RunStore(tmp_path / "r0" / "spine.db").list_runs() == []
+
+
+def test_a_store_being_created_is_never_mistaken_for_a_foreign_database(tmp_path: Path) -> None:
+    """``spine-tui`` opening the store while ``spine-engine run`` creates it must not read
+    the new tables without the marker committed with them (it refused the store)."""
+    errors: list[str] = []
+    for round_ in range(30):
+        path = tmp_path / f"r{round_}" / "spine.db"
+        creating = threading.Event()
+
+        def check(path: Path = path, creating: threading.Event = creating) -> None:
+            while not creating.is_set():
+                try:
+                    check_file(path)
+                except StoreFileError as exc:
+                    errors.append(str(exc))
+                    return
+
+        checkers = [threading.Thread(target=check) for _ in range(2)]
+        for thread in checkers:
+            thread.start()
+        RunStore(path).close()
+        creating.set()
+        for thread in checkers:
+            thread.join()
+    assert errors == []
 
 
 def test_unknown_and_ambiguous_run_ids(tmp_path: Path) -> None:

@@ -66,8 +66,12 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: f
             return value
         await pilot.pause(0.02)
     shown = "\n".join(f"  {n.title}: {n.message}" for n in pilot.app._notifications)
+    workers = "\n".join(f"  {w.group}/{w.name}: {w.state.name}"
+                        + (f" ({type(w.error).__name__}: {w.error})" if w.error else "")
+                        for w in pilot.app.workers)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n"
-                         f"notifications on screen:\n{shown or '  (none)'}\n{thread_stacks()}")
+                         f"notifications on screen:\n{shown or '  (none)'}\n"
+                         f"workers:\n{workers or '  (none)'}\n{thread_stacks()}")
 
 
 def thread_stacks() -> str:
