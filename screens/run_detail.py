@@ -55,6 +55,12 @@ from spine_tui.workbench import workbench
 
 SETTLED_REFRESH_SECONDS = 5.0
 RETRYABLE = ("failed", "cancelled", "interrupted")
+CANCELLABLE = ("running", "paused", "waiting", "queued")
+PAUSABLE = ("running", "waiting", "queued")
+RESUMABLE = ("paused", "interrupted")
+_RUN_ACTIONS = {"cancel_run": CANCELLABLE, "pause_run": PAUSABLE, "resume_run": RESUMABLE,
+                "retry_run": RETRYABLE}
+"""Run actions and the statuses they apply to: the footer offers only those that do."""
 
 
 class RunDetailScreen(Screen[None]):
@@ -71,7 +77,8 @@ class RunDetailScreen(Screen[None]):
             "wrote (step, key, size, content type, SHA-256 prefix, time written). The log "
             "pane follows new lines as any process writes them: f toggles follow, space pauses, "
             "s and l filter by step and level, / searches (n/N jump between matches), "
-            "m maximises the logs. Actions work on runs of any process (spine-engine, a "
+            "m maximises the logs. The footer offers the actions that apply to the run as it "
+            "is now; they work on runs of any process (spine-engine, a "
             "scheduler, this workbench): x cancels, p pauses a running run and lets a paused "
             "one go on (an interrupted run is resumed under its own id), t retries a failed, "
             "cancelled or interrupted run from its failed step as a new run, a approves and "
@@ -79,15 +86,16 @@ class RunDetailScreen(Screen[None]):
             "before the step that failed.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("slash", "search", "Search logs"),
+        Binding("slash", "search", "Search"),
         Binding("m", "maximize_logs", "Max logs"),
         Binding("o", "toggle_outputs", "Outputs"),
         Binding("g", "toggle_graph", "Graph"),
-        Binding("x", "cancel_run", "Cancel run"),
-        Binding("p", "pause_run", "Pause/resume"),
-        Binding("t", "retry_run", "Retry"),
         Binding("a", "approve", "Approve"),
         Binding("j", "reject", "Reject"),
+        Binding("x", "cancel_run", "Cancel run"),
+        Binding("p", "pause_run", "Pause run"),
+        Binding("p", "resume_run", "Resume run"),
+        Binding("t", "retry_run", "Retry"),
         Binding("d", "debug", "Debug"),
     ]
 
@@ -153,7 +161,7 @@ class RunDetailScreen(Screen[None]):
                          id="run-logs-waiting")
         else:
             yield self._log_view(store)
-        yield Footer()
+        yield Footer(compact=True)
 
     def _log_view(self, store: RunStore) -> LogView:
         logs = LogView(store, self.run_id, id="run-logs")
@@ -215,6 +223,7 @@ class RunDetailScreen(Screen[None]):
 
     @on(Loaded)
     def _show(self, event: Loaded) -> None:
+        offered = self._offered()
         self.run = event.run
         self.query_one(RunHeader).run = event.run
         now = None if str(event.run.status) in TERMINAL else datetime.now(UTC)
@@ -238,6 +247,13 @@ class RunDetailScreen(Screen[None]):
         pane.show_statuses({s.step: str(s.status) for s in event.steps})
         if pane.display and self._graph_outdated(event.run, event.steps):
             self._read_graph()
+        if self._offered() != offered:
+            self.refresh_bindings()
+
+    def _offered(self) -> tuple[str, bool]:
+        """What the run actions on offer depend on: the status and a waiting approval."""
+        status = str(self.run.status) if self.run is not None else ""
+        return status, bool(self._pending_approvals())
 
     @on(LoadFailed)
     def _failed(self, event: LoadFailed) -> None:
@@ -350,23 +366,19 @@ class RunDetailScreen(Screen[None]):
         self._control("cancel", lambda c: _asked(c.cancel(self.run_id), "cancel"))
 
     def action_pause_run(self) -> None:
-        """Pause a running run, let a paused one go on, or resume an interrupted one."""
-        status = str(self.run.status) if self.run is not None else ""
-        if status == "paused":
-            self._control("resume", lambda c: _asked(c.resume_paused(self.run_id), "resume"))
-        elif status == "interrupted":
+        """Ask a running run to start no new step until it is resumed."""
+        self._control("pause", lambda c: _asked(c.pause(self.run_id), "pause"))
+
+    def action_resume_run(self) -> None:
+        """Let a paused run go on, or resume an interrupted one from its completed steps."""
+        if self.run is not None and str(self.run.status) == "interrupted":
             workbench(self.app).restart_run(self.run_id, retry=False)
             self.notify(f"Resuming run {self.run_id} from its completed steps", timeout=4)
         else:
-            self._control("pause", lambda c: _asked(c.pause(self.run_id), "pause"))
+            self._control("resume", lambda c: _asked(c.resume_paused(self.run_id), "resume"))
 
     def action_retry_run(self) -> None:
         """Run a failed, cancelled or interrupted run again from its failed step, as a new run."""
-        status = str(self.run.status) if self.run is not None else "loading"
-        if status not in RETRYABLE:
-            self.notify(f"Run {self.run_id} is {status}; only failed, cancelled or "
-                        "interrupted runs can be retried", severity="warning", timeout=4)
-            return
         new_id = workbench(self.app).restart_run(self.run_id, retry=True)
         self.notify(f"Retrying run {self.run_id} as run {new_id}", timeout=4)
         self.app.push_screen(RunDetailScreen(new_id))
@@ -379,17 +391,29 @@ class RunDetailScreen(Screen[None]):
         """Reject the step waiting for approval; it fails with category REJECTED."""
         self._decide(approve=False)
 
+    def _pending_approvals(self) -> list[ApprovalRecord]:
+        return [a for a in self.query_one(ApprovalsView).approvals if a.status == "pending"]
+
     def _decide(self, *, approve: bool) -> None:
-        pending = [a for a in self.query_one(ApprovalsView).approvals if a.status == "pending"]
+        pending = self._pending_approvals()
         if not pending:
-            self.notify("No step of this run is waiting for approval", severity="warning",
-                        timeout=3)
-            return
+            return  # decided since the footer last offered it
         step = pending[-1].step  # the oldest request (they come newest first)
         if approve:
             self._control("approve", lambda c: f"approved {c.approve(self.run_id, step).step}")
         else:
             self._control("reject", lambda c: f"rejected {c.reject(self.run_id, step).step}")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer (in the footer and palette, and on their keys) only the run actions that
+        apply to the run as last read: cancel while it is live, pause or resume by its
+        state, retry once it stopped, approve/reject while a step waits for a decision."""
+        status = str(self.run.status) if self.run is not None else ""
+        if action in _RUN_ACTIONS:
+            return status in _RUN_ACTIONS[action]
+        if action in ("approve", "reject"):
+            return bool(self.is_mounted and self._pending_approvals())
+        return True
 
     def action_debug(self) -> None:
         """Open this run in the playground, just before the step that failed it."""

@@ -51,8 +51,8 @@ class LogView(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("space", "toggle_pause", "Pause"),
-        Binding("s", "cycle_step", "Step filter"),
-        Binding("l", "cycle_level", "Level filter"),
+        Binding("s", "cycle_step", "Step"),
+        Binding("l", "cycle_level", "Level"),
         Binding("n", "find(True)", "Next match", show=False),
         Binding("N", "find(False)", "Previous match", show=False),
         Binding("up", "scroll_lines(-1)", "Up", show=False),

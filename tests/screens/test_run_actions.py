@@ -49,6 +49,11 @@ async def status_becomes(pilot: Pilot[Any], screen: RunDetailScreen, status: str
                      what=f"run {screen.run_id} to be {status}")
 
 
+def offered(screen: RunDetailScreen) -> set[str]:
+    """The actions the footer offers now (those whose ``check_action`` passes)."""
+    return {active.binding.description for active in screen.active_bindings.values()}
+
+
 def notes(pilot: Pilot[Any]) -> list[str]:
     return [n.message for n in pilot.app._notifications]
 
@@ -65,6 +70,8 @@ def test_pause_resume_and_approve(isolated_store: Path, tmp_path: Path) -> None:
                          what="the pause request")
         release.touch()
         await status_becomes(pilot, screen, "paused")
+        await wait_until(pilot, lambda: "Resume run" in offered(screen) and
+                         "Pause run" not in offered(screen), what="p to offer resume")
         await pilot.press("p")
         await status_becomes(pilot, screen, "waiting")
         approvals = screen.query_one(ApprovalsView)
@@ -90,21 +97,24 @@ def test_cancel_and_reject(isolated_store: Path, tmp_path: Path) -> None:
     async def scenario(pilot: Pilot[Any]) -> None:
         screen = await open_detail(pilot, "ctl-cancel")
         await status_becomes(pilot, screen, "running")
-        await pilot.press("j")  # nothing waits for approval yet
-        assert any("No step of this run is waiting" in n for n in notes(pilot))
+        run_actions = {"Cancel run", "Pause run", "Resume run", "Retry", "Approve", "Reject"}
+        assert offered(screen) & run_actions == {"Cancel run", "Pause run"}
+        await pilot.press("j")  # nothing waits for approval: not offered, the key does nothing
+        await pilot.pause()
+        assert not notes(pilot)
         await pilot.press("x")
         await status_becomes(pilot, screen, "cancelled")
-        await pilot.press("x")
-        await wait_until(pilot, lambda: any("only running" in n for n in notes(pilot)),
-                         what="the refusal to cancel a cancelled run")
+        await wait_until(pilot, lambda: offered(screen) & run_actions == {"Retry"},
+                         what="a stopped run to offer only retry")
         await pilot.press("escape")
 
         release.touch()
         start_run(isolated_store, "ctl-reject", release)
         screen = await open_detail(pilot, "ctl-reject")
         await status_becomes(pilot, screen, "waiting")
-        await wait_until(pilot, lambda: screen.query_one(ApprovalsView).display,
-                         what="the approval request")
+        await wait_until(pilot, lambda: {"Approve", "Reject"} <= offered(screen),
+                         what="the approval request on offer")
+        assert screen.query_one(ApprovalsView).display
         await pilot.press("j")
         await status_becomes(pilot, screen, "failed")
         assert "REJECTED" in " ".join(r.category or "" for r in
@@ -132,6 +142,7 @@ def test_retry_as_a_new_run_and_debug_at_the_failed_step(isolated_store: Path) -
         store = RunStore(isolated_store)
         assert str(store.get_run(retry.run_id).status) == "failed"  # check always fails
         assert RunControl(store).origin(retry.run_id)["run_id"] == "fail-1"
+        await status_becomes(pilot, retry, "failed")
         await pilot.press("t")  # a retry of the retry is fine; a completed run is not
         await pilot.pause()
         await wait_for_runs(pilot)
