@@ -120,8 +120,8 @@ def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
     terminal.keys("r")  # run it: the params dialog, then Enter starts the run
     terminal.wait_for("Run tui.market.fanout")
     terminal.keys("Enter")
-    screen = terminal.wait_for("6/6 steps")
-    assert "✓ completed" in screen and "100%" in screen
+    screen = terminal.wait_for("✓ completed")  # the run's end comes after its last step's
+    assert "6/6 steps" in screen and "100%" in screen
 
     terminal.keys("Escape")
     screen = terminal.wait_for("Workflows 1 of 3")

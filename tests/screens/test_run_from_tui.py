@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from tui_harness import RUN_FIXTURES, drive, fixture_app, open_workflow, wait_for_runs
+from tui_harness import (
+    RUN_FIXTURES,
+    drive,
+    fixture_app,
+    open_workflow,
+    wait_for_runs,
+    wait_until,
+)
 
 from engine import RunStore
 from engine.discovery import load_file
@@ -30,13 +37,13 @@ def test_r_runs_the_workflow_and_the_dag_shows_each_step_completed(isolated_stor
         assert isinstance(pilot.app.screen, RunParamsScreen)
         await pilot.press("enter")
         await wait_for_runs(pilot)
-        await pilot.pause(0.15)  # the live view redraws on a short timer
         assert pilot.app.screen is screen
         run_id = screen.run_id
         assert run_id is not None
-        assert dict(screen.query_one(DagCanvas).statuses) == {
-            "extract": "completed", "validate": "completed", "transform": "completed",
-            "load": "completed"}
+        done = {"extract": "completed", "validate": "completed", "transform": "completed",
+                "load": "completed"}
+        await wait_until(pilot, lambda: dict(screen.query_one(DagCanvas).statuses) == done,
+                         what="the live view's redraw (on a short timer)")
         assert screen.progress.progress == 4 and screen.progress.total == 4
         assert "4/4 steps" in str(screen.query_one("#run-status").render())
         notes = [n.message for n in pilot.app._notifications]
@@ -45,19 +52,20 @@ def test_r_runs_the_workflow_and_the_dag_shows_each_step_completed(isolated_stor
         assert record.status == "completed"
         assert record.source is not None and record.source.endswith("tui_etl.py")
         # the selected step's details gained its output from the run that just ended
-        await pilot.pause(0.2)
-        fields = dict(screen.query_one(StepDetails).fields)
+        def last_output() -> str:
+            return str(dict(screen.query_one(StepDetails).fields).get("last output", ""))
+
         assert screen.dag.selected == "extract"
-        assert "last output" in fields and run_id in fields["last output"]
+        await wait_until(pilot, lambda: run_id in last_output(), what="extract's last output")
         screen.step_list.highlighted = 3  # load
-        await pilot.pause(0.3)
-        fields = dict(screen.query_one(StepDetails).fields)
-        assert fields["last output"].startswith('{"loaded": 6}')
+        await wait_until(pilot, lambda: last_output().startswith('{"loaded": 6}'),
+                         what="load's last output")
 
         await pilot.press("v")
-        await pilot.pause(0.3)
         detail = pilot.app.screen
         assert isinstance(detail, RunDetailScreen) and detail.run_id == run_id
+        await wait_until(pilot, lambda: detail.run is not None and
+                         len(detail.query_one(StepTimeline).rows) == 4, what="the run detail")
         rows = detail.query_one(StepTimeline).rows
         assert [r.step for r in rows] == ["extract", "validate", "transform", "load"]
         assert detail.query_one(OutputsView).outputs["load"] == {"loaded": 6}
@@ -118,8 +126,9 @@ def test_a_failing_run_colours_the_failed_step_and_notifies_an_error() -> None:
         await pilot.pause()
         await pilot.press("enter")
         await wait_for_runs(pilot)
-        await pilot.pause(0.15)
-        statuses = dict(screen.query_one(DagCanvas).statuses)
+        statuses = await wait_until(
+            pilot, lambda: (s := dict(screen.query_one(DagCanvas).statuses)).get("check")
+            == "failed" and s, what="the live view's redraw")
         assert statuses["fetch"] == "completed"
         assert statuses["check"] == "failed"
         assert statuses["never"] in ("skipped", "pending")

@@ -7,7 +7,16 @@ from typing import Any
 
 from store_rows import publish_two_versions
 from textual.pilot import Pilot
-from tui_harness import FIXTURES, drive, fixture_app, open_workflow, plain, settled, wait_for_runs
+from tui_harness import (
+    FIXTURES,
+    drive,
+    fixture_app,
+    open_workflow,
+    plain,
+    settled,
+    wait_for_runs,
+    wait_until,
+)
 
 from engine import ErrorPolicy, RetryPolicy, Step, Workflow
 from screens import CatalogScreen, WorkflowScreen
@@ -260,10 +269,10 @@ def test_open_boxes_take_the_live_status_of_their_items(isolated_store: Path) ->
         await pilot.pause()
         await pilot.press("enter")
         await wait_for_runs(pilot)
-        await pilot.pause(0.15)  # the live view redraws on a short timer
-        assert dict(canvas.statuses) == {
-            "load": "completed", "score_each/clean": "completed",
-            "score_each/score": "completed", "settle/check": "completed",
-            "settle/book": "completed", "report": "completed"}
+        done = {"load": "completed", "score_each/clean": "completed",
+                "score_each/score": "completed", "settle/check": "completed",
+                "settle/book": "completed", "report": "completed"}
+        await wait_until(pilot, lambda: dict(canvas.statuses) == done,
+                         what="the live view's redraw (on a short timer)")
 
     drive(fixture_app(COMPOSITE), scenario)
