@@ -3,8 +3,6 @@ wired to the parent's neighbours, guarded against cycles and unregistered childr
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from engine import Step, Workflow, register_workflow, unregister_workflow
@@ -200,7 +198,8 @@ def test_step_fields_say_where_an_inner_step_runs() -> None:
 
 
 @pytest.mark.parametrize("open_maps", [False, True])
-def test_five_hundred_steps_expand_and_lay_out_fast(open_maps: bool) -> None:
+def test_five_hundred_steps_expand_and_lay_out(open_maps: bool) -> None:
+    """Shape only: how fast it is lives in bench/bench_tui.py (``open map box``)."""
     steps: list[Step] = []
     for i in range(500):
         deps = [f"s{i - 1}"] if i % 25 else []
@@ -213,9 +212,7 @@ def test_five_hundred_steps_expand_and_lay_out_fast(open_maps: bool) -> None:
             steps.append(fn(f"s{i}", deps))
     wf = Workflow("t.big", steps)
     keys = [s.name for s in steps if s.iterator_steps] if open_maps else []
-    start = time.perf_counter()
     graph = expand(wf, keys)
     layout = compute_layout(graph, labels=graph.labels())
-    took = time.perf_counter() - start
     assert len(layout.boxes) == 500 + len(keys)
-    assert took < 0.3, f"{took:.3f}s"
+    assert all(f"s{i}/a" in layout.boxes for i in range(5, 500, 10)) is open_maps
