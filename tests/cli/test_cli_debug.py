@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from debug_transcript import replies
 
 from engine import RunStore
 
@@ -29,22 +30,6 @@ def session(cli, monkeypatch: pytest.MonkeyPatch) -> Session:
         return cli("debug", *argv)
 
     return invoke
-
-
-def transcript(out: str) -> list[tuple[str, list[str]]]:
-    """The session as (command, lines printed for it), in order; the banner has command ""."""
-    blocks: list[tuple[str, list[str]]] = [("", [])]
-    for line in out.splitlines():
-        if line.startswith("(spine) "):
-            blocks.append((line[len("(spine) "):], []))
-        else:
-            blocks[-1][1].append(line)
-    return blocks
-
-
-def replies(out: str, command: str, occurrence: int = 0) -> list[str]:
-    """What the prompt printed for the ``occurrence``-th ``command`` of the session."""
-    return [lines for typed, lines in transcript(out) if typed == command][occurrence]
 
 
 def errors(out: str) -> list[str]:

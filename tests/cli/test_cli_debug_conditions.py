@@ -8,22 +8,12 @@ import sys
 from typing import Any
 
 import pytest
+from debug_transcript import replies
 
 
 def session(cli: Any, monkeypatch: pytest.MonkeyPatch, script: str) -> Any:
     monkeypatch.setattr(sys, "stdin", io.StringIO(script))
     return cli("debug", "debug.pipeline")
-
-
-def replies(out: str, command: str, occurrence: int = 0) -> list[str]:
-    """What the prompt printed for the ``occurrence``-th ``command`` of the session."""
-    blocks: list[tuple[str, list[str]]] = [("", [])]
-    for line in out.splitlines():
-        if line.startswith("(spine) "):
-            blocks.append((line[len("(spine) "):], []))
-        else:
-            blocks[-1][1].append(line)
-    return [lines for typed, lines in blocks if typed == command][occurrence]
 
 
 def test_break_if_and_watch_pause_where_their_expressions_hold(cli, monkeypatch) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +24,15 @@ from engine import (
     WorkflowPlayground,
     WorkflowRunner,
     register_workflow,
-    registry,
 )
 from engine.adaptive import AdaptiveChangeError, ChangeKind
 from engine.events import AdaptiveChange, Event
 from engine.playground import SnapshotKind
 
+pytestmark = pytest.mark.usefixtures("clean_registry")
+
 MODES = [ExecutionMode.SEQUENTIAL, ExecutionMode.PARALLEL]
 WAIT = 10.0
-
-
-@pytest.fixture(autouse=True)
-def _clean_registry() -> Iterator[None]:
-    before = set(registry.list_workflows())
-    yield
-    for name in set(registry.list_workflows()) - before:
-        registry.unregister_workflow(name)
 
 
 class Trace:

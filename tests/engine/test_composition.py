@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,20 +25,11 @@ from engine import (
     WorkflowRunner,
     list_workflows,
     register_workflow,
-    registry,
 )
 
+pytestmark = pytest.mark.usefixtures("clean_registry")
+
 WAIT_TIMEOUT = 5.0
-
-
-@pytest.fixture(autouse=True)
-def _clean_registries() -> Iterator[None]:
-    workflows, pipelines = set(registry.list_workflows()), set(registry.list_pipelines())
-    yield
-    for name in set(registry.list_workflows()) - workflows:
-        registry.unregister_workflow(name)
-    for name in set(registry.list_pipelines()) - pipelines:
-        registry.unregister_pipeline(name)
 
 
 class Recorder:

@@ -10,6 +10,8 @@ import pytest
 from engine import registry
 from engine.discovery import discover, load_file, resolve
 
+pytestmark = pytest.mark.usefixtures("clean_registry")
+
 GOOD = '''
 from engine import ManagedWorkflow, Step, StepResult, Workflow
 
@@ -19,14 +21,6 @@ def one(ctx, config):
 flow = Workflow("disc.good", steps=[Step.lambda_("one", one)], tags=["t"])
 managed = ManagedWorkflow("disc.managed").step("a", lambda: {"a": 1}).build()
 '''
-
-
-@pytest.fixture(autouse=True)
-def _clean_registry():
-    before = set(registry.list_workflows())
-    yield
-    for name in set(registry.list_workflows()) - before:
-        registry.unregister_workflow(name)
 
 
 def write(folder: Path, name: str, text: str) -> Path:

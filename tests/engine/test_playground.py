@@ -9,7 +9,6 @@ import runpy
 import threading
 import tracemalloc
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ from engine import (
     WorkflowExecutionPolicy,
     WorkflowRunner,
     register_workflow,
-    registry,
 )
 from engine.playground import (
     BreakpointError,
@@ -55,16 +53,10 @@ from engine.playground import (
     WorkflowPlayground,
 )
 
+pytestmark = pytest.mark.usefixtures("clean_registry")
+
 M4 = Path(__file__).resolve().parents[1] / "resources" / "spec_examples" / "m4.py"
 BARRIER_TIMEOUT = 5.0
-
-
-@pytest.fixture(autouse=True)
-def _clean_registries() -> Iterator[None]:
-    workflows = set(registry.list_workflows())
-    yield
-    for name in set(registry.list_workflows()) - workflows:
-        registry.unregister_workflow(name)
 
 
 # --------------------------------------------------------------------------- handlers

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,13 +10,7 @@ import pytest
 from engine import Step, Workflow, WorkflowRunner, register_workflow, registry
 from engine.playground import SteppedInto, StopReason, WorkflowPlayground
 
-
-@pytest.fixture(autouse=True)
-def _clean_registries() -> Iterator[None]:
-    workflows = set(registry.list_workflows())
-    yield
-    for name in set(registry.list_workflows()) - workflows:
-        registry.unregister_workflow(name)
+pytestmark = pytest.mark.usefixtures("clean_registry")
 
 
 def scale(value: int, factor: int = 3) -> dict[str, Any]:

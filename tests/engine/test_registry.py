@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,15 +24,7 @@ from engine import (
 )
 from engine.registry import missing_references
 
-
-@pytest.fixture(autouse=True)
-def _clean_registries() -> Iterator[None]:
-    workflows, pipelines = set(list_workflows()), set(list_pipelines())
-    yield
-    for name in set(list_workflows()) - workflows:
-        unregister_workflow(name)
-    for name in set(list_pipelines()) - pipelines:
-        unregister_pipeline(name)
+pytestmark = pytest.mark.usefixtures("clean_registry")
 
 
 def handler(ctx: Any, config: Any) -> None:

@@ -3,7 +3,6 @@ its rebuilt definition or, failing all, its step records."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,7 @@ from engine.store.run_graph import (
     run_graph,
 )
 
-
-@pytest.fixture(autouse=True)
-def _clean_registry() -> Iterator[None]:
-    before = set(registry.list_workflows())
-    yield
-    for name in set(registry.list_workflows()) - before:
-        registry.unregister_workflow(name)
+pytestmark = pytest.mark.usefixtures("clean_registry")
 
 
 def done(name: str) -> Step:
