@@ -103,7 +103,7 @@ class Database:
                 conn.execute("BEGIN IMMEDIATE")
                 return conn
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 4:
+                if not _is_lock_error(exc) or attempt == 4:
                     raise
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
@@ -153,7 +153,12 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
             conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+            if not _is_lock_error(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+
+def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    """Another connection holds the lock ("database is locked", SQLITE_BUSY): worth a retry."""
+    return "locked" in str(exc) or "busy" in str(exc)
