@@ -250,10 +250,14 @@ class RunDetailScreen(Screen[None]):
         if self._offered() != offered:
             self.refresh_bindings()
 
+    @property
+    def status(self) -> str:
+        """The run's status as last read ("" until it has been)."""
+        return str(self.run.status) if self.run is not None else ""
+
     def _offered(self) -> tuple[str, bool]:
         """What the run actions on offer depend on: the status and a waiting approval."""
-        status = str(self.run.status) if self.run is not None else ""
-        return status, bool(self._pending_approvals())
+        return self.status, bool(self._pending_approvals())
 
     @on(LoadFailed)
     def _failed(self, event: LoadFailed) -> None:
@@ -287,7 +291,7 @@ class RunDetailScreen(Screen[None]):
         if bench.store is None or self._graph_loading:
             return
         self._graph_loading = True
-        final = self.run is not None and str(self.run.status) in TERMINAL
+        final = self.status in TERMINAL
         paths = tuple(str(p) for p in bench.settings.paths) or None
         self._load_graph(bench.store, paths, final)
 
@@ -371,7 +375,7 @@ class RunDetailScreen(Screen[None]):
 
     def action_resume_run(self) -> None:
         """Let a paused run go on, or resume an interrupted one from its completed steps."""
-        if self.run is not None and str(self.run.status) == "interrupted":
+        if self.status == "interrupted":
             workbench(self.app).restart_run(self.run_id, retry=False)
             self.notify(f"Resuming run {self.run_id} from its completed steps", timeout=4)
         else:
@@ -408,9 +412,8 @@ class RunDetailScreen(Screen[None]):
         """Offer (in the footer and palette, and on their keys) only the run actions that
         apply to the run as last read: cancel while it is live, pause or resume by its
         state, retry once it stopped, approve/reject while a step waits for a decision."""
-        status = str(self.run.status) if self.run is not None else ""
         if action in _RUN_ACTIONS:
-            return status in _RUN_ACTIONS[action]
+            return self.status in _RUN_ACTIONS[action]
         if action in ("approve", "reject"):
             return bool(self.is_mounted and self._pending_approvals())
         return True
