@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from .adapters import WorkflowStepFunction, workflow_step
-from .adaptive import AdaptiveChangeError, ChangeKind, GraphChange
+from .adaptive.changes import AdaptiveChangeError, ChangeKind, GraphChange
 from .analytics import RunAnalytics
 from .artifacts import (
     ArtifactChecksumError,
@@ -220,9 +220,9 @@ __all__ = [
 ]
 
 if _TYPE_CHECKING:
-    from .spec_yaml import WorkflowSpec
+    from .spec import WorkflowSpec
 
-_LAZY = {"WorkflowSpec": "spec_yaml"}  # pydantic models take ~0.1 s to build: load on use
+_LAZY = {"WorkflowSpec": "spec"}  # pydantic models take ~0.1 s to build: load on use
 
 
 def __getattr__(name: str) -> _Any:

@@ -7,10 +7,10 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .adaptive import AdaptiveChangeError, ChangeKind, Request
+from .adaptive.changes import AdaptiveChangeError, ChangeKind, Request
 
 if TYPE_CHECKING:
-    from .adaptive_control import AdaptiveControl
+    from .adaptive.control import AdaptiveControl
     from .results import StepRun
     from .steps import Step
 

@@ -232,7 +232,7 @@ def _python_error(file: Path, exc: BaseException) -> LoadError:
 
 def _load_yaml(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
     try:
-        from .spec_yaml import WorkflowSpec
+        from .spec import WorkflowSpec
 
         workflow = WorkflowSpec.from_file(file).to_workflow()
     except WorkflowSpecError as exc:

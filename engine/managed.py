@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .adaptive_control import SkipIf
+from .adaptive.control import SkipIf
 from .errors import WorkflowError
 from .policies import ErrorPolicy, RetryPolicy, WorkflowExecutionPolicy
 from .results import RunStatus, WorkflowResult

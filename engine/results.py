@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .policies import ErrorCategory
 
 if TYPE_CHECKING:
-    from .adaptive import GraphChange
+    from .adaptive.changes import GraphChange
 
 
 class RunStatus(StrEnum):

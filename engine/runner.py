@@ -1,7 +1,7 @@
 """``WorkflowRunner``: executes a workflow's DAG in memory and emits the run's events.
 
 The runner owns how one step runs (retries, timeouts, log capture, dispatch by step type);
-the scheduling loop of a run lives in ``engine.scheduler``. Attach ``RunSignals`` to pause,
+the scheduling loop of a run lives in ``engine.run_loop``. Attach ``RunSignals`` to pause,
 resume or cancel a run from another thread and to decide its approval steps.
 """
 
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import composition
-from .adaptive_control import ContinueAsNew, artifact_outputs, restore_current, set_current
+from .adaptive.control import ContinueAsNew, artifact_outputs, restore_current, set_current
 from .context import WorkflowContext
 from .errors import StepTimeoutError
 from .events import (
@@ -31,8 +31,8 @@ from .logcapture import capture_step, capturing_run
 from .policies import ErrorCategory
 from .registry import get_pipeline
 from .results import RunStatus, StepResult, WorkflowResult
-from .scheduler import DEFINITION_ERRORS, RunLoop, StepState, new_run_id
-from .scheduler import now as _now
+from .run_loop import DEFINITION_ERRORS, RunLoop, StepState, new_run_id
+from .run_loop import now as _now
 from .signals import RunSignals, approve_without_store
 from .steps import Step, StepType
 from .workflow import Workflow
@@ -269,8 +269,12 @@ class WorkflowRunner:
             return composition.run_subworkflow(self, step, ctx, state)
         if kind is StepType.MAP:
             return composition.run_map(self, step, ctx, config)
-        if kind is StepType.WAIT:
-            time.sleep(step.duration_seconds)
+        if kind is StepType.WAIT:  # a cancel ends the wait at once instead of sleeping it out
+            if ctx.cancel_event is not None and ctx.cancel_event.wait(step.duration_seconds):
+                return StepResult.fail(f"wait {step.name!r} ended by the run's cancel",
+                                       category=ErrorCategory.CANCELLED)
+            if ctx.cancel_event is None:
+                time.sleep(step.duration_seconds)
             return StepResult.ok(output={"waited_seconds": step.duration_seconds})
         if kind is StepType.APPROVAL:
             signals = self._signals.get(ctx.run_id)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..adaptive import (
+from ..adaptive.changes import (
     ADAPTIVE_SKIP_REASON,
     CONTINUED_REASON,
     AdaptiveChangeError,
@@ -23,7 +23,7 @@ from ..adaptive import (
     Request,
     replan,
 )
-from ..adaptive_control import (
+from ..adaptive.control import (
     AdaptiveControl,
     Continuation,
     artifact_outputs,

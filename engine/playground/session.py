@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..adaptive_control import restore_current, set_current
+from ..adaptive.control import restore_current, set_current
 from ..context import WorkflowContext
 from ..errors import UnknownPipelineError, UnknownWorkflowError
 from ..events import StepFinished

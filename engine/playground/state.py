@@ -14,7 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from ..adaptive import ADAPTIVE_SKIP_REASON, CONTINUED_REASON, GraphChange
+from ..adaptive.changes import ADAPTIVE_SKIP_REASON, CONTINUED_REASON, GraphChange
 from ..context import ContextReads
 from ..graph import Plan
 from ..policies import ErrorPolicy, WorkflowExecutionPolicy

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import WorkflowSpecError
 from ..serialization import to_json
-from ..spec_yaml import WorkflowSpec
+from ..spec import WorkflowSpec
 from ..workflow import Workflow
 from .db import Database
 from .records import to_datetime

@@ -176,9 +176,9 @@ def _retry(step: Step) -> str:
 def workflow_spec(wf: Workflow) -> Any:
     """``wf`` as a ``WorkflowSpec``, or a ``CliError`` naming what YAML cannot express."""
     try:
-        from engine.spec_yaml import WorkflowSpec
+        from engine.spec import WorkflowSpec
     except ImportError:
-        raise CliError("YAML export is not available: engine.spec_yaml is missing",
+        raise CliError("YAML export is not available: engine.spec is missing",
                        hint="use --json instead") from None
     try:
         return WorkflowSpec.from_workflow(wf)

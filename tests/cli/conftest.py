@@ -101,5 +101,5 @@ def run_module() -> Callable[..., Outcome]:
 
 @pytest.fixture
 def spec_yaml() -> object:
-    """Skip YAML tests until ``engine.spec_yaml`` exists."""
-    return pytest.importorskip("engine.spec_yaml")
+    """Skip YAML tests until ``engine.spec`` exists."""
+    return pytest.importorskip("engine.spec")

@@ -92,7 +92,7 @@ def test_resolve_by_file_and_by_name_with_suggestions(tmp_path: Path) -> None:
 
 
 def test_resolving_a_yaml_file_imports_the_modules_beside_it(tmp_path: Path) -> None:
-    pytest.importorskip("engine.spec_yaml")
+    pytest.importorskip("engine.spec")
     write(tmp_path, "handlers.py", """
         from engine import register_pipeline
 

@@ -58,9 +58,9 @@ DATA = SAMPLES_DIR / "data"
 
 
 def has_yaml_loader() -> bool:
-    """Discovery loads YAML through ``engine.spec_yaml``."""
+    """Discovery loads YAML through ``engine.spec``."""
     try:
-        importlib.import_module("engine.spec_yaml")
+        importlib.import_module("engine.spec")
     except ImportError:
         return False
     return True

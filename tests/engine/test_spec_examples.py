@@ -175,7 +175,7 @@ def test_i2_fan_out(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(engine, "WorkflowSpec"),
-                    reason="engine has no WorkflowSpec yet (engine/spec_yaml.py)")
+                    reason="engine has no WorkflowSpec yet (engine/spec/)")
 def test_i4_yaml_round_trip(tmp_path: Path) -> None:
     extra = "report = [[s.name for s in w.steps] for w in (workflow, workflow2)]\n"
     ran = run_example("i4", tmp_path, extra)

@@ -25,7 +25,7 @@ from engine import (
     WorkflowRunner,
     WorkflowSpecError,
 )
-from engine.spec_yaml import WorkflowSpec
+from engine.spec import WorkflowSpec
 from engine.steps import ApprovalGate
 from engine.workflow import OnConflict
 

@@ -10,7 +10,7 @@ is resumed or cancelled.
 
 Adaptive changes (``engine.adaptive``) are applied here, between steps, on the scheduling
 thread: when a step that requested any finishes, its batch becomes a new plan for the rest of
-the run (``engine.adaptive_run``). Runs whose steps request nothing pay one flag check per step.
+the run (``engine.adaptive.run``). Runs whose steps request nothing pay one flag check per step.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
-from .adaptive import CONTINUED_REASON, ChangeKind, GraphChange
-from .adaptive_control import restore_current, set_current
-from .adaptive_run import AdaptiveRunMixin
+from .adaptive.changes import CONTINUED_REASON, ChangeKind, GraphChange
+from .adaptive.control import restore_current, set_current
+from .adaptive.run import AdaptiveRunMixin
 from .context import WorkflowContext
 from .errors import UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError
 from .events import RunFinished, RunStarted

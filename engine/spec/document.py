@@ -16,8 +16,8 @@ its timeout inside ``approval`` (``timeout_seconds`` or ``timeout_hours``, as ``
 does) and its description defaults to the message; ``spec.concurrency`` is the workflow's
 ``ConcurrencyPolicy``, where ``queue_timeout_seconds: null`` means no limit and absent 300 s.
 
-The models live in ``spec_yaml_models``, YAML reading and error placement in
-``spec_yaml_errors``, runtime conversion in ``spec_yaml_convert``; this module is the API.
+The models live in ``models``, YAML reading and error placement in
+``locate``, runtime conversion in ``convert``; this module is the API.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
-from .errors import WorkflowSpecError, WorkflowValidationError
-from .policies import ErrorPolicy, ExecutionMode, WorkflowExecutionPolicy
-from .spec_yaml_convert import build_step, concurrency_policy, dump_yaml, workflow_doc
-from .spec_yaml_errors import Loc, check_header, line_at, load_document, locate, schema_error
-from .spec_yaml_models import (
+from ..errors import WorkflowSpecError, WorkflowValidationError
+from ..policies import ErrorPolicy, ExecutionMode, WorkflowExecutionPolicy
+from ..workflow import Workflow
+from .convert import build_step, concurrency_policy, dump_yaml, workflow_doc
+from .locate import Loc, check_header, line_at, load_document, locate, schema_error
+from .models import (
     API_VERSION,
     KIND,
     STEP_KINDS,
@@ -48,7 +49,6 @@ from .spec_yaml_models import (
     WaitSpec,
     WorkflowBody,
 )
-from .workflow import Workflow
 
 __all__ = [
     "API_VERSION",

@@ -11,7 +11,11 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .adaptive import (
+from ..errors import UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError
+from ..events import AdaptiveChange, StepFinished
+from ..policies import ErrorCategory, ErrorPolicy
+from ..results import RunStatus, StepRun
+from .changes import (
     ADAPTIVE_SKIP_REASON,
     AdaptiveChangeError,
     ChangeKind,
@@ -20,25 +24,21 @@ from .adaptive import (
     Request,
     replan,
 )
-from .adaptive_control import (
+from .control import (
     AdaptiveControl,
     Continuation,
     failure_handler_step,
     restore_current,
     set_current,
 )
-from .errors import UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError
-from .events import AdaptiveChange, StepFinished
-from .policies import ErrorCategory, ErrorPolicy
-from .results import RunStatus, StepRun
 
 if TYPE_CHECKING:
-    from .context import WorkflowContext
-    from .graph import Plan
-    from .runner import WorkflowRunner
-    from .scheduler import StepState
-    from .steps import Step
-    from .workflow import Workflow
+    from ..context import WorkflowContext
+    from ..graph import Plan
+    from ..run_loop import StepState
+    from ..runner import WorkflowRunner
+    from ..steps import Step
+    from ..workflow import Workflow
 
 _PENDING, _RUNNING, _FAILED = RunStatus.PENDING, RunStatus.RUNNING, RunStatus.FAILED
 _UPSTREAM_SKIP = "not run: upstream"
@@ -121,7 +121,7 @@ class AdaptiveRunMixin:
 
     def install(self, new: Replan, requester: str | None) -> None:
         """Make ``new`` the run's plan; states carry over by name, new steps start pending."""
-        from .scheduler import StepState
+        from ..run_loop import StepState
 
         if new.plan is not self.plan:
             by_name = {s.name: s for s in self.states}

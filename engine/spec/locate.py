@@ -14,14 +14,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from .errors import (
+from ..errors import (
     DependencyCycleError,
     DuplicateStepError,
     UnknownDependencyError,
     WorkflowSpecError,
     WorkflowValidationError,
 )
-from .spec_yaml_models import API_VERSION, KIND, MODEL_UNDER, StepSpec
+from .models import API_VERSION, KIND, MODEL_UNDER, StepSpec
 
 Loc = tuple[str | int, ...]
 

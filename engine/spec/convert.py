@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 
-from .adapters import WorkflowStepFunction
-from .errors import WorkflowSpecError
-from .policies import ErrorPolicy, RetryPolicy
-from .spec_yaml_errors import Loc
-from .spec_yaml_models import API_VERSION, KIND, ConcurrencySpec, StepSpec
-from .steps import ApprovalGate, Handler, Step, StepType
-from .workflow import ConcurrencyPolicy, OnConflict, Workflow
+from ..adapters import WorkflowStepFunction
+from ..errors import WorkflowSpecError
+from ..policies import ErrorPolicy, RetryPolicy
+from ..steps import ApprovalGate, Handler, Step, StepType
+from ..workflow import ConcurrencyPolicy, OnConflict, Workflow
+from .locate import Loc
+from .models import API_VERSION, KIND, ConcurrencySpec, StepSpec
 
 #: builds the error for a message at a document location
 ErrorAt = Callable[[str, Loc], WorkflowSpecError]

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import DependencyCycleError, WorkflowError, WorkflowValidationError
-from .graph import Plan, build_plan
-from .policies import ErrorCategory
-from .results import RunStatus
-from .serialization import to_jsonable
-from .steps import Step, StepType
+from ..errors import DependencyCycleError, WorkflowError, WorkflowValidationError
+from ..graph import Plan, build_plan
+from ..policies import ErrorCategory
+from ..results import RunStatus
+from ..serialization import to_jsonable
+from ..steps import Step, StepType
 
 #: how many times ``retry_step`` may re-run one step in one run (stops retry loops)
 MAX_ADAPTIVE_RETRIES = 25
@@ -353,7 +353,7 @@ def _unique(names: Sequence[str]) -> list[str]:
 
 def _check_references(step: Step, action: str) -> None:
     """Fail now, not mid-run, when an added step names an unregistered pipeline or workflow."""
-    from .registry import list_pipelines, list_workflows
+    from ..registry import list_pipelines, list_workflows
 
     if step.step_type is StepType.PIPELINE and step.pipeline_name not in list_pipelines():
         raise AdaptiveChangeError(f"{action}: step {step.name!r} runs pipeline "

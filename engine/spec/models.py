@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .policies import RetryPolicy, WorkflowExecutionPolicy
-from .workflow import ConcurrencyPolicy
+from ..policies import RetryPolicy, WorkflowExecutionPolicy
+from ..workflow import ConcurrencyPolicy
 
 API_VERSION = "spine.io/v1"
 KIND = "Workflow"

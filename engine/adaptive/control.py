@@ -14,16 +14,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from .adaptive import AdaptiveChangeError, ChangeKind, Request, replan
-from .errors import UnknownWorkflowError
-from .graph import Plan
-from .invoke import call_handler, function_kwargs, signature_of
-from .results import RunStatus, StepResult, StepRun
-from .steps import Step
+from ..errors import UnknownWorkflowError
+from ..graph import Plan
+from ..invoke import call_handler, function_kwargs, signature_of
+from ..results import RunStatus, StepResult, StepRun
+from ..steps import Step
+from .changes import AdaptiveChangeError, ChangeKind, Request, replan
 
 if TYPE_CHECKING:
-    from .context import WorkflowContext
-    from .runner import WorkflowRunner
+    from ..context import WorkflowContext
+    from ..runner import WorkflowRunner
 
 _local = threading.local()
 
@@ -135,8 +135,8 @@ class AdaptiveControl:
     def spawn(self, ctx: WorkflowContext, name: str, workflow_name: str,
               params: Mapping[str, Any] | None) -> str:
         """Start ``workflow_name`` as a detached child run now; recorded when the step ends."""
-        from .registry import get_workflow
-        from .scheduler import new_run_id
+        from ..registry import get_workflow
+        from ..run_loop import new_run_id
 
         if not isinstance(name, str) or not name:
             raise AdaptiveChangeError(f"spawn_workflow needs a non-empty name, got {name!r}")
@@ -167,7 +167,7 @@ class AdaptiveControl:
 
     def continue_as_new(self, params: Mapping[str, Any] | None,
                         preserve_artifacts: bool) -> NoReturn:
-        from .scheduler import new_run_id
+        from ..run_loop import new_run_id
 
         if params is not None and not isinstance(params, Mapping):
             raise AdaptiveChangeError(f"continue_as_new: params must be a dict, got "
@@ -198,7 +198,7 @@ def failure_handler_step(name: str, fn: Callable[..., Any], failed: StepRun) -> 
     else:
         step = Step.from_function(name, fn, config=config, depends_on=[failed.name],
                                   description=description)
-    from .policies import ErrorPolicy
+    from ..policies import ErrorPolicy
 
     return step.with_changes(on_error=ErrorPolicy.CONTINUE)
 
@@ -234,7 +234,7 @@ class SkipIf:
 def artifact_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """The outputs that hold an artifact ref: what ``continue_as_new(preserve_artifacts=True)``
     hands to the next run."""
-    from .artifacts.refs import REF_TYPE, ArtifactRef
+    from ..artifacts.refs import REF_TYPE, ArtifactRef
 
     def holds_ref(value: Any) -> bool:
         stack = [value]
