@@ -5,7 +5,7 @@ from typing import Any as _Any
 
 from .adapters import WorkflowStepFunction, workflow_step
 from .adaptive.changes import AdaptiveChangeError, ChangeKind, GraphChange
-from .analytics import RunAnalytics
+from .analytics import TREND_METRICS, RunAnalytics
 from .artifacts import (
     ArtifactChecksumError,
     ArtifactError,
@@ -16,11 +16,24 @@ from .artifacts import (
     AsyncArtifactStore,
     InvalidArtifactKeyError,
     LocalArtifactStore,
+    default_artifact_root,
     delete_run_artifacts,
 )
 from .catalog import WorkflowCatalog, WorkflowInfo, WorkflowNotFoundError
 from .context import WorkflowContext
-from .discovery import Catalog, DiscoveredWorkflow, LoadError, discover
+from .control import RunControl
+from .definitions import DefinitionNotFoundError, StoredRuns, recorded_run, workflow_for_run
+from .discovery import (
+    PYTHON_SUFFIXES,
+    YAML_SUFFIXES,
+    Catalog,
+    DiscoveredWorkflow,
+    LoadError,
+    default_paths,
+    discover,
+    load_file,
+    resolve_workflow,
+)
 from .errors import (
     DependencyCycleError,
     DuplicateStepError,
@@ -40,17 +53,32 @@ from .errors import (
 from .events import (
     AdaptiveChange,
     Event,
+    Lineage,
     LogLine,
     RunFinished,
+    RunInterrupted,
+    RunOrigin,
+    RunPaused,
+    RunPending,
+    RunQueued,
+    RunResumed,
+    RunSkipped,
     RunStarted,
+    RunWaiting,
     StepFinished,
     StepRetrying,
     StepStarted,
 )
 from .feature_flags import FeatureFlags
-from .graph import Plan
+from .graph import Plan, build_plan
+from .ids import new_run_id
 from .invoke import MissingArgumentError
+from .lifecycle import LIVE as LIVE_STATUSES
+from .lifecycle import RESUMABLE as RESUMABLE_STATUSES
+from .lifecycle import RETRYABLE as RETRYABLE_STATUSES
+from .lifecycle import IllegalTransitionError
 from .managed import ManagedWorkflow, format_result
+from .params import parse_param, parse_params
 from .playground import (
     PlaygroundError,
     RecordedRun,
@@ -71,18 +99,24 @@ from .registry import (
     get_workflow,
     list_pipelines,
     list_workflows,
+    missing_references,
     register_pipeline,
     register_workflow,
     unregister_pipeline,
     unregister_workflow,
 )
 from .results import RunStatus, StepResult, StepRun, WorkflowResult
+from .executed_graph import RunChange, RunGraph, run_graph
 from .runner import WorkflowRunner
+from .serialization import to_json
 from .signals import RunSignals
+from .sources import SourceRef
+from .start import RunHandle, start_replay, start_resume, start_retry, start_run
+from .step_names import MAP_ITEM_SCOPE, is_map_item, map_item_name
 from .steps import ApprovalGate, Step, StepType
-from .store.commands import ApprovalRecord, RunControlError
-from .store.control import RunControl
+from .store.control_requests import RunControlError
 from .store.records import (
+    ApprovalRecord,
     ArtifactRecord,
     EventRecord,
     LogRecord,
@@ -90,20 +124,18 @@ from .store.records import (
     StepOutput,
     StepRecord,
 )
-from .store.replay import DefinitionNotFoundError
-from .store.run_graph import RunChange, RunGraph, run_graph
 from .store.runs import RunStore, UnknownRunError
 from .store.schema import StoreError, StoreFileError
 from .store.time_window import TimeWindow, TimeWindowError
-from .store.version_diff import VersionDiff
-from .store.versions import (
+from .templates import etl_pipeline, scheduled_batch
+from .tracking import TrackedWorkflowRunner
+from .versions import (
     UnknownVersionError,
+    VersionDiff,
     VersionInfo,
     VersionNotReplayableError,
     WorkflowVersionStore,
 )
-from .templates import etl_pipeline, scheduled_batch
-from .tracked import TrackedWorkflowRunner
 from .workflow import ConcurrencyPolicy, OnConflict, Workflow
 
 __all__ = [
@@ -133,18 +165,25 @@ __all__ = [
     "ExecutionMode",
     "FeatureFlags",
     "GraphChange",
+    "IllegalTransitionError",
     "InvalidArtifactKeyError",
     "InvalidReturnTypeError",
+    "LIVE_STATUSES",
+    "Lineage",
     "LoadError",
     "LocalArtifactStore",
     "LogLine",
     "LogRecord",
+    "MAP_ITEM_SCOPE",
     "ManagedWorkflow",
     "MissingArgumentError",
     "OnConflict",
     "OutputNotSerializableError",
+    "PYTHON_SUFFIXES",
     "Plan",
     "PlaygroundError",
+    "RESUMABLE_STATUSES",
+    "RETRYABLE_STATUSES",
     "RecordedRun",
     "RetryPolicy",
     "RunAnalytics",
@@ -153,13 +192,23 @@ __all__ = [
     "RunControlError",
     "RunFinished",
     "RunGraph",
+    "RunHandle",
+    "RunInterrupted",
+    "RunOrigin",
+    "RunPaused",
+    "RunPending",
+    "RunQueued",
     "RunRecord",
+    "RunResumed",
     "RunSignals",
+    "RunSkipped",
     "RunSource",
     "RunStarted",
     "RunStatus",
     "RunStore",
+    "RunWaiting",
     "Snapshot",
+    "SourceRef",
     "Step",
     "StepFinished",
     "StepOutput",
@@ -173,6 +222,8 @@ __all__ = [
     "StepType",
     "StoreError",
     "StoreFileError",
+    "StoredRuns",
+    "TREND_METRICS",
     "TimeWindow",
     "TimeWindowError",
     "TrackedWorkflowRunner",
@@ -201,6 +252,10 @@ __all__ = [
     "WorkflowStepFunction",
     "WorkflowValidationError",
     "WorkflowVersionStore",
+    "YAML_SUFFIXES",
+    "build_plan",
+    "default_artifact_root",
+    "default_paths",
     "delete_run_artifacts",
     "discover",
     "etl_pipeline",
@@ -208,14 +263,29 @@ __all__ = [
     "format_result",
     "get_pipeline",
     "get_workflow",
+    "is_map_item",
     "list_pipelines",
     "list_workflows",
+    "load_file",
+    "map_item_name",
+    "missing_references",
+    "new_run_id",
+    "parse_param",
+    "parse_params",
+    "recorded_run",
     "register_pipeline",
     "register_workflow",
+    "resolve_workflow",
     "run_graph",
     "scheduled_batch",
+    "start_replay",
+    "start_resume",
+    "start_retry",
+    "start_run",
+    "to_json",
     "unregister_pipeline",
     "unregister_workflow",
+    "workflow_for_run",
     "workflow_step",
 ]
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .store.records import to_datetime
-from .tracked import StoreLike, open_store
+from .store.runs import StoreLike, open_store
 
 if TYPE_CHECKING:
     import pandas as pd

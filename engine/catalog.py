@@ -22,7 +22,7 @@ from .analytics import _FAILURE_SQL, _FINISHED_SQL
 from .errors import WorkflowError
 from .results import RunStatus
 from .store.records import to_datetime
-from .tracked import StoreLike, open_store
+from .store.runs import StoreLike, open_store
 from .workflow import Workflow
 
 

@@ -9,14 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 from .context import WorkflowContext
 from .errors import WorkflowCycleError
+from .events import RunOrigin
 from .graph import build_plan
+from .ids import new_run_id
 from .policies import ErrorCategory
 from .registry import get_workflow
 from .results import RunStatus, StepResult
-from .steps import Step, map_item_name
+from .step_names import map_item_name
+from .step_state import StepState
+from .steps import Step
 
 if TYPE_CHECKING:
-    from .runner import StepState, WorkflowRunner
+    from .runner import WorkflowRunner
 
 
 def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
@@ -33,8 +37,6 @@ def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
     explicit = {key: ctx.resolve(value) for key, value in step.params.items()}
     params = {**ctx.params, **explicit} if step.inherit_context else explicit
     seed = dict(ctx.outputs) if step.inherit_context else None
-    from .runner import new_run_id
-
     child_run_id = new_run_id()
     state.child_run_id = child_run_id
 
@@ -44,7 +46,8 @@ def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
         return runner.execute(child, params, run_id=child_run_id, parent_run_id=ctx.run_id,
                               parent_step=step.name, call_chain=ctx.call_chain,
                               seed_outputs=seed, cancel=cancel,
-                              signals=signals if attach else None)
+                              signals=signals if attach else None,
+                              origin=RunOrigin(started_by=ctx.started_by))
 
     if not step.wait_for_child:
         # detached: runs to its end (Temporal's "abandon" parent-close policy)
@@ -119,7 +122,6 @@ def _run_with_timeout(run: Callable[[threading.Event], Any], step: Step,
 def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
             config: Mapping[str, Any]) -> StepResult:
     """Run the iterator steps once per item (up to ``max_concurrency`` at a time), in order."""
-    from .runner import StepState
 
     try:
         items = ctx.resolve(step.items_path)

@@ -67,7 +67,7 @@ class WorkflowContext(ContextReads):
     """
 
     __slots__ = ("run_id", "workflow_name", "params", "outputs", "latest", "call_chain",
-                 "artifact_store", "cancel_event", "_adaptive", "__weakref__")
+                 "artifact_store", "cancel_event", "started_by", "_adaptive", "__weakref__")
 
     def __init__(self, run_id: str, workflow_name: str = "",
                  params: Mapping[str, Any] | None = None,
@@ -82,6 +82,9 @@ class WorkflowContext(ContextReads):
         self.artifact_store: Any = None
         #: the run's cancel signal (set by the runner); waited sub-workflows and map items share it
         self.cancel_event: threading.Event | None = None
+        #: who started the run (``cli``, ``tui``, ``api``, ``script``, ``schedule:NAME``, ...);
+        #: its sub-workflow runs inherit it
+        self.started_by = "script"
         #: set by whatever runs the steps (runner, playground); None: no adaptive changes
         self._adaptive: AdaptiveControl | None = None
         for name, value in (outputs or {}).items():

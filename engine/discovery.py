@@ -20,6 +20,8 @@ from typing import Any
 
 from . import registry
 from .errors import WorkflowError, WorkflowSpecError
+from .managed import ManagedWorkflow
+from .sources import SourceRef
 from .workflow import Workflow
 
 PYTHON_SUFFIXES = (".py",)
@@ -57,6 +59,13 @@ class DiscoveredWorkflow:
     def name(self) -> str:
         return self.workflow.name
 
+    @property
+    def source_ref(self) -> SourceRef:
+        """What a run of it records so ``resume`` can rebuild it: its file, else its name."""
+        if self.kind == "registry" or not Path(self.source).is_file():
+            return SourceRef.registry(self.name)
+        return SourceRef.file(self.source)
+
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
@@ -77,13 +86,10 @@ class Catalog:
 
 
 def default_paths() -> list[Path]:
-    """``./workflows`` when it exists, else the bundled sample workflows."""
+    """``./workflows`` when it exists, else nothing: front ends add their own fallback (the
+    CLI and the TUI fall back to the bundled samples)."""
     local = Path.cwd() / "workflows"
-    if local.is_dir():
-        return [local]
-    from sample_workflows import SAMPLES_DIR
-
-    return [Path(SAMPLES_DIR)]
+    return [local] if local.is_dir() else []
 
 
 def discover(paths: Iterable[str | Path] | None = None) -> Catalog:
@@ -205,8 +211,6 @@ def _as_discovered(value: Any, source: str) -> DiscoveredWorkflow | None:
         return DiscoveredWorkflow(value, source, "python")
     if isinstance(value, type):
         return None
-    from .managed import ManagedWorkflow
-
     if isinstance(value, ManagedWorkflow):
         try:
             return DiscoveredWorkflow(value.workflow, source, "python", managed=value)
@@ -231,7 +235,7 @@ def _python_error(file: Path, exc: BaseException) -> LoadError:
 
 
 def _load_yaml(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
-    try:
+    try:  # on the first YAML file: building the pydantic models costs ~0.1 s
         from .spec import WorkflowSpec
 
         workflow = WorkflowSpec.from_file(file).to_workflow()
@@ -246,7 +250,7 @@ def _load_yaml(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
     return [DiscoveredWorkflow(workflow, str(file), "yaml")], []
 
 
-def resolve(target: str, paths: Iterable[str | Path] | None = None) -> DiscoveredWorkflow:
+def resolve_workflow(target: str, paths: Iterable[str | Path] | None = None) -> DiscoveredWorkflow:
     """A workflow by file path, by name in ``paths``, or by registered name.
 
     Raises ``LookupError`` with the load errors of the file, or the known names.

@@ -15,11 +15,70 @@ from typing import Any
 logger = logging.getLogger("engine.events")
 
 
+#: who may start a run: these, or ``schedule:NAME`` / ``trigger:NAME``
+STARTERS = ("cli", "tui", "api", "script")
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """The stored run a new run re-executes: ``kind`` is ``retry`` (from its failed step, the
+    ``reused`` steps' outputs carried over) or ``replay`` (of one ``step``)."""
+
+    kind: str
+    run_id: str
+    step: str | None = None
+    reused: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrigin:
+    """What a run is and who started it, decided once by whoever starts it and carried forward
+    on the run's events (never pulled back): ``started_by`` is ``cli``, ``tui``, ``api``,
+    ``script``, ``schedule:NAME`` or ``trigger:NAME``; ``source`` a ``SourceRef`` text."""
+
+    started_by: str = "script"
+    source: str | None = None
+    partition_key: str | None = None
+    version: int | None = None
+    lineage: Lineage | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     run_id: str
     workflow: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPending(Event):
+    """A run was created (its row exists) and has not started: it may still be skipped,
+    queued for a concurrency slot or cancelled."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    step_names: tuple[str, ...] = ()
+    origin: RunOrigin = field(default_factory=RunOrigin)
+    parent_run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunQueued(Event):
+    """The run waits for a concurrency slot of its workflow (``holders`` have them, ``ahead``
+    wait before it; ``cancelled`` are older runs the ``cancel_existing`` policy stops)."""
+
+    holders: tuple[str, ...] = ()
+    ahead: tuple[str, ...] = ()
+    max_concurrent_runs: int = 1
+    on_conflict: str = "queue"
+    cancelled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSkipped(Event):
+    """The run ends without running a step (its partition already completed, or the
+    concurrency policy skips it); ``reason`` says which."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +90,31 @@ class RunStarted(Event):
     """The parent run's step this run is the sub-workflow of (``fan[2].each`` inside a map),
     so a live view can place the child's steps inside that step's box."""
     version: int = 1
+    origin: RunOrigin = field(default_factory=RunOrigin)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPaused(Event):
+    """A pause was handled: steps already running finish, nothing new starts."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunWaiting(Event):
+    """An approval step waits for a decision (``steps``: every step waiting now)."""
+
+    steps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResumed(Event):
+    """The run runs again after a pause or an approval wait."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunInterrupted(Event):
+    """The process running the run is gone (or its heartbeat lapsed); ``resume`` continues it."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,10 +168,15 @@ class AdaptiveChange(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(Event):
+    """The run ended ``completed``, ``failed`` or ``cancelled`` (also while still queued)."""
+
     status: str
     error: str | None = None
     error_step: str | None = None
     duration_seconds: float = 0.0
+    category: str | None = None
+    """The error category it ended with: its failed step's, or ``TIMEOUT``/``CANCELLED`` for
+    a run that never left the queue."""
 
 
 Listener = Callable[[Event], None]

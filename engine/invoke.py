@@ -6,12 +6,14 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .context import WorkflowContext
 from .errors import InvalidReturnTypeError, OutputNotSerializableError, WorkflowError
 from .results import StepResult
 from .serialization import first_unserializable
+
+if TYPE_CHECKING:
+    from .context import WorkflowContext
 
 _CTX_NAMES = frozenset({"ctx", "context"})
 _CONFIG_NAMES = frozenset({"config", "cfg"})

@@ -12,7 +12,9 @@ from .policies import ErrorPolicy, RetryPolicy, WorkflowExecutionPolicy
 from .results import RunStatus, WorkflowResult
 from .runner import WorkflowRunner
 from .serialization import to_json
+from .sources import SourceRef
 from .steps import Step
+from .tracking import TrackedWorkflowRunner
 from .workflow import Workflow
 
 _ICONS = {RunStatus.COMPLETED: "✅", RunStatus.FAILED: "❌", RunStatus.SKIPPED: "⏭",
@@ -119,11 +121,9 @@ class ManagedWorkflow:
             self.last_result = WorkflowRunner().execute(self.workflow, params)
         else:
             if self._tracked is None:
-                from .tracked import TrackedWorkflowRunner
-
                 self._tracked = TrackedWorkflowRunner(self.db)
             self.last_result = self._tracked.execute(self.workflow, params, partition=partition,
-                                                     source=f"managed:{self.name}")
+                                                     source=str(SourceRef.managed(self.name)))
         return self.last_result
 
     def summary(self, result: WorkflowResult | None = None) -> str:

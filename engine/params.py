@@ -8,8 +8,10 @@ survive JSON), ``~``, and YAML 1.1's ``yes``/``no``/``on``/``off`` (only ``true`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from .serialization import to_json
 
 _PLAIN = (bool, int, float, type(None))
 
@@ -52,3 +54,15 @@ def _typed(raw: str) -> Any:
     if isinstance(value, list | dict) and text[0] in "[{":
         return value
     return raw
+
+
+def resolve_params(workflow: Any, params: Mapping[str, Any] | None = None,
+                   partition: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A run's params, decided once: the workflow's ``defaults``, then the partition's keys
+    (a partition slice is a default param, as Dagster's partition key is), then ``params``."""
+    return {**getattr(workflow, "defaults", {}), **(partition or {}), **(params or {})}
+
+
+def partition_key(partition: Mapping[str, Any]) -> str:
+    """Canonical text for a partition (key order does not matter): what marks it done."""
+    return to_json(dict(sorted(partition.items())), separators=(",", ":"))

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +28,12 @@ from .adaptive.control import restore_current, set_current
 from .adaptive.run import AdaptiveRunMixin
 from .context import WorkflowContext
 from .errors import UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError
-from .events import RunFinished, RunStarted
+from .events import RunFinished, RunOrigin, RunStarted
+from .ids import now
 from .policies import ErrorCategory, ErrorPolicy, ExecutionMode
 from .registry import missing_references
-from .results import RunStatus, StepRun, WorkflowResult
+from .results import RunStatus, WorkflowResult
+from .step_state import StepState
 from .steps import Step
 from .workflow import Workflow
 
@@ -49,49 +49,6 @@ _PENDING = RunStatus.PENDING
 DEFINITION_ERRORS = (WorkflowCycleError, UnknownPipelineError, UnknownWorkflowError)
 
 
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-class StepState:
-    """Mutable bookkeeping for one step while a run is in flight."""
-
-    __slots__ = ("name", "status", "attempts", "output", "error", "category", "error_type",
-                 "traceback", "started_at", "finished_at", "duration", "child_run_id")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.status = RunStatus.PENDING
-        self.attempts = 0
-        self.output: Any = None
-        self.error: str | None = None
-        self.category: str | None = None
-        self.error_type: str | None = None
-        self.traceback: str | None = None
-        self.started_at: datetime | None = None
-        self.finished_at: datetime | None = None
-        self.duration = 0.0
-        self.child_run_id: str | None = None
-
-    def reset(self) -> None:
-        """Back to "not run" (a ``retry_step``), keeping the object the scheduler tracks."""
-        self.status = RunStatus.PENDING
-        self.attempts = 0
-        self.output = self.error = self.category = self.error_type = self.traceback = None
-        self.started_at = self.finished_at = self.child_run_id = None
-        self.duration = 0.0
-
-    def freeze(self) -> StepRun:
-        return StepRun(self.name, self.status, self.attempts, self.output, self.error,
-                       self.category, self.error_type, self.traceback, self.started_at,
-                       self.finished_at, self.duration, self.child_run_id)
-
-
-
 class RunLoop(AdaptiveRunMixin):
     """One execution of one workflow: the scheduling loop and its bookkeeping.
 
@@ -103,8 +60,8 @@ class RunLoop(AdaptiveRunMixin):
     def __init__(self, runner: WorkflowRunner, workflow: Workflow, ctx: WorkflowContext,
                  cancel: threading.Event | None, parent_run_id: str | None,
                  seeded: set[str], signals: RunSignals | None = None,
-                 continued_from: tuple[str, ...] = (), *, parent_step: str | None = None
-                 ) -> None:
+                 continued_from: tuple[str, ...] = (), *, parent_step: str | None = None,
+                 origin: RunOrigin | None = None) -> None:
         self.runner = runner
         self.signals = signals
         self.workflow = workflow
@@ -112,6 +69,8 @@ class RunLoop(AdaptiveRunMixin):
         self.cancel = cancel
         self.parent_run_id = parent_run_id
         self.parent_step = parent_step
+        #: who started the run and from what, carried on ``RunStarted``
+        self.origin = origin or RunOrigin(started_by=ctx.started_by)
         self.seeded = seeded
         self.steps: tuple[Step, ...] = workflow.steps
         self.plan = workflow.plan
@@ -143,7 +102,9 @@ class RunLoop(AdaptiveRunMixin):
         self.runner.emit(RunStarted(run_id=ctx.run_id, workflow=wf.name, at=started_at,
                                     params=dict(ctx.params), step_names=self.plan.names,
                                     parent_run_id=self.parent_run_id,
-                                    parent_step=self.parent_step, version=wf.version))
+                                    parent_step=self.parent_step,
+                                    version=self.origin.version or wf.version,
+                                    origin=self.origin))
         if self.continued_from:
             self.publish(GraphChange(ChangeKind.CONTINUED_FROM, None, {
                 "run_id": self.continued_from[-1], "chain": list(self.continued_from)}))
@@ -177,7 +138,8 @@ class RunLoop(AdaptiveRunMixin):
         self.runner.emit(RunFinished(run_id=ctx.run_id, workflow=wf.name, at=finished_at,
                                      status=status.value, error=self.error,
                                      error_step=self.error_step,
-                                     duration_seconds=result.duration_seconds))
+                                     duration_seconds=result.duration_seconds,
+                                     category=self._error_category(status)))
         if self.definition_error is not None:
             raise self.definition_error
         return result
@@ -370,6 +332,15 @@ class RunLoop(AdaptiveRunMixin):
             if state.status is RunStatus.PENDING:
                 state.status = RunStatus.SKIPPED
                 state.error = reason
+
+    def _error_category(self, status: RunStatus) -> str | None:
+        if status is RunStatus.CANCELLED:
+            return _CANCELLED
+        if self.error_step is not None:
+            failed = self.states[self.plan.index[self.error_step]] \
+                if self.error_step in self.plan.index else None
+            return failed.category if failed is not None else None
+        return "CONFIGURATION" if self.definition_error is not None else None
 
     def _final_status(self) -> RunStatus:
         if self.definition_error is not None or self.error_step is not None:

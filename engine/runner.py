@@ -17,27 +17,31 @@ from typing import Any
 from . import composition
 from .adaptive.control import ContinueAsNew, artifact_outputs, restore_current, set_current
 from .context import WorkflowContext
-from .errors import StepTimeoutError
+from .errors import StepOutputError, StepTimeoutError
 from .events import (
     Event,
     Listener,
+    RunOrigin,
     StepFinished,
     StepRetrying,
     StepStarted,
     dispatch,
 )
-from .invoke import call_handler, signature_of
+from .ids import new_run_id
+from .ids import now as _now
+from .invoke import MissingArgumentError, call_handler, signature_of
 from .logcapture import capture_step, capturing_run
+from .params import resolve_params
 from .policies import ErrorCategory
 from .registry import get_pipeline
 from .results import RunStatus, StepResult, WorkflowResult
-from .run_loop import DEFINITION_ERRORS, RunLoop, StepState, new_run_id
-from .run_loop import now as _now
+from .run_loop import DEFINITION_ERRORS, RunLoop
 from .signals import RunSignals, approve_without_store
+from .step_state import StepState
 from .steps import Step, StepType
 from .workflow import Workflow
 
-__all__ = ["DEFINITION_ERRORS", "StepState", "WorkflowRunner", "new_run_id"]
+__all__ = ["DEFINITION_ERRORS", "StepState", "WorkflowRunner"]
 
 _CANCELLED = ErrorCategory.CANCELLED.value
 #: step kinds that watch their own timeout instead of running on a helper thread
@@ -76,7 +80,8 @@ class WorkflowRunner:
                 call_chain: tuple[str, ...] = (),
                 seed_outputs: Mapping[str, Any] | None = None,
                 restored: Mapping[str, Any] | None = None,
-                signals: RunSignals | None = None) -> WorkflowResult:
+                signals: RunSignals | None = None,
+                origin: RunOrigin | None = None) -> WorkflowResult:
         """Run ``workflow`` to the end and return its result.
 
         ``restored`` maps step names to outputs of an earlier attempt of this run (resume):
@@ -84,6 +89,8 @@ class WorkflowRunner:
         resumes or cancels the run from another thread and decides its approval steps; its
         cancel event is the run's unless ``cancel`` is given. ``parent_run_id`` and
         ``parent_step`` name the run and step a sub-workflow runs for (in ``RunStarted``).
+        ``origin`` (who started the run, its source, partition and version) rides on
+        ``RunStarted``; without one the run was started by a ``script``.
 
         Raises (after recording the run as failed) only for definition errors: unknown
         pipelines or sub-workflows and sub-workflow cycles. Step failures never raise; they
@@ -104,7 +111,7 @@ class WorkflowRunner:
             cancel = signals.cancel_event
         parent = (parent_run_id, parent_step)
         run = self._loop(workflow, params, run_id or new_run_id(), cancel, parent,
-                         call_chain, seed_outputs)
+                         call_chain, seed_outputs, origin=origin)
         if restored:
             run.restore(restored)
         result = self._run(run, signals)
@@ -114,21 +121,25 @@ class WorkflowRunner:
             chain = (*chain, result.run_id)
             seed = artifact_outputs(run.ctx.outputs) if continuation.preserve_artifacts else None
             run = self._loop(workflow, continuation.params, continuation.run_id, cancel,
-                             parent, call_chain, seed, continued_from=chain)
+                             parent, call_chain, seed, continued_from=chain,
+                             origin=_continued(origin))
             result = self._run(run, None)
         return result
 
     def _loop(self, workflow: Workflow, params: Mapping[str, Any] | None, run_id: str,
               cancel: threading.Event | None, parent: tuple[str | None, str | None],
               call_chain: tuple[str, ...], seed_outputs: Mapping[str, Any] | None,
-              continued_from: tuple[str, ...] = ()) -> RunLoop:
+              continued_from: tuple[str, ...] = (), *,
+              origin: RunOrigin | None = None) -> RunLoop:
         chain = (*call_chain, workflow.name) if call_chain else (workflow.name,)
-        merged = {**workflow.defaults, **(params or {})}
-        ctx = WorkflowContext(run_id, workflow.name, merged, seed_outputs, chain)
+        ctx = WorkflowContext(run_id, workflow.name, resolve_params(workflow, params),
+                              seed_outputs, chain)
         ctx.cancel_event = cancel
         ctx.artifact_store = self.artifact_store
+        if origin is not None:
+            ctx.started_by = origin.started_by
         return RunLoop(self, workflow, ctx, cancel, parent[0], set(seed_outputs or ()),
-                       None, continued_from, parent_step=parent[1])
+                       None, continued_from, parent_step=parent[1], origin=origin)
 
     def _run(self, run: RunLoop, signals: RunSignals | None) -> WorkflowResult:
         if signals is None:
@@ -319,6 +330,14 @@ class WorkflowRunner:
         return box["result"]  # type: ignore[no-any-return]
 
 
+def _continued(origin: RunOrigin | None) -> RunOrigin | None:
+    """A ``continue_as_new`` run's origin: the same starter, source and version; it is no
+    partition's run and re-executes nothing."""
+    if origin is None:
+        return None
+    return RunOrigin(started_by=origin.started_by, source=origin.source, version=origin.version)
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -333,8 +352,6 @@ def _category_of(exc: BaseException) -> str:
         return ErrorCategory.TIMEOUT.value
     if isinstance(exc, ConnectionError):
         return ErrorCategory.TRANSIENT.value
-    from .errors import StepOutputError
-    from .invoke import MissingArgumentError
     if isinstance(exc, StepOutputError | MissingArgumentError):
         return ErrorCategory.VALIDATION.value
     return ErrorCategory.INTERNAL.value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -314,21 +313,6 @@ class Step:
         if self.description:
             data["description"] = self.description
         return data
-
-
-#: ``[3].`` in ``fan[3].clean``: how a map's per-item step runs are named in events and stores
-MAP_ITEM_SCOPE = re.compile(r"\[\d+\]\.")
-
-
-def map_item_name(map_step: str, index: int, inner: str) -> str:
-    """The name item ``index`` of map step ``map_step`` runs ``inner`` under (``fan[3].clean``),
-    so stores and views can tell items apart."""
-    return f"{map_step}[{index}].{inner}"
-
-
-def is_map_item(name: str) -> bool:
-    """Whether ``name`` is a map's per-item step run rather than a step of the run itself."""
-    return MAP_ITEM_SCOPE.search(name) is not None
 
 
 def _deps(depends_on: Iterable[str] | None) -> tuple[str, ...] | None:

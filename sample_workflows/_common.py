@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine import Workflow, WorkflowResult, WorkflowRunner
+from engine import Workflow, WorkflowResult, WorkflowRunner, format_result
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -30,8 +30,6 @@ def scratch_path(name: str) -> Path:
 
 def run_and_show(workflow: Workflow, params: Mapping[str, Any] | None = None) -> WorkflowResult:
     """Run a plain ``Workflow`` in memory and print the same report ``ManagedWorkflow.show`` does."""
-    from engine.managed import format_result
-
     result = WorkflowRunner().execute(workflow, params)
     print(format_result(workflow, result))
     return result

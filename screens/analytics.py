@@ -22,10 +22,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine import RunAnalytics, RunStore
-from engine.analytics import TREND_METRICS
-from spine_tui.status import format_duration
+from engine import TREND_METRICS, RunAnalytics, RunStore
 from spine_tui.widgets.charts import bar_chart, trend_table
+from spine_tui.widgets.status import format_duration
 from spine_tui.workbench import workbench
 
 WINDOWS: tuple[int | None, ...] = (30, 7, 60, None)

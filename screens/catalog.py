@@ -31,7 +31,7 @@ from .workflow import WorkflowScreen
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from engine.discovery import Catalog
+    from engine import Catalog
 
 HISTORY_REDRAW_SECONDS = 0.2
 

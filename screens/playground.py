@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 
 from engine import PlaygroundError, WorkflowPlayground
-from spine_tui.playground_commands import (
+from spine_tui.services.playground_commands import (
     EmptyPlan,
     add_condition,
     load,
@@ -35,20 +35,19 @@ from spine_tui.playground_commands import (
     remove_breakpoint,
     reset,
     restart,
+    run_note,
     step_back,
     step_into,
     step_out,
     toggle_break_on_failure,
     toggle_breakpoint,
 )
-from spine_tui.widgets.dag import compute_layout
-from spine_tui.widgets.dag_canvas import DagCanvas
+from spine_tui.widgets.dag import DagCanvas, compute_layout
 from spine_tui.widgets.inspector import JsonTree
 from spine_tui.widgets.playground import (
     ConditionList,
     PlaygroundView,
     SnapshotTimeline,
-    run_note,
     status_line,
     step_summary,
     stop_note,
@@ -60,8 +59,7 @@ from .playground_dialogs import ConditionScreen, SnapshotDiffScreen
 from .playground_edits import TimelineActions
 
 if TYPE_CHECKING:
-    from engine import RunStore, Workflow
-    from engine.discovery import Catalog
+    from engine import Catalog, RunStore, Workflow
 
 Command = Callable[[WorkflowPlayground], str]
 

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static, TextArea
 
-from engine.params import parse_param
+from engine import parse_param
 from engine.playground import BreakpointError, ConditionSyntaxError, expression_condition
 from spine_tui.config import current_settings
 from spine_tui.widgets.inspector import json_text

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from spine_tui.playground_commands import set_output
+from spine_tui.services.playground_commands import set_output
 
 from .playground_dialogs import OutputEditScreen, ParamEditScreen
 

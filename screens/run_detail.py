@@ -32,15 +32,15 @@ from engine import (
     ArtifactRecord,
     RunControl,
     RunControlError,
+    RunGraph,
     RunRecord,
     RunStore,
     StepRecord,
     UnknownRunError,
+    run_graph,
 )
-from engine.store.run_graph import RunGraph, run_graph
 from spine_tui.config import current_settings
-from spine_tui.reload import LOAD_LOCK
-from spine_tui.status import TERMINAL
+from spine_tui.services.reload import LOAD_LOCK
 from spine_tui.widgets.logview import LogView
 from spine_tui.widgets.run_detail import (
     ApprovalsView,
@@ -51,6 +51,7 @@ from spine_tui.widgets.run_detail import (
     timeline_rows,
 )
 from spine_tui.widgets.run_graph import RunGraphPane
+from spine_tui.widgets.status import TERMINAL
 from spine_tui.workbench import workbench
 
 SETTLED_REFRESH_SECONDS = 5.0

@@ -14,10 +14,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from engine import Workflow
-from engine.params import parse_param
+from engine import Workflow, parse_param
 from spine_tui.config import current_settings
-from spine_tui.launcher import param_fields
+from spine_tui.services.launcher import param_fields
 
 
 def _hint(value: Any) -> str:

@@ -25,11 +25,10 @@ from textual.widgets import Footer, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from engine import RunRecord, RunStatus, RunStore
-from engine.store.time_window import TimeWindow, TimeWindowError
-from engine.store.views import count_runs
+from engine.store import TimeWindow, TimeWindowError, count_runs
 from spine_tui.config import current_settings
-from spine_tui.status import format_duration, format_time, status_text
 from spine_tui.widgets.runs_table import PAGE_SIZE, RunsHeader, RunsTable
+from spine_tui.widgets.status import format_duration, format_time, status_text
 from spine_tui.workbench import workbench
 
 from .run_detail import RunDetailScreen

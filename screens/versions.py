@@ -23,8 +23,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine import RunStore, UnknownVersionError, VersionDiff, VersionInfo, WorkflowVersionStore
-from spine_tui.status import format_time
 from spine_tui.widgets.inspector import json_text
+from spine_tui.widgets.status import format_time
 from spine_tui.workbench import workbench
 
 from .workflow_yaml import YamlScreen

@@ -16,15 +16,21 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
-from engine import StepOutput, StoreError
-from engine.discovery import Catalog
-from spine_tui.launcher import param_fields
-from spine_tui.status import format_duration, format_time, status_text
+from engine import Catalog, StepOutput, StoreError
+from spine_tui.services.launcher import param_fields
 from spine_tui.widgets.catalog import WorkflowRow, format_load_errors, rows_from_catalog
-from spine_tui.widgets.dag import DagLayout, compute_layout
-from spine_tui.widgets.dag_canvas import DagCanvas, ExpandableDagCanvas
-from spine_tui.widgets.dag_expand import DagNode, ExpandedDag, expand, node_statuses
+from spine_tui.widgets.dag import (
+    DagCanvas,
+    DagLayout,
+    DagNode,
+    ExpandableDagCanvas,
+    ExpandedDag,
+    compute_layout,
+    expand,
+    node_statuses,
+)
 from spine_tui.widgets.run_detail import truncate_json
+from spine_tui.widgets.status import format_duration, format_time, status_text
 from spine_tui.widgets.steps import StepDetails, StepList, step_fields
 from spine_tui.workbench import workbench
 

@@ -17,8 +17,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine import WorkflowError
-from engine.store.schema import StoreError
+from engine import StoreError, WorkflowError
 
 UNEXPRESSIBLE_HINT = ("Steps whose handlers are lambdas, closures or nested functions, and "
                       "config holding objects, have no YAML form: define the handlers with "

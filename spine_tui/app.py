@@ -24,13 +24,12 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from engine.discovery import discover
-from engine.store.runs import RunStore
-from engine.store.views import WorkflowStats, workflow_stats
+from engine import RunStore, discover, new_run_id
+from engine.store import WorkflowStats, workflow_stats
 from screens import CSS_PATHS, AnalyticsScreen, CatalogScreen, HelpScreen, RunsScreen
 
-from . import launcher, reload
 from .config import SETTINGS, Settings
+from .locations import workflow_paths
 from .messages import (
     CatalogLoaded,
     CatalogLoadFailed,
@@ -45,10 +44,11 @@ from .messages import (
     WatchFailed,
     WorkflowFileReloaded,
 )
-from .status import format_duration
+from .services import launcher, reload
+from .widgets.status import format_duration
 
 if TYPE_CHECKING:
-    from engine.discovery import Catalog, DiscoveredWorkflow
+    from engine import Catalog, DiscoveredWorkflow
 
 STATS_REFRESH_SECONDS = 10.0
 KEEP_FINISHED_RUNS = 20
@@ -120,7 +120,7 @@ class SpineApp(App[None]):
         """Scan ``paths`` (default folders when empty) for workflow files."""
         try:
             with reload.LOAD_LOCK:
-                catalog = discover(list(paths) if paths else None)
+                catalog = discover(workflow_paths(paths))
         except Exception as exc:  # a failed scan is shown in the catalog, never a traceback
             self.post_message(CatalogLoadFailed(f"{type(exc).__name__}: {exc}"))
         else:
@@ -237,18 +237,17 @@ class SpineApp(App[None]):
     # ------------------------------------------------------------------ runs started here
     def start_run(self, item: DiscoveredWorkflow, params: Mapping[str, Any]) -> str:
         """Run ``item`` with ``params`` in the background; returns the new run's id."""
-        run_id = launcher.new_run_id()
+        run_id = new_run_id()
         cancel = self._cancels[run_id] = threading.Event()
-        source = item.source if item.kind != "registry" else None
         self.live_runs = {**self.live_runs, run_id: launcher.launched(
             RunLaunched(run_id, item.name, tuple(s.name for s in item.workflow.steps)))}
-        self.execute_run(item.workflow, dict(params), run_id, source, cancel)
+        self.execute_run(item, dict(params), run_id, cancel)
         return run_id
 
     def restart_run(self, run_id: str, *, retry: bool) -> str:
         """Retry a stopped run as a new run (``retry``) or resume an interrupted one under
         its own id, in the background; returns the id the run goes on under."""
-        new_id = launcher.new_run_id() if retry else run_id
+        new_id = new_run_id() if retry else run_id
         cancel = self._cancels[new_id] = threading.Event()
         paths = tuple(str(p) for p in self.settings.paths) or None
         self.execute_restart(run_id, retry, new_id, paths, cancel)
@@ -270,10 +269,10 @@ class SpineApp(App[None]):
 
     # not exclusive: several runs may go at once, each in its own worker
     @work(thread=True, exit_on_error=False, group="tui-runs")
-    def execute_run(self, workflow: Any, params: dict[str, Any], run_id: str,
-                    source: str | None, cancel: threading.Event) -> None:
-        launcher.run_tracked(self.settings.db_path, workflow, params, run_id=run_id,
-                             source=source, cancel=cancel, post=self.post_message)
+    def execute_run(self, item: DiscoveredWorkflow, params: dict[str, Any], run_id: str,
+                    cancel: threading.Event) -> None:
+        launcher.run_tracked(self.settings.db_path, item, params, run_id=run_id,
+                             cancel=cancel, post=self.post_message)
 
     @on(RunLaunched)
     def _run_launched(self, message: RunLaunched) -> None:

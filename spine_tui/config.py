@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from engine.store.paths import default_db_path, resolve_db_path
+from engine.store import default_db_path, resolve_db_path
 
 __all__ = ["SETTINGS", "Settings", "default_db_path"]
 

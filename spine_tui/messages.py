@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from engine import RunStore
-    from engine.discovery import Catalog, DiscoveredWorkflow, LoadError
-    from engine.store.views import WorkflowStats
+    from engine import Catalog, DiscoveredWorkflow, LoadError, RunStore
+    from engine.store import WorkflowStats
 
 
 @dataclass
@@ -103,6 +102,11 @@ class RunLaunched(Message):
     run_id: str
     workflow: str
     steps: tuple[str, ...]
+
+
+STEP_PATH_SEP = "/"
+"""Joins a sub-workflow's step to the step that runs it (``load/extract``) in
+``StepStatusChanged.step`` and ``LiveRun.statuses``: the keys of the DAG viewer's opened boxes."""
 
 
 @dataclass

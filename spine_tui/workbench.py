@@ -6,9 +6,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
-    from engine import RunStore
-    from engine.discovery import Catalog, DiscoveredWorkflow
-    from engine.store.views import WorkflowStats
+    from engine import Catalog, DiscoveredWorkflow, RunStore
+    from engine.store import WorkflowStats
 
     from .config import Settings
     from .messages import LiveRun

@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import DependencyCycleError, WorkflowError, WorkflowValidationError
 from ..graph import Plan, build_plan
 from ..policies import ErrorCategory
+from ..registry import list_pipelines, list_workflows
 from ..results import RunStatus
 from ..serialization import to_jsonable
 from ..steps import Step, StepType
@@ -353,8 +354,6 @@ def _unique(names: Sequence[str]) -> list[str]:
 
 def _check_references(step: Step, action: str) -> None:
     """Fail now, not mid-run, when an added step names an unregistered pipeline or workflow."""
-    from ..registry import list_pipelines, list_workflows
-
     if step.step_type is StepType.PIPELINE and step.pipeline_name not in list_pipelines():
         raise AdaptiveChangeError(f"{action}: step {step.name!r} runs pipeline "
                                   f"{step.pipeline_name!r}, which is not registered")

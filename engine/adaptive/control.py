@@ -14,9 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
+from ..artifacts.refs import REF_TYPE, ArtifactRef
 from ..errors import UnknownWorkflowError
+from ..events import RunOrigin
 from ..graph import Plan
+from ..ids import new_run_id
 from ..invoke import call_handler, function_kwargs, signature_of
+from ..policies import ErrorPolicy
+from ..registry import get_workflow
 from ..results import RunStatus, StepResult, StepRun
 from ..steps import Step
 from .changes import AdaptiveChangeError, ChangeKind, Request, replan
@@ -135,9 +140,6 @@ class AdaptiveControl:
     def spawn(self, ctx: WorkflowContext, name: str, workflow_name: str,
               params: Mapping[str, Any] | None) -> str:
         """Start ``workflow_name`` as a detached child run now; recorded when the step ends."""
-        from ..registry import get_workflow
-        from ..run_loop import new_run_id
-
         if not isinstance(name, str) or not name:
             raise AdaptiveChangeError(f"spawn_workflow needs a non-empty name, got {name!r}")
         if params is not None and not isinstance(params, Mapping):
@@ -157,7 +159,9 @@ class AdaptiveControl:
         child_params = dict(params or {})
         runner.start_background(
             lambda: runner.execute(child, child_params, run_id=run_id, parent_run_id=parent,
-                                   call_chain=chain), name=f"spawn-{name}-{run_id}")
+                                   call_chain=chain,
+                                   origin=RunOrigin(started_by=ctx.started_by)),
+            name=f"spawn-{name}-{run_id}")
         detail = {"name": name, "workflow": child.name, "child_run_id": run_id,
                   "params": child_params}
         with self._lock:
@@ -167,8 +171,6 @@ class AdaptiveControl:
 
     def continue_as_new(self, params: Mapping[str, Any] | None,
                         preserve_artifacts: bool) -> NoReturn:
-        from ..run_loop import new_run_id
-
         if params is not None and not isinstance(params, Mapping):
             raise AdaptiveChangeError(f"continue_as_new: params must be a dict, got "
                                       f"{type(params).__name__}")
@@ -198,8 +200,6 @@ def failure_handler_step(name: str, fn: Callable[..., Any], failed: StepRun) -> 
     else:
         step = Step.from_function(name, fn, config=config, depends_on=[failed.name],
                                   description=description)
-    from ..policies import ErrorPolicy
-
     return step.with_changes(on_error=ErrorPolicy.CONTINUE)
 
 
@@ -234,8 +234,6 @@ class SkipIf:
 def artifact_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """The outputs that hold an artifact ref: what ``continue_as_new(preserve_artifacts=True)``
     hands to the next run."""
-    from ..artifacts.refs import REF_TYPE, ArtifactRef
-
     def holds_ref(value: Any) -> bool:
         stack = [value]
         while stack:

@@ -15,6 +15,7 @@ from ..errors import UnknownPipelineError, UnknownWorkflowError, WorkflowCycleEr
 from ..events import AdaptiveChange, StepFinished
 from ..policies import ErrorCategory, ErrorPolicy
 from ..results import RunStatus, StepRun
+from ..step_state import StepState
 from .changes import (
     ADAPTIVE_SKIP_REASON,
     AdaptiveChangeError,
@@ -35,7 +36,6 @@ from .control import (
 if TYPE_CHECKING:
     from ..context import WorkflowContext
     from ..graph import Plan
-    from ..run_loop import StepState
     from ..runner import WorkflowRunner
     from ..steps import Step
     from ..workflow import Workflow
@@ -121,7 +121,6 @@ class AdaptiveRunMixin:
 
     def install(self, new: Replan, requester: str | None) -> None:
         """Make ``new`` the run's plan; states carry over by name, new steps start pending."""
-        from ..run_loop import StepState
 
         if new.plan is not self.plan:
             by_name = {s.name: s for s in self.states}

@@ -8,6 +8,7 @@ opened with ``load_run``.
 
 from __future__ import annotations
 
+from ..recorded import RecordedRun, RunSource
 from .breakpoints import (
     Breakpoint,
     Condition,
@@ -35,7 +36,6 @@ from .errors import (
     StepNotRunError,
 )
 from .nested import SteppedInto
-from .recorded import RecordedRun, RunSource
 from .state import ContextView, Snapshot, SnapshotDiff, SnapshotKind
 
 __all__ = [

@@ -33,7 +33,7 @@ from ..events import AdaptiveChange
 from ..graph import Plan
 from ..policies import ErrorCategory
 from ..results import RunStatus, StepRun
-from .state import Snapshot, SnapshotKind, State
+from .state import Snapshot, SnapshotKind, State, initial_state
 
 if TYPE_CHECKING:
     from ..runner import WorkflowRunner
@@ -121,12 +121,11 @@ class AdaptiveSessionMixin:
         return snapshot
 
     def _continue_as_new(self, continuation: Continuation) -> None:
-        from .session import _initial_state
 
         old, wf = self._state, self._workflow
         assert wf is not None
         seed = artifact_outputs(old.outputs) if continuation.preserve_artifacts else None
-        state = _initial_state(wf, {**wf.defaults, **continuation.params}, seed,
+        state = initial_state(wf, {**wf.defaults, **continuation.params}, seed,
                                old.call_chain, continuation.run_id)
         origin = GraphChange(ChangeKind.CONTINUED_FROM, None, {"run_id": old.run_id})
         state = state.evolve(adaptive=(origin,))

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..events import StepFinished, StepStarted
+from ..ids import new_run_id
 from ..policies import ExecutionMode
 from ..results import RunStatus, StepRun
-from ..runner import new_run_id
 from ..serialization import first_unserializable
 from ..steps import StepType
 from .breakpoints import (
@@ -30,8 +30,8 @@ from .errors import (
     StepNotRunError,
 )
 from .nested import SteppedInto, child_spec
-from .session import PlaygroundSession, _Child, _initial_state, _short
-from .state import ContextView, Snapshot, SnapshotKind, State
+from .session import PlaygroundSession, _Child, _short
+from .state import ContextView, Snapshot, SnapshotKind, State, initial_state
 
 
 class WorkflowPlayground(PlaygroundSession):
@@ -270,7 +270,7 @@ class WorkflowPlayground(PlaygroundSession):
                 "sub-workflow" if step.step_type is StepType.WORKFLOW else "map")
         child = WorkflowPlayground(self.runner)
         child.break_on_failure = self.break_on_failure
-        child_state = _initial_state(spec.workflow, spec.params, spec.seed, spec.call_chain,
+        child_state = initial_state(spec.workflow, spec.params, spec.seed, spec.call_chain,
                                      new_run_id())
         child._open(spec.workflow, [Snapshot(0, SnapshotKind.LOAD, None, None, child_state)], 0)
         child._into = spec.into

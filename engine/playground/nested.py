@@ -13,6 +13,7 @@ from ..errors import WorkflowCycleError
 from ..policies import ErrorCategory, ErrorPolicy, WorkflowExecutionPolicy
 from ..registry import get_workflow
 from ..results import RunStatus, StepResult, StepRun
+from ..step_state import StepState
 from ..steps import Step, StepType
 from ..workflow import Workflow
 from .errors import StepIntoError
@@ -132,7 +133,6 @@ def _map_spec(runner: WorkflowRunner, step: Step, ctx: WorkflowContext) -> Child
         workflow = item_workflow(i)
         item_ctx = WorkflowContext(ctx.run_id, ctx.workflow_name, ctx.params, ctx.outputs,
                                    ctx.call_chain)
-        from ..runner import StepState
 
         last = StepResult.ok()
         for j in workflow.plan.order:

@@ -12,12 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..adaptive.control import restore_current, set_current
 from ..context import WorkflowContext
+from ..definitions import StoredRuns
 from ..errors import UnknownPipelineError, UnknownWorkflowError
 from ..events import StepFinished
+from ..ids import new_run_id
+from ..recorded import RecordedRun, RunSource
 from ..registry import missing_references
 from ..results import RunStatus, StepRun
-from ..runner import DEFINITION_ERRORS, StepState, WorkflowRunner, new_run_id
+from ..runner import DEFINITION_ERRORS, WorkflowRunner
+from ..step_state import StepState
 from ..steps import Step
+from ..store.runs import RunStore
 from ..workflow import Workflow
 from .adaptive import AdaptiveSessionMixin
 from .breakpoints import Breakpoint, Pause
@@ -34,7 +39,6 @@ from .errors import (
     StepNotRunError,
 )
 from .nested import ChildSpec, Finish
-from .recorded import RecordedRun, RunSource
 from .state import (
     ContextView,
     Snapshot,
@@ -43,6 +47,7 @@ from .state import (
     State,
     blocks,
     diff_states,
+    initial_state,
     skipped_record,
 )
 
@@ -100,7 +105,7 @@ class PlaygroundSession(AdaptiveSessionMixin):
             raise UnknownPipelineError(pipelines, wf.name)
         if workflows:
             raise UnknownWorkflowError(workflows, wf.name)
-        state = _initial_state(wf, {**wf.defaults, **(params or {})}, None, (wf.name,),
+        state = initial_state(wf, {**wf.defaults, **(params or {})}, None, (wf.name,),
                                run_id or new_run_id())
         self._open(wf, [Snapshot(0, SnapshotKind.LOAD, None, None, state)], 0)
         self.source_run_id = None
@@ -116,6 +121,8 @@ class PlaygroundSession(AdaptiveSessionMixin):
         recorded run is never written to.
         """
         getter = getattr(store, "recorded_run", None)
+        if getter is None and isinstance(store, RunStore):
+            getter = StoredRuns(store).recorded_run
         if not callable(getter):
             raise RecordedRunError(f"{type(store).__name__} cannot open runs: it needs a "
                                    "recorded_run(run_id) method returning a RecordedRun")
@@ -130,7 +137,7 @@ class PlaygroundSession(AdaptiveSessionMixin):
                 f"run {run_id!r} has step(s) {', '.join(map(repr, unknown))} that workflow "
                 f"{wf.name!r} version {wf.version} does not define; open it with the workflow "
                 "version it ran with")
-        state = _initial_state(wf, dict(recorded.params), None, (wf.name,), new_run_id())
+        state = initial_state(wf, dict(recorded.params), None, (wf.name,), new_run_id())
         timeline = [Snapshot(0, SnapshotKind.LOAD, None, None, state)]
         for record in recorded.steps:
             run = replace(record, status=RunStatus(record.status))
@@ -444,16 +451,6 @@ def _as_workflow(workflow: Any) -> Workflow:
     if isinstance(inner, Workflow):
         return inner
     raise TypeError(f"the playground needs a Workflow, got {type(workflow).__name__}")
-
-
-def _initial_state(wf: Workflow, params: dict[str, Any], seed: Mapping[str, Any] | None,
-                   call_chain: tuple[str, ...], run_id: str) -> State:
-    plan = wf.plan
-    order_pos = [0] * len(plan.order)
-    for k, i in enumerate(plan.order):
-        order_pos[i] = k
-    return State(run_id, wf.name, call_chain, wf.execution_policy, wf.steps, plan,
-                 tuple(order_pos), params, dict(seed or {}), {})
 
 
 def _position(timeline: list[Snapshot], at: int | str | None, wf: Workflow, run_id: str) -> int:

@@ -20,6 +20,7 @@ from ..graph import Plan
 from ..policies import ErrorPolicy, WorkflowExecutionPolicy
 from ..results import RunStatus, StepRun
 from ..steps import Step
+from ..workflow import Workflow
 
 #: error types of definition errors: the runner fails the whole run on them, whatever on_error says
 DEFINITION_ERROR_TYPES = frozenset({"WorkflowCycleError", "UnknownPipelineError",
@@ -366,3 +367,14 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # e.g. array-like values without a truth value: treat as changed
         return False
+
+
+def initial_state(wf: Workflow, params: dict[str, Any], seed: Mapping[str, Any] | None,
+                  call_chain: tuple[str, ...], run_id: str) -> State:
+    """The state before a workflow's first step: its plan, params and any seeded outputs."""
+    plan = wf.plan
+    order_pos = [0] * len(plan.order)
+    for k, i in enumerate(plan.order):
+        order_pos[i] = k
+    return State(run_id, wf.name, call_chain, wf.execution_policy, wf.steps, plan,
+                 tuple(order_pos), params, dict(seed or {}), {})

@@ -1,0 +1,51 @@
+"""The run store's public face: reading runs back, and where the store file lives.
+
+Front ends (the CLI, the TUI, the HTTP API) read runs through these names; the modules
+behind them are private. Writing is the recorder's job (``engine.store.recorder``), and run
+control goes through ``engine.RunControl``.
+"""
+
+from .paths import default_db_path, resolve_db_path
+from .records import (
+    ApprovalRecord,
+    ArtifactRecord,
+    ArtifactState,
+    EventRecord,
+    LogRecord,
+    RunRecord,
+    StepOutput,
+    StepRecord,
+)
+from .runs import RunStore, StoreLike, UnknownRunError, open_store, run_filter
+from .schema import StoreError, StoreFileError
+from .time_window import TimeWindow, TimeWindowError, check_bound
+from .views import WorkflowStats, count_runs, find_log, log_seqs, logs_by_seq, workflow_stats
+
+__all__ = [
+    "ApprovalRecord",
+    "ArtifactRecord",
+    "ArtifactState",
+    "EventRecord",
+    "LogRecord",
+    "RunRecord",
+    "RunStore",
+    "StepOutput",
+    "StepRecord",
+    "StoreError",
+    "StoreFileError",
+    "StoreLike",
+    "TimeWindow",
+    "TimeWindowError",
+    "UnknownRunError",
+    "WorkflowStats",
+    "check_bound",
+    "count_runs",
+    "default_db_path",
+    "find_log",
+    "log_seqs",
+    "logs_by_seq",
+    "open_store",
+    "resolve_db_path",
+    "run_filter",
+    "workflow_stats",
+]

@@ -4,11 +4,23 @@ Every connection waits (``busy_timeout``) instead of failing when another proces
 write lock, and write transactions start with ``BEGIN IMMEDIATE`` so two writers never
 deadlock upgrading a read lock. Together these keep "database is locked" from reaching users
 while several processes write and the TUI reads.
+
+The WAL stays small without a checkpoint, and its fsync, inside any commit. A recorder moves
+checkpoints off the writer's thread: its background thread copies the WAL into the database
+each second and restarts a WAL of more than ``WAL_RESTART_FRAMES`` (the next commit writes
+from the start of the file again). Steps that do nothing write hundreds of MB of WAL a second,
+so writers also wake a copier thread every ``COPY_EVERY`` commits to copy and fsync what they
+wrote beside them, and every ``WAL_CHECK_EVERY`` commits look at the file's size (one
+``os.stat``): past ``WAL_MAX_BYTES`` the writer restarts it, syncing only what the copier has
+not. ``journal_size_limit`` then trims the file to ``WAL_MAX_BYTES``. A reader keeping one
+read transaction open pins the WAL; a restart waits for it briefly, then backs off.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -21,6 +33,14 @@ from .paths import resolve_db_path
 from .schema import StoreError, check_file, migrate
 
 BUSY_TIMEOUT_MS = 30_000
+WAL_RESTART_FRAMES = 1000  # pages; the background checkpoint restarts a longer WAL
+WAL_MAX_BYTES = 16 * 2**20  # a writer restarts a bigger WAL file itself; also journal_size_limit
+WAL_CHECK_EVERY = 32  # write transactions between two looks at the WAL file's size
+COPY_EVERY = 256  # write transactions between two wake-ups of the WAL copier
+RESTART_BUSY_MS = 100  # how long a restart waits for the write lock and for older readers
+COPIER_IDLE_SECONDS = 1.0  # a copier nobody woke for this long ends
+
+logger = logging.getLogger("engine.store")
 
 
 class Database:
@@ -37,6 +57,12 @@ class Database:
         self._all: dict[int, sqlite3.Connection] = {}  # thread ident -> its connection
         self._lock = threading.Lock()
         self._auto_checkpoint = True
+        self._wal_path = f"{self.path}-wal"
+        self._writes = 0  # write transactions begun, while checkpoints are deferred
+        self._next_wal_check = WAL_CHECK_EVERY
+        self._wal_backoff = 1
+        self._copier: threading.Thread | None = None
+        self._copy_wanted = threading.Event()
         migrate(self.connection())
 
     def connection(self) -> sqlite3.Connection:
@@ -48,6 +74,7 @@ class Database:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 _enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute(f"PRAGMA journal_size_limit = {WAL_MAX_BYTES}")
                 if not self._auto_checkpoint:
                     conn.execute("PRAGMA wal_autocheckpoint = 0")
             except sqlite3.DatabaseError as exc:
@@ -70,7 +97,8 @@ class Database:
         """Stop commits from checkpointing the WAL (and fsyncing) on the writer's thread.
 
         A recorder calls this and runs ``checkpoint()`` from its background thread instead,
-        which keeps the fsync off the per-step hot path.
+        which keeps the fsync off the per-step hot path; writes only check that the WAL stays
+        below ``WAL_MAX_BYTES`` (see the module docstring).
         """
         with self._lock:
             self._auto_checkpoint = False
@@ -78,8 +106,79 @@ class Database:
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def checkpoint(self) -> None:
-        """Copy committed WAL pages into the database without blocking writers or readers."""
-        self.connection().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        """Copy committed WAL pages into the database without blocking writers, then restart
+        a WAL longer than ``WAL_RESTART_FRAMES``: its pages are copied and synced by then, so
+        writers wait only for what they committed in between."""
+        conn = self.connection()
+        _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames > WAL_RESTART_FRAMES:
+            self._restart_wal(conn)
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.stat(self._wal_path).st_size
+        except FileNotFoundError:  # not created yet, or removed by the last connection's close
+            return 0
+
+    def _restart_wal(self, conn: sqlite3.Connection) -> bool:
+        """Checkpoint every frame so that the next commit starts the WAL over, waiting at most
+        ``RESTART_BUSY_MS`` for the write lock and for readers of older snapshots; False if
+        they held on (it then copied what it could, like a passive checkpoint). Another
+        connection's checkpoint under way counts as done: it is doing the same work."""
+        conn.execute(f"PRAGMA busy_timeout = {RESTART_BUSY_MS}")
+        try:
+            busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        except sqlite3.OperationalError as exc:
+            if not _is_lock_error(exc):
+                raise
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return not busy or frames < 0  # -1 frames: another checkpoint holds the lock
+
+    def _bound_wal(self, conn: sqlite3.Connection) -> None:
+        """Wake the copier every ``COPY_EVERY`` writes, and restart the WAL from this writer's
+        connection once its file is past ``WAL_MAX_BYTES``; while a reader pins it, look again
+        after twice as many writes each time (up to 64x), so one long read stalls few writes."""
+        self._writes += 1
+        if self._writes % COPY_EVERY == 0:
+            self._wake_copier()
+        if self._writes < self._next_wal_check:
+            return
+        if self._wal_bytes() <= WAL_MAX_BYTES or self._restart_wal(conn):
+            self._wal_backoff = 1
+        else:
+            self._wal_backoff = min(2 * self._wal_backoff, 64)
+        self._next_wal_check = self._writes + WAL_CHECK_EVERY * self._wal_backoff
+
+    def _wake_copier(self) -> None:
+        with self._lock:
+            if self._copier is None or not self._copier.is_alive():
+                self._copier = threading.Thread(target=self._copy_wal, daemon=True,
+                                                name="spine-wal-copier")
+                self._copier.start()
+            self._copy_wanted.set()
+
+    def _copy_wal(self) -> None:
+        """The copier thread: a passive checkpoint each time a writer asks (copying and
+        fsyncing the WAL beside the writer, not in its commits), so a writer's restart finds
+        little left to sync; it ends when nobody asked for a while, or on ``close()``."""
+        me = threading.current_thread()
+        while True:
+            self._copy_wanted.wait(COPIER_IDLE_SECONDS)
+            with self._lock:  # writers set the flag under the lock: no request is lost
+                if self._copier is not me or not self._copy_wanted.is_set():
+                    if self._copier is me:
+                        self._copier = None
+                    conn = self._all.pop(threading.get_ident(), None)
+                    break
+                self._copy_wanted.clear()
+            try:
+                self.connection().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except (sqlite3.Error, StoreError):  # writers bound the WAL regardless
+                logger.exception("copying the WAL of %s into the database failed", self.path)
+        if conn is not None:
+            conn.close()
 
     @property
     def utils(self) -> Any:
@@ -98,6 +197,8 @@ class Database:
         begin is retried a few times before the error surfaces. The caller commits.
         """
         conn = self.connection()
+        if not self._auto_checkpoint:
+            self._bound_wal(conn)
         for attempt in range(5):
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -130,6 +231,11 @@ class Database:
         return row[0] if row else None
 
     def close(self) -> None:
+        with self._lock:
+            copier, self._copier = self._copier, None
+            self._copy_wanted.set()
+        if copier is not None:
+            copier.join()
         with self._lock:
             for conn in self._all.values():
                 with contextlib.suppress(sqlite3.Error):  # already unusable: nothing to release

@@ -9,11 +9,12 @@ exactly the steps that finished. Run start and end are written synchronously too
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,30 +23,28 @@ from ..events import (
     Event,
     LogLine,
     RunFinished,
+    RunInterrupted,
+    RunPaused,
+    RunPending,
+    RunQueued,
+    RunResumed,
+    RunSkipped,
     RunStarted,
+    RunWaiting,
     StepFinished,
     StepRetrying,
     StepStarted,
 )
+from ..results import RunStatus
 from ..serialization import to_json
+from . import run_writes
 from .db import Database
+
+logger = logging.getLogger("engine.store")
 
 FLUSH_INTERVAL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 5.0
 CHECKPOINT_SECONDS = 1.0
-
-_STEP_UPSERT = """
-INSERT INTO step_runs (run_id, step, workflow, status, attempts, error, error_category,
-                       error_type, started_at, finished_at, duration_seconds, child_run_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (run_id, step) DO UPDATE SET
-    status = excluded.status, attempts = excluded.attempts, error = excluded.error,
-    error_category = excluded.error_category, error_type = excluded.error_type,
-    started_at = COALESCE(step_runs.started_at, excluded.started_at),
-    finished_at = excluded.finished_at, duration_seconds = excluded.duration_seconds,
-    child_run_id = COALESCE(excluded.child_run_id, step_runs.child_run_id)
-"""
-
 
 _REF_MARKER = '"type": "artifact_ref"'
 _ARTIFACT_INSERT = """
@@ -84,16 +83,15 @@ def _adaptive_json(event: AdaptiveChange) -> str:
 
 
 class RunRecorder:
-    """Subscribe an instance to a runner (``runner.subscribe(recorder)``) to persist its runs.
+    """The one writer of runs and steps: subscribe it to a runner (``runner.subscribe``) and
+    every lifecycle event of every run becomes rows.
 
-    ``run_meta`` supplies per-run columns the events do not carry (source, partition key).
-    Call ``close()`` when done; it flushes whatever is still buffered.
+    Runs it has seen start (pending, queued, running) get heartbeats from its thread until
+    they finish. Call ``close()`` when done; it flushes whatever is still buffered.
     """
 
-    def __init__(self, db: Database, *, run_meta: Callable[[str], dict[str, Any]] | None = None,
-                 flush_interval: float = FLUSH_INTERVAL_SECONDS) -> None:
+    def __init__(self, db: Database, *, flush_interval: float = FLUSH_INTERVAL_SECONDS) -> None:
         self.db = db
-        self._run_meta = run_meta or (lambda run_id: {})
         self._lock = threading.Lock()
         self._events: list[tuple[Any, ...]] = []
         self._logs: list[tuple[Any, ...]] = []
@@ -140,37 +138,121 @@ class RunRecorder:
             self._run_started(event, at)
         elif isinstance(event, RunFinished):
             self._run_finished(event, at)
+        else:
+            self._lifecycle(event, at)
 
-    # ------------------------------------------------------------------ writes
+    # ------------------------------------------------------------------ run lifecycle
+    def _run_row(self, event: RunPending | RunStarted, status: str, at: float,
+                 started: bool) -> tuple[Any, ...]:
+        origin = event.origin
+        version = origin.version if origin.version is not None else getattr(event, "version",
+                                                                             None)
+        return (event.run_id, event.workflow, version, status, to_json(event.params),
+                origin.partition_key, event.parent_run_id, origin.source, origin.started_by,
+                at, at if started else None, at, os.getpid(), self._host,
+                len(event.step_names))
+
+    def _open(self, conn: Any, run_id: str) -> None:
+        """Start the run's sequences after what is already stored (a resumed run has rows)."""
+        self._event_seq[run_id] = conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?", (run_id,)).fetchone()[0]
+        self._log_seq[run_id] = conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM logs WHERE run_id = ?", (run_id,)).fetchone()[0]
+        self._active.add(run_id)
+
+    def _event_row(self, conn: Any, run_id: str, kind: str, at: float,
+                   data: dict[str, Any] | None = None, step: str | None = None) -> None:
+        conn.execute("INSERT INTO events (run_id, seq, kind, step, at, data) "
+                     "VALUES (?, ?, ?, ?, ?, ?)",
+                     (run_id, self._next(self._event_seq, run_id), kind, step, at,
+                      to_json(data or {})))
+
+    def _run_pending(self, conn: Any, event: RunPending, at: float) -> None:
+        run_writes.insert_run(conn, self._run_row(event, "pending", at, started=False),
+                              RunStatus.PENDING)
+        self._open(conn, event.run_id)
+        lineage = event.origin.lineage
+        data: dict[str, Any] = {"started_by": event.origin.started_by}
+        if lineage is not None:
+            data[f"{lineage.kind}_of"] = lineage.run_id
+            if lineage.kind == "retry":
+                run_writes.copy_steps(conn, lineage.run_id, event.run_id, lineage.reused)
+            self._event_row(conn, event.run_id, f"{lineage.kind}_of", at, {
+                "run_id": lineage.run_id, "step": lineage.step, "reused": list(lineage.reused)})
+            run_writes.append_event(conn, lineage.run_id, _LINKED_BY[lineage.kind],
+                                    {"run_id": event.run_id}, at)
+        self._event_row(conn, event.run_id, "run_pending", at, data)
+
     def _run_started(self, event: RunStarted, at: float) -> None:
-        meta = self._run_meta(event.run_id)
-        with self._lock:
+        with self._lock, self.db.transaction() as conn:
+            run_writes.insert_run(conn, self._run_row(event, "running", at, started=True),
+                                  RunStatus.RUNNING)
+            if event.run_id not in self._event_seq:
+                self._open(conn, event.run_id)
             self._active.add(event.run_id)
-            with self.db.transaction() as conn:
-                conn.execute(
-                    """INSERT INTO runs (run_id, workflow, version, status, params, partition_key,
-                                         parent_run_id, source, created_at, started_at,
-                                         heartbeat_at, pid, host, step_count)
-                       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (run_id) DO UPDATE SET status = 'running', error = NULL,
-                           error_step = NULL, finished_at = NULL, started_at = excluded.started_at,
-                           heartbeat_at = excluded.heartbeat_at, pid = excluded.pid,
-                           host = excluded.host""",
-                    (event.run_id, event.workflow, meta.get("version", event.version),
-                     to_json(event.params),
-                     meta.get("partition_key"), event.parent_run_id, meta.get("source"), at, at,
-                     at, os.getpid(), self._host, len(event.step_names)))
-                # a resumed run continues its sequences after what is already stored
-                self._event_seq[event.run_id] = conn.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?",
-                    (event.run_id,)).fetchone()[0]
-                self._log_seq[event.run_id] = conn.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM logs WHERE run_id = ?",
-                    (event.run_id,)).fetchone()[0]
-                conn.execute("INSERT INTO events (run_id, seq, kind, step, at, data) VALUES "
-                             "(?, ?, 'run_started', NULL, ?, ?)",
-                             (event.run_id, self._next(self._event_seq, event.run_id), at,
-                              to_json({"params": event.params, "version": event.version})))
+            self._event_row(conn, event.run_id, "run_started", at,
+                            {"params": event.params, "version": event.version,
+                             "started_by": event.origin.started_by})
+
+    def _lifecycle(self, event: Event, at: float) -> None:
+        """Pending, queued, skipped, paused, waiting, resumed, interrupted: written at once,
+        so every process sees the state as soon as it holds."""
+        run_id = event.run_id
+        with self._lock, self.db.transaction() as conn:
+            if isinstance(event, RunPending):
+                self._run_pending(conn, event, at)
+                return
+            if run_id not in self._event_seq:
+                self._open(conn, run_id)
+            if isinstance(event, RunQueued):
+                run_writes.set_status(conn, run_id, RunStatus.QUEUED)
+                self._event_row(conn, run_id, "queued", at, {
+                    "holders": list(event.holders), "ahead": list(event.ahead),
+                    "max_concurrent_runs": event.max_concurrent_runs,
+                    "on_conflict": event.on_conflict, "cancelled": list(event.cancelled)})
+            elif isinstance(event, RunSkipped):
+                run_writes.set_status(conn, run_id, RunStatus.SKIPPED, error=event.reason,
+                                      finished_at=at, duration=0.0)
+                self._event_row(conn, run_id, "run_skipped", at, {"reason": event.reason})
+                self._forget(run_id)
+            elif isinstance(event, RunPaused | RunResumed | RunWaiting):
+                status, kind = _HOLD_STATUS[type(event)]
+                if run_writes.set_status(conn, run_id, status):
+                    data = {"steps": list(event.steps)} if isinstance(event, RunWaiting) else {}
+                    self._event_row(conn, run_id, kind, at, data)
+            elif isinstance(event, RunInterrupted):
+                if run_writes.set_status(conn, run_id, RunStatus.INTERRUPTED, error=event.reason):
+                    run_writes.interrupt_steps(conn, run_id)
+                    self._event_row(conn, run_id, "run_interrupted", at,
+                                    {"reason": event.reason})
+                self._forget(run_id)
+
+    def claim_slot(self, run_id: str, workflow: str, limit: int, *,
+                   cancel_holders: bool = False) -> Claim:
+        """Take one of ``workflow``'s ``limit`` concurrency slots for a pending or queued run,
+        in one write transaction (two processes can never both take the last slot): the run
+        then holds it as ``running`` until its ``RunStarted``. Without a free slot nothing
+        changes, except that ``cancel_holders`` asks the runs in the way to cancel."""
+        with self._lock, self.db.transaction() as conn:
+            holders, ahead = run_writes.occupants(conn, run_id, workflow)
+            if len(holders) + len(ahead) < limit:
+                if run_id not in self._event_seq:
+                    self._open(conn, run_id)
+                at = time.time()
+                run_writes.claim(conn, run_id, at)
+                self._event_row(conn, run_id, "admitted", at, {"holders": holders})
+                return Claim(True, tuple(holders), tuple(ahead))
+            victims: tuple[str, ...] = ()
+            if cancel_holders:
+                victims = (*ahead, *holders[: max(0, len(holders) - limit + 1)])
+                conn.executemany("INSERT INTO control (run_id, command, requested_at) "
+                                 "VALUES (?, 'cancel', ?)", [(v, time.time()) for v in victims])
+            return Claim(False, tuple(holders), tuple(ahead), victims)
+
+    def _forget(self, run_id: str) -> None:
+        self._active.discard(run_id)
+        self._event_seq.pop(run_id, None)
+        self._log_seq.pop(run_id, None)
 
     def _step_finished(self, event: StepFinished, at: float) -> None:
         step_row = (event.run_id, event.step, event.workflow, event.status, event.attempt,
@@ -203,19 +285,19 @@ class RunRecorder:
 
     def _run_finished(self, event: RunFinished, at: float) -> None:
         with self._lock:
+            if event.run_id not in self._event_seq:  # ended before it started (queued)
+                self._event_seq[event.run_id] = self.db.scalar(
+                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?", [event.run_id])
             self._events.append((event.run_id, self._next(self._event_seq, event.run_id),
                                  "run_finished", None, at, to_json(
-                {"status": event.status, "error": event.error, "error_step": event.error_step})))
+                {"status": event.status, "error": event.error, "error_step": event.error_step,
+                 "category": event.category})))
             with self.db.transaction() as conn:
                 self._write_buffers(conn)
-                conn.execute("""UPDATE runs SET status = ?, error = ?, error_step = ?,
-                                finished_at = ?, duration_seconds = ?, heartbeat_at = ?
-                                WHERE run_id = ?""",
-                             (event.status, event.error, event.error_step, at,
-                              event.duration_seconds, at, event.run_id))
-            self._active.discard(event.run_id)
-            self._event_seq.pop(event.run_id, None)
-            self._log_seq.pop(event.run_id, None)
+                run_writes.set_status(conn, event.run_id, RunStatus(event.status),
+                                      error=event.error, error_step=event.error_step,
+                                      finished_at=at, duration=event.duration_seconds)
+            self._forget(event.run_id)
 
     def _write_buffers(self, conn: Any) -> None:
         """Write buffered rows on ``conn`` (caller holds the lock and the transaction)."""
@@ -228,7 +310,7 @@ class RunRecorder:
                              "message) VALUES (?, ?, ?, ?, ?, ?, ?)", self._logs)
             self._logs = []
         if self._steps:
-            conn.executemany(_STEP_UPSERT, self._steps.values())
+            run_writes.upsert_steps(conn, self._steps.values())
             self._steps = {}
 
     @staticmethod
@@ -248,10 +330,8 @@ class RunRecorder:
         with self._lock:
             active = list(self._active)
         if active:
-            now = time.time()
             with self.db.transaction() as conn:
-                conn.executemany("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?",
-                                 [(now, run_id) for run_id in active])
+                run_writes.beat(conn, active, time.time())
 
     def _flush_loop(self, interval: float) -> None:
         last_beat = last_checkpoint = 0.0
@@ -266,12 +346,45 @@ class RunRecorder:
                     self.db.checkpoint()
                     last_checkpoint = now
             except Exception:  # keep flushing; the next synchronous write raises visibly
-                import logging
-
-                logging.getLogger("engine.store").exception("background flush failed")
+                logger.exception("background flush failed")
 
     def close(self) -> None:
         self._stop.set()
         self._flusher.join(timeout=5)
         self.flush()
         self.db.checkpoint()
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """How a slot request ended: ``admitted``, else who holds the slots and who waits first
+    (and, under ``cancel_existing``, the runs asked to cancel)."""
+
+    admitted: bool
+    holders: tuple[str, ...] = ()
+    ahead: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+
+
+_LINKED_BY = {"retry": "retried_by", "replay": "replayed_by"}
+
+_HOLD_STATUS: dict[type[Event], tuple[RunStatus, str]] = {
+    RunPaused: (RunStatus.PAUSED, "paused"),
+    RunResumed: (RunStatus.RUNNING, "resumed"),
+    RunWaiting: (RunStatus.WAITING, "waiting"),
+}
+
+
+def record_interrupted(db: Database, events: list[RunInterrupted]) -> list[str]:
+    """Write runs found dead by a reader (any process): the recorder's rule, without a
+    recorder thread. Returns the runs it moved (a run that ended meanwhile is left alone)."""
+    moved: list[str] = []
+    with db.transaction() as conn:
+        for event in events:
+            if run_writes.set_status(conn, event.run_id, RunStatus.INTERRUPTED,
+                                     error=event.reason):
+                run_writes.interrupt_steps(conn, event.run_id)
+                run_writes.append_event(conn, event.run_id, "run_interrupted",
+                                        {"reason": event.reason}, event.at.timestamp())
+                moved.append(event.run_id)
+    return moved

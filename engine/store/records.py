@@ -10,7 +10,7 @@ from typing import Any, Literal
 from ..artifacts.base import OCTET_STREAM, BaseArtifactStore
 from ..artifacts.refs import ArtifactChecksumError, ArtifactNotFoundError, ArtifactRef
 from ..results import RunStatus
-from ..steps import is_map_item
+from ..step_names import is_map_item
 
 ArtifactState = Literal["ok", "missing", "corrupt", "other store"]
 
@@ -43,6 +43,8 @@ class RunRecord:
     pid: int | None = None
     host: str | None = None
     step_count: int | None = None
+    started_by: str | None = None
+    """``cli``, ``tui``, ``api``, ``script``, ``schedule:NAME`` or ``trigger:NAME``."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunRecord:
@@ -56,7 +58,8 @@ class RunRecord:
             finished_at=to_datetime(row.get("finished_at")),
             duration_seconds=row.get("duration_seconds"),
             heartbeat_at=to_datetime(row.get("heartbeat_at")), pid=row.get("pid"),
-            host=row.get("host"), step_count=row.get("step_count"))
+            host=row.get("host"), step_count=row.get("step_count"),
+            started_by=row.get("started_by"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,7 +69,7 @@ class RunRecord:
             "error_step": self.error_step, "created_at": _iso(self.created_at),
             "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
             "duration_seconds": self.duration_seconds, "pid": self.pid, "host": self.host,
-            "step_count": self.step_count,
+            "step_count": self.step_count, "started_by": self.started_by,
         }
 
 
@@ -201,3 +204,37 @@ class ArtifactRecord:
         except ArtifactChecksumError as exc:
             return "corrupt", str(exc)
         return "ok", None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRecord:
+    """One approval request of one run's approval step, and its decision if made."""
+
+    run_id: str
+    step: str
+    status: str  # pending | approved | rejected | expired | cancelled
+    message: str | None = None
+    requested_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    comment: str | None = None
+    workflow: str | None = None
+    run_status: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ApprovalRecord:
+        return cls(run_id=row["run_id"], step=row["step"], status=row["status"],
+                   message=row.get("message"), requested_at=to_datetime(row.get("requested_at")),
+                   decided_at=to_datetime(row.get("decided_at")),
+                   decided_by=row.get("decided_by"), comment=row.get("comment"),
+                   workflow=row.get("workflow"), run_status=row.get("run_status"))
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {"run_id": self.run_id, "step": self.step, "status": self.status,
+                "message": self.message, "requested_at": iso(self.requested_at),
+                "decided_at": iso(self.decided_at), "decided_by": self.decided_by,
+                "comment": self.comment, "workflow": self.workflow,
+                "run_status": self.run_status}

@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..events import RunInterrupted
+from ..ids import now as new_time
+from ..lifecycle import LIVE
 from ..results import RunStatus
 from .db import Database
-from .recorder import HEARTBEAT_SECONDS
+from .recorder import HEARTBEAT_SECONDS, record_interrupted
 from .records import (
     ArtifactRecord,
     EventRecord,
@@ -152,12 +155,6 @@ class RunStore:
                              [run_id])
         return [ArtifactRecord.from_row(r) for r in rows]
 
-    def recorded_run(self, run_id: str) -> Any:
-        """The run as ``WorkflowPlayground.load_run`` opens it (see ``engine.store.replay``)."""
-        from .replay import recorded_run
-
-        return recorded_run(self, run_id)
-
     # ------------------------------------------------------------------ liveness
     def reap_interrupted(self, run_id: str | None = None) -> list[str]:
         """Mark runs whose process is gone as ``interrupted``; returns their ids."""
@@ -165,6 +162,19 @@ class RunStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+StoreLike = str | Path | Database | RunStore | None
+
+
+def open_store(store: StoreLike | Any = None) -> RunStore:
+    """A ``RunStore`` from a path, a ``Database``, a store, a sqlite3 connection, or the default."""
+    if isinstance(store, RunStore):
+        return store
+    if store is not None and hasattr(store, "execute") and not isinstance(store, str | Path):
+        row = store.execute("PRAGMA database_list").fetchone()  # a sqlite3.Connection
+        return RunStore(row[2] if row and row[2] else None)
+    return RunStore(store)
 
 
 def run_filter(workflow: str | None = None, status: str | None = None,
@@ -191,29 +201,25 @@ def run_filter(workflow: str | None = None, status: str | None = None,
 
 
 #: statuses a live process must be behind (a queued run's process is waiting for a slot)
-LIVE_STATUSES = ("running", "paused", "waiting", "queued")
+LIVE_STATUSES = tuple(sorted(s.value for s in LIVE))
+INTERRUPTED_REASON = "the process running this run stopped; `spine-engine resume` continues it"
 
 
 def reap_dead_runs(db: Database, run_id: str | None = None) -> list[str]:
-    """Mark live-status runs whose process is gone (or whose lease lapsed) ``interrupted``."""
+    """Mark live runs whose process is gone (or whose lease lapsed) ``interrupted``, through
+    the recorder's rule (``RunInterrupted``); returns the runs it moved."""
     marks = ", ".join("?" * len(LIVE_STATUSES))
-    sql = f"SELECT run_id, heartbeat_at, pid, host FROM runs WHERE status IN ({marks})"
+    sql = (f"SELECT run_id, workflow, heartbeat_at, pid, host FROM runs "
+           f"WHERE status IN ({marks})")
     params: list[Any] = list(LIVE_STATUSES)
     if run_id:
         sql += " AND run_id = ?"
         params.append(run_id)
     now, host = time.time(), socket.gethostname()
-    dead = [r["run_id"] for r in db.query(sql, params) if _is_dead(r, now, host)]
-    if dead:
-        with db.transaction() as conn:
-            conn.executemany(
-                "UPDATE runs SET status = 'interrupted', error = COALESCE(error, "
-                "'the process running this run stopped; `spine-engine resume` continues it')"
-                f" WHERE run_id = ? AND status IN ({marks})",
-                [(d, *LIVE_STATUSES) for d in dead])
-            conn.executemany("UPDATE step_runs SET status = 'interrupted' "
-                             "WHERE run_id = ? AND status = 'running'", [(d,) for d in dead])
-    return dead
+    dead = [RunInterrupted(run_id=r["run_id"], workflow=r["workflow"], at=new_time(),
+                           reason=INTERRUPTED_REASON)
+            for r in db.query(sql, params) if _is_dead(r, now, host)]
+    return record_interrupted(db, dead) if dead else []
 
 
 def _is_dead(row: dict[str, Any], now: float, host: str) -> bool:

@@ -11,14 +11,15 @@ commit then touches one b-tree per table instead of a table plus its index.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import WorkflowError
 
 APPLICATION_ID = 0x5350494E  # "SPIN"
-SCHEMA_VERSION = 3
-SQLITE_HEADER = b"SQLite format 3\x00"
+SCHEMA_VERSION = 4
+CHECK_TIMEOUT_SECONDS = 10.0  # busy wait and retry window of the read-only file check
 
 
 class StoreError(WorkflowError):
@@ -173,10 +174,17 @@ CREATE INDEX step_runs_stats ON step_runs
 DROP INDEX step_runs_workflow;
 """
 
+# v4: who started each run (cli, tui, api, script, schedule:NAME, trigger:NAME), carried on
+# the run's first event (``engine.events.RunOrigin``); older rows read as unknown (NULL).
+_V4 = """
+ALTER TABLE runs ADD COLUMN started_by TEXT
+"""
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: lambda conn: _run_script(conn, _V1),
     1: lambda conn: _run_script(conn, _V2),
     2: lambda conn: _run_script(conn, _V3),
+    3: lambda conn: _run_script(conn, _V4),
 }
 
 
@@ -188,38 +196,39 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def check_file(path: Path) -> None:
-    """Refuse a file that is not an empty/new spine store, without writing to it."""
+    """Refuse a file that is not an empty/new spine store, without writing to it.
+
+    Only SQLite opens the file: closing any other descriptor of it would drop the POSIX locks
+    of this process's open connections, and another process could then delete the WAL they
+    use. Errors that say nothing about the file's contents (I/O, locks, another process's last
+    connection removing the WAL) are retried for ``CHECK_TIMEOUT_SECONDS``.
+    """
     if not path.exists():
         return
     if path.is_dir():
         raise StoreFileError(f"{path} is a directory, not a database file; "
                              "pass a file path with --db or SPINE_DB")
-    size = path.stat().st_size
-    if size == 0:
+    if path.stat().st_size == 0:
         return
-    with path.open("rb") as handle:
-        header = handle.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise StoreFileError(f"{path} is not a SQLite database (corrupt or another kind of "
-                             "file); it was left unchanged. Point --db/SPINE_DB at another file")
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10,
-                               isolation_level=None)
+    deadline = time.monotonic() + CHECK_TIMEOUT_SECONDS
+    delay = 0.005
+    while True:
         try:
-            # one read transaction: another process creating the store commits its tables
-            # and the marker together, and separate reads could see the tables only
-            conn.execute("BEGIN")
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            conn.execute("COMMIT")
-            if app_id == APPLICATION_ID:
-                conn.execute("PRAGMA quick_check(1)").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise StoreFileError(f"{path} is a damaged SQLite database ({exc}); it was left "
-                             "unchanged. Restore a backup or use another --db file") from exc
+            tables, app_id, version = _read_marker(path)
+            break
+        except sqlite3.OperationalError as exc:
+            if time.monotonic() + delay > deadline:
+                raise StoreFileError(f"{path} cannot be read ({exc}); it was left unchanged"
+                                     ) from exc
+            time.sleep(delay)
+            delay = min(2 * delay, 0.1)
+        except sqlite3.DatabaseError as exc:  # about the contents: not a database, corrupt
+            if exc.sqlite_errorname == "SQLITE_NOTADB":
+                raise StoreFileError(f"{path} is not a SQLite database (corrupt or another "
+                                     "kind of file); it was left unchanged. Point --db/SPINE_DB "
+                                     "at another file") from exc
+            raise StoreFileError(f"{path} is a damaged SQLite database ({exc}); it was left "
+                                 "unchanged. Restore a backup or use another --db file") from exc
     if app_id != APPLICATION_ID and tables:
         raise StoreFileError(f"{path} is a SQLite database of another application "
                              f"({tables} schema objects, no spine marker); it was left "
@@ -227,6 +236,26 @@ def check_file(path: Path) -> None:
     if version > SCHEMA_VERSION:
         raise StoreFileError(f"{path} has run-store schema v{version}, newer than this "
                              f"spine-tui understands (v{SCHEMA_VERSION}); upgrade spine-tui")
+
+
+def _read_marker(path: Path) -> tuple[int, int, int]:
+    """Schema objects, ``application_id`` and ``user_version``, read through a read-only
+    connection that also runs ``quick_check`` on a spine store (it raises on a damaged one)."""
+    conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True,
+                           timeout=CHECK_TIMEOUT_SECONDS, isolation_level=None)
+    try:
+        # one read transaction: another process creating the store commits its tables and
+        # the marker together, and separate reads could see the tables only
+        conn.execute("BEGIN")
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("COMMIT")
+        if app_id == APPLICATION_ID:
+            conn.execute("PRAGMA quick_check(1)").fetchone()
+    finally:
+        conn.close()
+    return tables, app_id, version
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
-from engine.serialization import to_json
+from engine import to_json
 
 #: Exit codes: 0 success, 1 a workflow ran and failed, 2 bad input, 130 interrupted.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -9,9 +9,9 @@ recorded source.
 
 from __future__ import annotations
 
-from engine import RunRecord, RunStore, Workflow
-from engine.store.replay import DefinitionNotFoundError, workflow_for_run
+from engine import DefinitionNotFoundError, RunRecord, RunStore, Workflow, workflow_for_run
 
+from ..locations import workflow_paths
 from ._io import CliError, check_paths_exist, display_path
 from .catalog import resolve_target
 
@@ -32,7 +32,7 @@ def recorded_workflow(store: RunStore, record: RunRecord, override: str | None,
                            hint=f"{override_hint} that defines {record.workflow}")
         return item.workflow, item.source
     try:
-        workflow = workflow_for_run(store, record, paths)
+        workflow = workflow_for_run(store, record, paths, search=workflow_paths())
     except DefinitionNotFoundError as exc:
         raise CliError(str(exc), hint=override_hint) from None
     return workflow, record.source or record.workflow

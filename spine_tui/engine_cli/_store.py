@@ -12,10 +12,10 @@ from pathlib import Path
 from rich.text import Text
 
 from engine import RunStatus, RunStore, StoreError
-from engine.store.paths import resolve_db_path
+from engine.store import resolve_db_path
 
-from ..status import format_duration as _format_duration
-from ..status import format_time
+from ..widgets.status import format_duration as _format_duration
+from ..widgets.status import format_time
 from ._io import CliError
 
 #: Run states in which a run may still change (``logs --follow`` keeps polling these).

@@ -12,7 +12,7 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from engine import ApprovalRecord, RunControl
+from engine import LIVE_STATUSES, ApprovalRecord, RunControl
 
 from ._io import EXIT_OK, HelpFormatter, Streams, display_path, plural
 from ._store import (
@@ -26,7 +26,6 @@ from ._store import (
 )
 
 #: Run states in which the run's process is alive and acts on a decision right away.
-_LIVE = ("running", "waiting", "paused", "queued")
 
 
 def cmd_approvals(args: argparse.Namespace, io: Streams) -> int:
@@ -103,7 +102,7 @@ def _decide(args: argparse.Namespace, io: Streams, *, approve: bool) -> int:
                                    f" {record.step} of run {record.run_id} ",
                                    f"({record.workflow}) by {record.decided_by}{comment}"),
                      soft_wrap=True)
-    if record.run_status in _LIVE:
+    if record.run_status in LIVE_STATUSES:
         io.console.print("the run continues within a moment" if approve else
                          "the step fails with category REJECTED within a moment", style="dim")
     else:  # its process is gone: the decision applies when the run is resumed

@@ -15,11 +15,10 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from engine import LocalArtifactStore
-from engine.artifacts import default_artifact_root
-from engine.store.records import ArtifactRecord, ArtifactState
+from engine import LocalArtifactStore, default_artifact_root
+from engine.store import ArtifactRecord, ArtifactState
 
-from ..status import human_size
+from ..widgets.status import human_size
 from ._io import EXIT_FAILED, EXIT_OK, CliError, HelpFormatter, Streams, display_path, plural
 from ._store import add_db_option, local_time, open_store, require_store_file
 

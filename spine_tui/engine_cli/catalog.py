@@ -10,11 +10,20 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from engine import Step, Workflow
-from engine.discovery import DiscoveredWorkflow, LoadError, discover, resolve
-from engine.errors import UnknownPipelineError, UnknownWorkflowError, WorkflowSpecError
-from engine.registry import missing_references
+from engine import (
+    DiscoveredWorkflow,
+    LoadError,
+    Step,
+    UnknownPipelineError,
+    UnknownWorkflowError,
+    Workflow,
+    WorkflowSpecError,
+    discover,
+    missing_references,
+    resolve_workflow,
+)
 
+from ..locations import workflow_paths
 from ._io import (
     EXIT_OK,
     EXIT_USAGE,
@@ -41,7 +50,7 @@ def resolve_target(target: str, paths: list[str] | None) -> DiscoveredWorkflow:
     if is_file and paths:
         discover(paths)
     try:
-        return resolve(target, paths or None)
+        return resolve_workflow(target, workflow_paths(paths))
     except LookupError as exc:
         message = str(exc.args[0]) if exc.args else str(exc)
         if is_file:
@@ -68,7 +77,7 @@ def _print_load_errors(io: Streams, errors: tuple[LoadError, ...] | list[LoadErr
 def cmd_list(args: argparse.Namespace, io: Streams) -> int:
     """Print the catalog of workflows found in the given paths (or the default ones)."""
     check_paths_exist(args.paths)
-    catalog = discover(args.paths or None)
+    catalog = discover(workflow_paths(args.paths))
     if args.json:
         io.write_json({
             "paths": list(catalog.paths),
@@ -176,7 +185,7 @@ def _retry(step: Step) -> str:
 def workflow_spec(wf: Workflow) -> Any:
     """``wf`` as a ``WorkflowSpec``, or a ``CliError`` naming what YAML cannot express."""
     try:
-        from engine.spec import WorkflowSpec
+        from engine import WorkflowSpec
     except ImportError:
         raise CliError("YAML export is not available: engine.spec is missing",
                        hint="use --json instead") from None

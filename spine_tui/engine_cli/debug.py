@@ -17,9 +17,9 @@ from engine import (
     UnknownWorkflowError,
     WorkflowCycleError,
     WorkflowPlayground,
+    recorded_run,
 )
 from engine.playground import PlaygroundError, RecordedRun
-from engine.store.replay import recorded_run
 
 from ._debug_view import banner
 from ._io import EXIT_OK, CliError, HelpFormatter, Streams, add_paths_option

@@ -21,8 +21,7 @@ from typing import TextIO
 
 from rich.text import Text
 
-from engine import WorkflowError, WorkflowPlayground
-from engine.params import parse_param
+from engine import WorkflowError, WorkflowPlayground, parse_param
 from engine.playground import (
     Pause,
     PlaygroundError,

@@ -14,18 +14,22 @@ import argparse
 
 from rich.text import Text
 
-from engine import RunControl, RunControlError, RunRecord, RunStatus, TrackedWorkflowRunner
+from engine import (
+    LIVE_STATUSES,
+    RESUMABLE_STATUSES,
+    RunControl,
+    RunControlError,
+    RunRecord,
+    RunStatus,
+    TrackedWorkflowRunner,
+    start_resume,
+)
 
 from ._io import EXIT_OK, CliError, HelpFormatter, Streams, add_paths_option, plural
 from ._replay import recorded_workflow
 from ._store import add_db_option, open_store, require_store_file
 from .control import report_request
-from .run import add_output_options, print_header, report, run_with_progress
-
-#: Runs that stopped before finishing and can be continued.
-RESUMABLE = frozenset({RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.CANCELLED})
-#: Runs held by a live process, which ``resume`` un-pauses when they are (about to be) paused.
-LIVE = frozenset({RunStatus.PAUSED, RunStatus.RUNNING, RunStatus.WAITING, RunStatus.QUEUED})
+from .run import STARTED_BY, add_output_options, follow, print_header, report, run_with_progress
 
 
 def cmd_resume(args: argparse.Namespace, io: Streams) -> int:
@@ -56,14 +60,15 @@ def cmd_resume(args: argparse.Namespace, io: Streams) -> int:
         with TrackedWorkflowRunner(store) as runner:
             result = run_with_progress(
                 runner, record.run_id, wf, args, io, source,
-                lambda cancel: runner.resume(record.run_id, wf, cancel=cancel),
+                lambda cancel: follow(start_resume(record.run_id, wf, runner=runner,
+                                                   started_by=STARTED_BY), cancel),
                 restored=restored)
     return report(io, args, wf, result, restored=restored)
 
 
 def _unpause(control: RunControl, record: RunRecord) -> bool:
     """Send ``resume`` to a paused run (or one with a pending pause); False for other runs."""
-    if record.status not in LIVE:
+    if record.status not in LIVE_STATUSES:
         return False
     try:
         control.resume_paused(record.run_id)
@@ -87,7 +92,7 @@ def check_resumable(record: RunRecord) -> None:
         where = f" (pid {record.pid} on {record.host})" if record.pid else ""
         raise CliError(f"run {run_id} is still running{where}; only a stopped run can be "
                        "resumed", hint=f"watch it with `spine-engine logs {run_id} --follow`")
-    if status not in RESUMABLE:
+    if status not in RESUMABLE_STATUSES:
         raise CliError(f"run {run_id} is {status.value}, not stopped; only interrupted, "
                        "failed or cancelled runs can be resumed")
     if record.parent_run_id:

@@ -12,15 +12,22 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Collection
 
-from engine import RunRecord, RunStatus, TrackedWorkflowRunner, Workflow, WorkflowResult
+from engine import (
+    RETRYABLE_STATUSES,
+    RunRecord,
+    RunStatus,
+    TrackedWorkflowRunner,
+    Workflow,
+    WorkflowResult,
+    start_replay,
+    start_retry,
+)
 
 from ._io import CliError, HelpFormatter, Streams, add_paths_option, plural
 from ._replay import recorded_workflow
 from ._store import add_db_option, open_store, require_store_file
-from .run import add_output_options, print_header, report, run_with_progress
+from .run import STARTED_BY, add_output_options, follow, print_header, report, run_with_progress
 
-#: Runs ``retry`` accepts (the library's rule, checked before any workflow code is loaded).
-RETRYABLE = frozenset({RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED})
 _FROM_HINT = "give the workflow with --from NAME_OR_FILE"
 
 
@@ -29,7 +36,7 @@ def cmd_retry(args: argparse.Namespace, io: Streams) -> int:
     require_store_file(args, args.run_id)
     with open_store(args) as store:
         record = store.get_run(args.run_id)
-        if record.status not in RETRYABLE:
+        if record.status not in RETRYABLE_STATUSES:  # checked before loading any code
             hint = (f"replay one step with `spine-engine replay {record.run_id} STEP`"
                     if record.status is RunStatus.COMPLETED else None)
             raise CliError(f"run {record.run_id} is {record.status.value}; only failed, "
@@ -43,7 +50,9 @@ def cmd_retry(args: argparse.Namespace, io: Streams) -> int:
                 f"{len(wf.steps) - len(reused)} to run")
         with TrackedWorkflowRunner(store) as runner:
             result = _run_new(runner, wf, args, io, source, note, len(wf.steps), reused,
-                              lambda cancel: runner.retry(record.run_id, wf, cancel=cancel))
+                              lambda cancel: follow(start_retry(
+                                  record.run_id, wf, runner=runner, started_by=STARTED_BY),
+                                  cancel))
     return report(io, args, wf, result, restored=reused)
 
 
@@ -58,8 +67,9 @@ def cmd_replay(args: argparse.Namespace, io: Streams) -> int:
         note = f"replaying step {args.step} of run {record.run_id}"
         with TrackedWorkflowRunner(store) as runner:
             result = _run_new(runner, wf, args, io, source, note, 1, (),
-                              lambda cancel: runner.replay_step(record.run_id, args.step, wf,
-                                                                cancel=cancel),
+                              lambda cancel: follow(start_replay(
+                                  record.run_id, args.step, wf, runner=runner,
+                                  started_by=STARTED_BY), cancel),
                               steps=[args.step])
     return report(io, args, wf, result)
 

@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import threading
 from collections.abc import Callable, Collection, Iterator
-from pathlib import Path
 from typing import Any
 
 from rich.live import Live
@@ -20,6 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import (
+    RunHandle,
+    RunPending,
     RunStarted,
     RunStatus,
     StoreError,
@@ -29,10 +30,9 @@ from engine import (
     Workflow,
     WorkflowCycleError,
     WorkflowResult,
+    parse_params,
+    start_run,
 )
-from engine.discovery import DiscoveredWorkflow
-from engine.params import parse_params
-from engine.runner import new_run_id
 
 from ._io import (
     EXIT_FAILED,
@@ -52,7 +52,7 @@ from .progress import ICONS, LineProgress, LiveProgress
 
 _EXIT_BY_STATUS = {RunStatus.COMPLETED: EXIT_OK, RunStatus.SKIPPED: EXIT_OK,
                    RunStatus.CANCELLED: EXIT_INTERRUPTED}
-REGISTRY_PREFIX = "registry:"
+STARTED_BY = "cli"
 
 
 def cmd_run(args: argparse.Namespace, io: Streams) -> int:
@@ -63,21 +63,22 @@ def cmd_run(args: argparse.Namespace, io: Streams) -> int:
     with open_store(args) as store:  # a bad --db fails before any user code is imported
         item = resolve_target(args.target, args.paths)
         wf = item.workflow
-        run_id = new_run_id()
-        print_header(io, args, run_id, wf)
         with TrackedWorkflowRunner(store) as runner:
             result = run_with_progress(
-                runner, run_id, wf, args, io, item.source,
-                lambda cancel: runner.execute(wf, params, partition=partition, run_id=run_id,
-                                              source=workflow_source(item), cancel=cancel))
+                runner, None, wf, args, io, item.source,
+                lambda cancel: follow(start_run(item, params, partition=partition,
+                                                runner=runner, started_by=STARTED_BY), cancel),
+                announce=lambda run_id: print_header(io, args, run_id, wf))
     return report(io, args, wf, result)
 
 
-def workflow_source(item: DiscoveredWorkflow) -> str:
-    """What a run records so ``resume`` can rebuild it: an absolute file, or ``registry:NAME``."""
-    if item.kind == "registry" or not Path(item.source).is_file():
-        return f"{REGISTRY_PREFIX}{item.name}"
-    return str(Path(item.source).resolve())
+def follow(handle: RunHandle, cancel: threading.Event) -> WorkflowResult:
+    """Wait for a started run, passing a Ctrl-C (``cancel``) on to it."""
+    while not handle.done:
+        if cancel.wait(0.1):
+            handle.cancel()
+            break
+    return handle.wait()
 
 
 def parse_pairs(items: list[str] | None, option: str) -> dict[str, Any]:
@@ -126,9 +127,9 @@ def run_with_progress(runner: TrackedWorkflowRunner, run_id: str | None, wf: Wor
     """Call ``start(cancel)`` under the progress display; definition errors become exit 2.
 
     ``source`` (the workflow's file or name) only appears in the hint of such an error.
-    ``run_id=None`` is for calls that pick the new run's id themselves (retry, replay): the
-    display follows the first run that starts, and ``announce(run_id)`` is called before
-    any progress shows. ``steps`` are the step names shown (default: the workflow's).
+    ``run_id=None`` is for calls that start a new run: the display follows the first run
+    created, and ``announce(run_id)`` is called once its row is stored, before any progress
+    shows (so a script reading the printed id can query it at once). ``steps`` are the step names shown (default: the workflow's).
     """
     with _progress(runner, run_id, wf, args, io, restored, announce, steps) as current_id:
         try:
@@ -197,10 +198,10 @@ def _progress(runner: TrackedWorkflowRunner, run_id: str | None, wf: Workflow,
 
 
 class FirstRun:
-    """Learns the id of the first run that starts and forwards that run's events.
+    """Learns the id of the first run created and forwards that run's events.
 
-    For calls that choose the new run's id themselves (``retry``, ``replay_step``): the
-    runner emits ``RunStarted`` before any step event, on the thread running the workflow.
+    A tracked run's first event is ``RunPending``, sent once the recorder (subscribed first)
+    has stored its row; untracked runs start with ``RunStarted``.
     """
 
     def __init__(self, begin: Callable[[str], None],
@@ -211,7 +212,7 @@ class FirstRun:
 
     def __call__(self, event: Any) -> None:
         if self.run_id is None:
-            if not isinstance(event, RunStarted):
+            if not isinstance(event, RunPending | RunStarted):
                 return
             self.run_id = event.run_id
             self._begin(event.run_id)

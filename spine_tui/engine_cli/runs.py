@@ -10,10 +10,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from engine import RunControl, RunRecord, RunStatus, StepRecord
-from engine.store.run_graph import RunGraph, run_graph
-from engine.store.time_window import TimeWindow, TimeWindowError, check_bound
-from engine.store.views import count_runs
+from engine import RunControl, RunGraph, RunRecord, RunStatus, StepRecord, run_graph
+from engine.store import TimeWindow, TimeWindowError, check_bound, count_runs
 
 from ._io import EXIT_OK, CliError, HelpFormatter, Streams, display_path, plural, positive_int
 from ._store import (

@@ -17,9 +17,14 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from engine import UnknownPipelineError, UnknownWorkflowError, Workflow
-from engine.discovery import YAML_SUFFIXES, discover
-from engine.registry import missing_references
+from engine import (
+    YAML_SUFFIXES,
+    UnknownPipelineError,
+    UnknownWorkflowError,
+    Workflow,
+    discover,
+    missing_references,
+)
 
 from ._io import (
     EXIT_OK,

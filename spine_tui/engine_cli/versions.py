@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from rich.table import Table
 from rich.text import Text
 
-from engine.store.versions import VersionInfo, WorkflowVersionStore
+from engine import VersionInfo, WorkflowVersionStore
 
 from ._io import EXIT_OK, CliError, HelpFormatter, Streams, display_path, plural
 from ._store import add_db_option, db_path, local_time, open_store

@@ -17,11 +17,11 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from ..status import STATUS_ICON, STATUS_STYLE, format_time, sparkline, status_text
+from .status import STATUS_ICON, STATUS_STYLE, format_time, sparkline, status_text
 
 if TYPE_CHECKING:
-    from engine.discovery import Catalog, DiscoveredWorkflow, LoadError
-    from engine.store.views import WorkflowStats
+    from engine import Catalog, DiscoveredWorkflow, LoadError
+    from engine.store import WorkflowStats
 
     from ..messages import LiveRun
 

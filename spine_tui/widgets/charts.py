@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from rich.table import Table
 from rich.text import Text
 
-from ..status import SPARK
+from .status import SPARK
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 

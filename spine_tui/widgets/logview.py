@@ -28,7 +28,7 @@ from textual.worker import get_current_worker
 
 from engine import LogRecord, RunStore
 
-from ..log_tail import LogFilter, LogTailer, SeqIndex
+from ..services.log_tail import LogFilter, LogTailer, SeqIndex
 
 LEVEL_STYLE = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red",
                "CRITICAL": "bold white on red"}

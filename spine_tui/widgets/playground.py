@@ -18,12 +18,11 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ..status import STATUS_ICON, STATUS_STYLE, format_duration, status_text
+from .status import STATUS_ICON, STATUS_STYLE, format_duration, status_text
 
 if TYPE_CHECKING:
-    from engine import Workflow, WorkflowPlayground
+    from engine import StepRun, Workflow, WorkflowPlayground
     from engine.playground import Breakpoint, Pause, Snapshot
-    from engine.results import StepRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +128,6 @@ def stop_note(stop: Pause | None, ran: int) -> str:
         "end": f"reached the end after {steps}",
         "interrupted": f"interrupted after {steps}; {step!r} is next",
     }.get(reason, f"{reason} after {steps}")
-
-
-def run_note(snapshot: Snapshot) -> str:
-    """What one snapshot's step did: ``ran extract: completed in 0.01s`` or its error."""
-    run = snapshot.run
-    if run is None:
-        return snapshot.note or str(snapshot.kind)
-    verb = "re-ran" if str(snapshot.kind) == "rerun" else "ran"
-    text = f"{verb} {run.name}: {run.status.value}"
-    if run.error:
-        category = f" [{run.error_category}]" if run.error_category else ""
-        text += f"{category} {run.error}"
-    return text
 
 
 _KIND_MARK = {"load": "○", "set_param": "≔", "set_output": "✎", "restored": "⤓"}

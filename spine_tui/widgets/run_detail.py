@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from engine import ArtifactRecord, ArtifactRef, RunRecord, StepRecord
 
-from ..status import STATUS_STYLE, format_duration, format_time, human_size, status_text
+from .status import STATUS_STYLE, format_duration, format_time, human_size, status_text
 
 MAX_VALUE_CHARS = 300
 NAME_WIDTH = 18

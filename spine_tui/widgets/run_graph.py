@@ -19,11 +19,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from engine.store.run_graph import RunChange, RunGraph
+from engine import RunChange, RunGraph
 
-from ..status import format_time
-from .dag import DagLayout, compute_layout
-from .dag_canvas import DagCanvas
+from .dag import DagCanvas, DagLayout, compute_layout
+from .status import format_time
 
 INSERTED_LABEL = "+ inserted"
 REPLACED_LABEL = "replaced"

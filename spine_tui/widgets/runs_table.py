@@ -26,7 +26,7 @@ from textual.widgets import Static
 
 from engine import RunRecord
 
-from ..status import format_duration, format_time, status_text
+from .status import format_duration, format_time, status_text
 
 PAGE_SIZE = 200
 CACHED_PAGES = 16

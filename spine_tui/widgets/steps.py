@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..status import STATUS_ICON, STATUS_STYLE
+from .status import STATUS_ICON, STATUS_STYLE
 
 
 def _json(value: Any) -> str:

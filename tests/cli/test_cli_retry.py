@@ -113,7 +113,7 @@ def test_replay_and_retry_refuse_what_does_not_fit(cli, ctl: Path) -> None:
     assert f"run {done} is completed; only failed, cancelled or interrupted" in result.err
     assert f"hint: replay one step with `spine-engine replay {done} STEP`" in result.err
     for argv, message in (
-            (("pause", done), f"run {done} is completed; only running, waiting, queued runs "
+            (("pause", done), f"run {done} is completed; only running, waiting or queued runs "
                               "can be paused"),
             (("cancel", done), f"run {done} is completed; only running"),
             (("resume", done), "already completed"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine import Step, Workflow
-from engine.store.versions import WorkflowVersionStore
+from engine.versions import WorkflowVersionStore
 
 
 def etl(*, extra: bool = False, n: int = 1) -> Workflow:

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from engine import RunStatus, RunStore, Step, TrackedWorkflowRunner, UnknownRunError, Workflow
+from engine.control import RunControl, RunControlError
 from engine.policies import ErrorCategory, ExecutionMode, WorkflowExecutionPolicy
 from engine.runner import WorkflowRunner
 from engine.signals import RunSignals
-from engine.store.control import RunControl, RunControlError
 from engine.workflow import ConcurrencyPolicy, WorkflowValidationError
 
 RESOURCES = Path(__file__).parent.parent / "resources" / "control"
@@ -299,7 +299,8 @@ def test_queue_waits_for_the_slot_across_processes(db: Path, ctl_dir: Path, proc
     assert b.started_at is not None and a.finished_at is not None
     assert b.started_at >= a.finished_at
     assert flows.ran() == ["start", "hold", "end"] * 2
-    assert [e.kind for e in store.events("second")][:2] == ["queued", "run_started"]
+    assert [e.kind for e in store.events("second")][:4] == [
+        "run_pending", "queued", "admitted", "run_started"]
 
 
 def test_skip_records_a_skipped_run_with_the_reason(db: Path, ctl_dir: Path, procs: list) -> None:

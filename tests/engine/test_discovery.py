@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine import registry
-from engine.discovery import discover, load_file, resolve
+from engine.discovery import discover, load_file
+from engine.discovery import resolve_workflow as resolve
 
 pytestmark = pytest.mark.usefixtures("clean_registry")
 

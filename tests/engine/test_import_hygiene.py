@@ -1,10 +1,14 @@
-"""The engine is a UI-free library: importing it must not pull in Textual, Rich or the app."""
+"""The engine is a UI-free library with one public surface: importing it pulls in no UI, its
+``__all__`` is pinned here (a change to the surface is a change to this file), and the layer
+rules in ``pyproject.toml`` hold (import-linter)."""
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import engine
+import engine.store
 
 FORBIDDEN = ("textual", "rich", "spine_tui", "screens", "pandas", "numba")
 
@@ -40,3 +44,62 @@ EXPECTED_API = {
 
 def test_spec_names_are_exported() -> None:
     assert EXPECTED_API <= set(engine.__all__)
+
+
+#: ``engine.__all__``, pinned: the names the CLI, the TUI, the samples and scripts may use
+PUBLIC_API = [
+    "AdaptiveChange", "AdaptiveChangeError", "ApprovalGate", "ApprovalRecord",
+    "ArtifactChecksumError", "ArtifactError", "ArtifactNotFoundError", "ArtifactRecord",
+    "ArtifactRef", "ArtifactRetention", "ArtifactStore", "AsyncArtifactStore", "Catalog",
+    "ChangeKind", "ConcurrencyPolicy", "DefinitionNotFoundError", "DependencyCycleError",
+    "DiscoveredWorkflow", "DuplicateStepError", "ErrorCategory", "ErrorPolicy", "Event",
+    "EventRecord", "ExecutionMode", "FeatureFlags", "GraphChange", "IllegalTransitionError",
+    "InvalidArtifactKeyError", "InvalidReturnTypeError", "LIVE_STATUSES", "Lineage",
+    "LoadError", "LocalArtifactStore", "LogLine", "LogRecord", "MAP_ITEM_SCOPE",
+    "ManagedWorkflow", "MissingArgumentError", "OnConflict", "OutputNotSerializableError",
+    "PYTHON_SUFFIXES", "Plan", "PlaygroundError", "RESUMABLE_STATUSES", "RETRYABLE_STATUSES",
+    "RecordedRun", "RetryPolicy", "RunAnalytics", "RunChange", "RunControl", "RunControlError",
+    "RunFinished", "RunGraph", "RunHandle", "RunInterrupted", "RunOrigin", "RunPaused",
+    "RunPending", "RunQueued", "RunRecord", "RunResumed", "RunSignals", "RunSkipped",
+    "RunSource", "RunStarted", "RunStatus", "RunStore", "RunWaiting", "Snapshot", "SourceRef",
+    "Step", "StepFinished", "StepOutput", "StepOutputError", "StepRecord", "StepResult",
+    "StepRetrying", "StepRun", "StepStarted", "StepTimeoutError", "StepType", "StoreError",
+    "StoreFileError", "StoredRuns", "TREND_METRICS", "TimeWindow", "TimeWindowError",
+    "TrackedWorkflowRunner", "UnknownDependencyError", "UnknownPipelineError",
+    "UnknownRunError", "UnknownStepError", "UnknownVersionError", "UnknownWorkflowError",
+    "VersionDiff", "VersionInfo", "VersionNotReplayableError", "Workflow", "WorkflowCatalog",
+    "WorkflowContext", "WorkflowCycleError", "WorkflowError", "WorkflowExecutionPolicy",
+    "WorkflowInfo", "WorkflowNotFoundError", "WorkflowPlayground", "WorkflowResult",
+    "WorkflowRunner", "WorkflowSpec", "WorkflowSpecError", "WorkflowStepFunction",
+    "WorkflowValidationError", "WorkflowVersionStore", "YAML_SUFFIXES", "build_plan",
+    "default_artifact_root", "default_paths", "delete_run_artifacts", "discover",
+    "etl_pipeline", "expression_condition", "format_result", "get_pipeline", "get_workflow",
+    "is_map_item", "list_pipelines", "list_workflows", "load_file", "map_item_name",
+    "missing_references", "new_run_id", "parse_param", "parse_params", "recorded_run",
+    "register_pipeline", "register_workflow", "resolve_workflow", "run_graph",
+    "scheduled_batch", "start_replay", "start_resume", "start_retry", "start_run", "to_json",
+    "unregister_pipeline", "unregister_workflow", "workflow_for_run", "workflow_step",
+]
+
+#: ``engine.store.__all__``, the store's public read side
+PUBLIC_STORE_API = [
+    "ApprovalRecord", "ArtifactRecord", "ArtifactState", "EventRecord", "LogRecord",
+    "RunRecord", "RunStore", "StepOutput", "StepRecord", "StoreError", "StoreFileError",
+    "StoreLike", "TimeWindow", "TimeWindowError", "UnknownRunError", "WorkflowStats",
+    "check_bound", "count_runs", "default_db_path", "find_log", "log_seqs", "logs_by_seq",
+    "open_store", "resolve_db_path", "run_filter", "workflow_stats",
+]
+
+
+def test_the_public_surface_is_pinned() -> None:
+    assert engine.__all__ == PUBLIC_API
+    assert engine.store.__all__ == PUBLIC_STORE_API
+
+
+def test_layer_contracts_hold() -> None:
+    """``lint-imports`` over pyproject's contracts: the store is a leaf, only the recorder
+    writes runs, engine has no cycles, front ends use only engine's public modules."""
+    linter = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(linter), "--no-cache"], capture_output=True, text=True,
+                         cwd=Path(engine.__file__).parent.parent)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]

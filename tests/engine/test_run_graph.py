@@ -18,7 +18,7 @@ from engine import (
     register_workflow,
     registry,
 )
-from engine.store.run_graph import (
+from engine.executed_graph import (
     FROM_CHANGES,
     FROM_DEFINITION,
     FROM_STEPS,

@@ -58,7 +58,7 @@ def test_tracked_run_persists_run_steps_outputs_events_and_logs(tmp_path: Path) 
     assert store.outputs(result.run_id) == {"a": {"n": 1}}
     assert [log.message for log in store.logs(result.run_id)] == ["working 1"]
     kinds = [e.kind for e in store.events(result.run_id)]
-    assert kinds == ["run_started", "step_started", "step_finished", "step_started",
+    assert kinds == ["run_pending", "run_started", "step_started", "step_finished", "step_started",
                      "step_finished", "run_finished"]
     assert store.get_run(result.run_id[:8]).run_id == result.run_id
 
@@ -256,7 +256,7 @@ def test_several_processes_write_while_one_reads(tmp_path: Path) -> None:
     completed = store.db.scalar("SELECT count(*) FROM step_runs WHERE status = 'completed'")
     assert completed == total * 5
     assert store.db.scalar("SELECT count(*) FROM logs") == total * 5
-    assert store.db.scalar("SELECT count(*) FROM events") == total * 12
+    assert store.db.scalar("SELECT count(*) FROM events") == total * 13  # run_pending, run_started, 5 x 2, run_finished
 
 
 def test_artifact_refs_in_outputs_are_recorded(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from engine.policies import ErrorPolicy, ExecutionMode, WorkflowExecutionPolicy
 from engine.store.db import Database
 from engine.store.runs import UnknownRunError
 from engine.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, StoreError
-from engine.store.versions import (
+from engine.versions.store import (
     UnknownVersionError,
     VersionNotReplayableError,
     WorkflowVersionStore,
@@ -238,7 +238,7 @@ def test_a_run_keeps_the_version_it_started_with(store: WorkflowVersionStore) ->
 PUBLISHER = r"""
 import json, sys, time
 from engine import Step, Workflow
-from engine.store.versions import WorkflowVersionStore, version_for_run
+from engine.versions import WorkflowVersionStore, version_for_run
 
 db, tag, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
 store = WorkflowVersionStore(db)

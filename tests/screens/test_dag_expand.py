@@ -7,8 +7,8 @@ import pytest
 
 from engine import Step, Workflow, register_workflow, unregister_workflow
 from engine.errors import UnknownWorkflowError
-from spine_tui.widgets.dag import ARROW, compute_layout
-from spine_tui.widgets.dag_expand import ExpandedDag, expand, node_statuses
+from spine_tui.widgets.dag import ExpandedDag, expand, node_statuses
+from spine_tui.widgets.dag.layout import ARROW, compute_layout
 from spine_tui.widgets.steps import step_fields
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from engine import Step, Workflow
-from spine_tui.widgets.dag import ARROW, compute_layout, layout_dag
+from spine_tui.widgets.dag.layout import ARROW, compute_layout, layout_dag
 
 UP, DOWN, LEFT, RIGHT = (-1, 0), (1, 0), (0, -1), (0, 1)
 LINKS = {
@@ -122,8 +122,8 @@ def test_labels_replace_the_step_type_on_the_top_edge() -> None:
 
 def test_canvas_colours_each_boxs_step_type_even_under_a_status() -> None:
     from engine import Step, Workflow
-    from spine_tui.status import STEP_TYPE_STYLE
-    from spine_tui.widgets.dag_canvas import DagCanvas
+    from spine_tui.widgets.dag import DagCanvas
+    from spine_tui.widgets.status import STEP_TYPE_STYLE
 
     wf = Workflow("typed", [
         Step.lambda_("a", lambda ctx, config: {}),

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from engine import RunStore, Step, Workflow, register_workflow, registry
-from spine_tui import launcher
+from engine import DiscoveredWorkflow, RunStore, Step, Workflow, register_workflow, registry
 from spine_tui.messages import RunEnded, RunLaunched, StepStatusChanged
-from spine_tui.widgets.dag_expand import expand, node_statuses
+from spine_tui.services import launcher
+from spine_tui.widgets.dag import expand, node_statuses
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +40,9 @@ def parent() -> Workflow:
 
 def test_sub_workflow_steps_are_reported_inside_their_parent_step(tmp_path: Path) -> None:
     posted: list[Any] = []
-    launcher.run_tracked(tmp_path / "s.db", parent(), {"items": [1, 2]}, run_id="r1",
-                         source=None, cancel=threading.Event(), post=posted.append)
+    item = DiscoveredWorkflow(parent(), "relay.parent", "registry")
+    launcher.run_tracked(tmp_path / "s.db", item, {"items": [1, 2]}, run_id="r1",
+                         cancel=threading.Event(), post=posted.append)
 
     assert isinstance(posted[0], RunLaunched) and isinstance(posted[-1], RunEnded)
     assert posted[-1].status == "completed"

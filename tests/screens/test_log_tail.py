@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from tui_harness import RUN_FIXTURES, drive, fixture_app, wait_until
 
 from screens import RunDetailScreen
-from spine_tui.log_tail import SeqIndex
+from spine_tui.services.log_tail import SeqIndex
 from spine_tui.widgets.logview import LogView
 
 WRITER = RUN_FIXTURES / "log_writer.py"

@@ -26,7 +26,7 @@ from screens import (
     RunParamsScreen,
     SnapshotDiffScreen,
 )
-from spine_tui.widgets.dag_canvas import DagCanvas
+from spine_tui.widgets.dag import DagCanvas
 from spine_tui.widgets.inspector import JsonTree
 
 

@@ -11,7 +11,7 @@ from tui_harness import drive, fixture_app, plain, wait_until
 
 from engine import Step, StepResult, TrackedWorkflowRunner, Workflow, WorkflowContext
 from screens import RunDetailScreen
-from spine_tui.widgets.dag_canvas import DagCanvas
+from spine_tui.widgets.dag import DagCanvas
 from spine_tui.widgets.run_graph import INSERTED_LABEL, RunChangesView, RunGraphPane
 
 

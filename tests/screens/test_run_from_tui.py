@@ -19,9 +19,9 @@ from tui_harness import (
 from engine import RunStore
 from engine.discovery import load_file
 from screens import RunDetailScreen, RunParamsScreen, WorkflowScreen
-from spine_tui.launcher import param_fields
 from spine_tui.messages import RunEnded, RunLaunched, StepStatusChanged
-from spine_tui.widgets.dag_canvas import DagCanvas
+from spine_tui.services.launcher import param_fields
+from spine_tui.widgets.dag import DagCanvas
 from spine_tui.widgets.run_detail import OutputsView, StepTimeline
 from spine_tui.widgets.steps import StepDetails
 

@@ -20,7 +20,7 @@ from tui_harness import (
 
 from engine import ErrorPolicy, RetryPolicy, Step, Workflow
 from screens import CatalogScreen, WorkflowScreen
-from spine_tui.widgets.dag_canvas import DagCanvas, ExpandableDagCanvas
+from spine_tui.widgets.dag import DagCanvas, ExpandableDagCanvas
 from spine_tui.widgets.steps import StepDetails, step_fields
 
 

@@ -1,4 +1,4 @@
-"""Layered drawing of a workflow DAG with box-drawing characters (``dag_canvas`` shows it).
+"""Layered drawing of a workflow DAG with box-drawing characters (``canvas.py`` shows it).
 
 The layout is a small Sugiyama-style pass: columns come from ``Plan.layers()``, edges that
 skip layers run through pass-through slots (one per source and layer, shared by its long

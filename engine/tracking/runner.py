@@ -13,48 +13,24 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from .artifacts import LocalArtifactStore
-from .events import Listener
-from .results import RunStatus, StepRun, WorkflowResult
-from .runner import WorkflowRunner, new_run_id
-from .serialization import to_json
-from .store.commands import (
-    IN_FLIGHT,
-    POLL_SECONDS,
-    ControlPoller,
-    RunControlError,
-    TrackedRunSignals,
-    append_event,
-    discard_commands,
-)
-from .store.concurrency import RunRow, admit
-from .store.db import Database
-from .store.recorder import RunRecorder
-from .store.records import RunRecord
-from .store.runs import RunStore, reap_dead_runs
-from .store.versions import WorkflowVersionStore, version_for_run
-from .workflow import ConcurrencyPolicy, Workflow
-
-StoreLike = str | Path | Database | RunStore | None
-
-
-def open_store(store: StoreLike | Any = None) -> RunStore:
-    """A ``RunStore`` from a path, a ``Database``, a store, a sqlite3 connection, or the default."""
-    if isinstance(store, RunStore):
-        return store
-    if store is not None and hasattr(store, "execute") and not isinstance(store, str | Path):
-        row = store.execute("PRAGMA database_list").fetchone()  # a sqlite3.Connection
-        return RunStore(row[2] if row and row[2] else None)
-    return RunStore(store)
-
-
-def partition_key(partition: Mapping[str, Any]) -> str:
-    """Canonical text for a partition (key order does not matter)."""
-    return to_json(dict(sorted(partition.items())), separators=(",", ":"))
+from ..artifacts import LocalArtifactStore
+from ..events import Lineage, Listener, RunOrigin, RunPending, RunSkipped
+from ..ids import new_run_id, now
+from ..lifecycle import LIVE, RESUMABLE, RETRYABLE, require
+from ..params import partition_key, resolve_params
+from ..results import RunStatus, StepRun, WorkflowResult
+from ..runner import WorkflowRunner
+from ..store.control_inbox import POLL_SECONDS, discard_commands
+from ..store.control_requests import RunControlError
+from ..store.recorder import RunRecorder
+from ..store.records import RunRecord
+from ..store.runs import StoreLike, open_store, reap_dead_runs
+from ..versions import WorkflowVersionStore, version_for_run
+from ..workflow import ConcurrencyPolicy, Workflow
+from .admission import admit
+from .signals import ControlPoller, TrackedRunSignals
 
 
 class TrackedWorkflowRunner:
@@ -77,9 +53,7 @@ class TrackedWorkflowRunner:
         self.store = open_store(store)
         self.poll_interval = poll_interval
         self.poller = ControlPoller(self.store.db, poll_interval)
-        self._meta: dict[str, dict[str, Any]] = {}
-        self._meta_lock = threading.Lock()
-        self.recorder = RunRecorder(self.store.db, run_meta=self._run_meta)
+        self.recorder = RunRecorder(self.store.db)
         self.versions = WorkflowVersionStore(self.store)
         if artifact_store is None:
             artifact_store = LocalArtifactStore(self.store.path.parent / "artifacts")
@@ -89,95 +63,76 @@ class TrackedWorkflowRunner:
     def subscribe(self, listener: Listener) -> Any:
         return self.runner.subscribe(listener)
 
-    def _run_meta(self, run_id: str) -> dict[str, Any]:
-        with self._meta_lock:
-            return self._meta.get(run_id, {})
-
     def execute(self, workflow: Workflow | Any, params: Mapping[str, Any] | None = None, *,
                 partition: Mapping[str, Any] | None = None, run_id: str | None = None,
                 source: str | None = None, cancel: threading.Event | None = None,
-                concurrency: ConcurrencyPolicy | None = None) -> WorkflowResult:
+                concurrency: ConcurrencyPolicy | None = None,
+                started_by: str = "script") -> WorkflowResult:
         """Run and persist ``workflow``; see the class docstring for partitions.
 
         ``concurrency`` (default: the workflow's own ``concurrency``) admits the run only
         while a slot is free across every process using this store; otherwise the run is
-        queued, skipped or cancels older runs, as the policy says.
+        queued, skipped or cancels older runs, as the policy says. ``source`` is the
+        ``SourceRef`` text a later resume rebuilds the definition from; ``started_by`` who
+        asked for the run (``cli``, ``tui``, ``api``, ``script``, ``schedule:NAME``, ...).
         """
         wf = _unwrap(workflow)
-        run_id = run_id or new_run_id()
         key = partition_key(partition) if partition else None
-        if partition:  # a partition's keys are the run's default params (Dagster's partition key)
-            params = {**partition, **(params or {})}
-        if key is not None:
-            done = self.store.find_partition_run(wf.name, key)
-            if done is not None:
-                reason = f"partition {key} already completed by run {done.run_id}"
-                return self._record_skip(wf, run_id, dict(params or {}), key, reason, source)
-        return self._launch(wf, params, run_id, key=key, source=source, cancel=cancel,
-                            concurrency=concurrency)
+        origin = RunOrigin(started_by=started_by, source=source, partition_key=key)
+        return self._launch(wf, resolve_params(wf, params, partition), run_id or new_run_id(),
+                            origin, cancel=cancel, concurrency=concurrency,
+                            check_partition=key is not None)
 
     def resume(self, run_id: str, workflow: Workflow | Any,
                cancel: threading.Event | None = None,
-               concurrency: ConcurrencyPolicy | None = None) -> WorkflowResult:
+               concurrency: ConcurrencyPolicy | None = None,
+               started_by: str = "script") -> WorkflowResult:
         """Continue a stored run under the same id: completed steps keep their outputs and are
         not run again (crash recovery; a paused run continues with ``RunControl.resume_paused``).
         """
         record = self._finished_run(run_id)
-        if record.status.value in (*IN_FLIGHT, RunStatus.QUEUED.value):
+        if record.status in LIVE:
             raise RunControlError(f"run {record.run_id} is {record.status.value} in process "
                                   f"{record.pid} on {record.host}; cancel it or wait for it "
                                   "to end before resuming")
+        require(record.run_id, record.status, RESUMABLE, "resumed", error=RunControlError)
         wf = _unwrap(workflow)
         restored = self.store.completed_outputs(record.run_id)
         discard_commands(self.store.db, record.run_id)  # a stale pause/cancel must not apply
-        return self._launch(wf, record.params, record.run_id, key=record.partition_key,
-                            source=record.source, cancel=cancel, restored=restored,
-                            concurrency=concurrency)
+        origin = RunOrigin(started_by=started_by, source=record.source,
+                           partition_key=record.partition_key)
+        return self._launch(wf, record.params, record.run_id, origin, cancel=cancel,
+                            restored=restored, concurrency=concurrency)
 
     def retry(self, run_id: str, workflow: Workflow | Any, *,
               cancel: threading.Event | None = None,
               concurrency: ConcurrencyPolicy | None = None,
-              as_run_id: str | None = None) -> WorkflowResult:
+              as_run_id: str | None = None, started_by: str = "script") -> WorkflowResult:
         """Re-run a failed, cancelled or interrupted run from where it stopped, as a new run.
 
-        Steps that completed are not executed again: their rows and outputs are copied into
-        the new run, which then runs the failed step and everything after it with the
-        original params. The new run gets its own id — like Dagster's "re-execute from
-        failure" and Temporal's reset — so the failed attempt stays in the history (and in
-        success rates); the two are linked by a ``retry_of`` event on the new run and a
-        ``retried_by`` event on the old one (``RunControl.origin``). ``as_run_id`` chooses the
-        new id (callers that print it first). Continuing the *same* run after a crash is
-        ``resume``.
+        Steps that completed are not executed again: the new run starts with their rows and
+        outputs (carried over by the recorder when the run is created), then runs the failed
+        step and everything after it with the original params. The new run gets its own id —
+        like Dagster's "re-execute from failure" and Temporal's reset — so the failed attempt
+        stays in the history (and in success rates); the two are linked by a ``retry_of``
+        event on the new run and a ``retried_by`` event on the old one
+        (``RunControl.origin``). ``as_run_id`` chooses the new id. Continuing the *same* run
+        after a crash is ``resume``.
         """
         record = self._finished_run(run_id)
-        if record.status not in (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED):
-            raise RunControlError(f"run {record.run_id} is {record.status.value}; only failed, "
-                                  "cancelled or interrupted runs can be retried")
+        require(record.run_id, record.status, RETRYABLE, "retried", error=RunControlError)
         wf = self._same_workflow(record.workflow, workflow)
         restored = {k: v for k, v in self.store.completed_outputs(record.run_id).items()
                     if k in wf.plan.index}
-        new_id = as_run_id or new_run_id()
-        with self.store.db.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO step_runs (run_id, step, workflow, status, attempts, started_at, "
-                "finished_at, duration_seconds, child_run_id) SELECT ?, step, workflow, status, "
-                "attempts, started_at, finished_at, duration_seconds, child_run_id FROM "
-                "step_runs WHERE run_id = ? AND step = ?",
-                [(new_id, record.run_id, name) for name in restored])
-            conn.executemany(
-                "INSERT INTO outputs (run_id, step, data) SELECT ?, step, data FROM outputs "
-                "WHERE run_id = ? AND step = ?", [(new_id, record.run_id, n) for n in restored])
-            append_event(conn, new_id, "retry_of", {"run_id": record.run_id,
-                                                    "step": record.error_step,
-                                                    "reused": list(restored)})
-            append_event(conn, record.run_id, "retried_by", {"run_id": new_id})
-        return self._launch(wf, record.params, new_id, key=record.partition_key,
-                            source=record.source, cancel=cancel, restored=restored,
-                            concurrency=concurrency)
+        lineage = Lineage("retry", record.run_id, record.error_step, tuple(restored))
+        origin = RunOrigin(started_by=started_by, source=record.source,
+                           partition_key=record.partition_key, lineage=lineage)
+        return self._launch(wf, record.params, as_run_id or new_run_id(), origin,
+                            cancel=cancel, restored=restored, concurrency=concurrency)
 
     def replay_step(self, run_id: str, step: str, workflow: Workflow | Any, *,
                     cancel: threading.Event | None = None,
-                    as_run_id: str | None = None) -> WorkflowResult:
+                    as_run_id: str | None = None, started_by: str = "script") -> WorkflowResult:
         """Execute one step of a stored run again, as a new one-step run of the workflow.
 
         The step sees the run's params and the stored outputs of every step upstream of it
@@ -186,7 +141,7 @@ class TrackedWorkflowRunner:
         run's record stays as it happened and a replay never marks a partition done.
         """
         record = self._finished_run(run_id)
-        if record.status.value in (*IN_FLIGHT, RunStatus.QUEUED.value):
+        if record.status in LIVE:
             raise RunControlError(f"run {record.run_id} is still {record.status.value}; replay "
                                   "its steps after it has finished")
         wf = self._same_workflow(record.workflow, workflow)
@@ -204,11 +159,9 @@ class TrackedWorkflowRunner:
                           description=wf.description, version=wf.version, tags=wf.tags,
                           defaults=wf.defaults, execution_policy=wf.execution_policy,
                           concurrency=wf.concurrency)
-        new_id = as_run_id or new_run_id()
-        with self.store.db.transaction() as conn:
-            append_event(conn, new_id, "replay_of", {"run_id": record.run_id, "step": step,
-                                                     "inputs_from": list(seed)})
-        return self._launch(single, record.params, new_id, key=None, source=record.source,
+        origin = RunOrigin(started_by=started_by, source=record.source,
+                           lineage=Lineage("replay", record.run_id, step, tuple(seed)))
+        return self._launch(single, record.params, as_run_id or new_run_id(), origin,
                             cancel=cancel, seed=seed)
 
     def _finished_run(self, run_id: str) -> RunRecord:
@@ -225,39 +178,49 @@ class TrackedWorkflowRunner:
                                   f"but the definition given is {wf.name!r}")
         return wf
 
-    def _launch(self, wf: Workflow, params: Mapping[str, Any] | None, run_id: str, *,
-                key: str | None, source: str | None, cancel: threading.Event | None,
+    def _launch(self, wf: Workflow, params: dict[str, Any], run_id: str, origin: RunOrigin, *,
+                cancel: threading.Event | None,
                 concurrency: ConcurrencyPolicy | None = None,
                 restored: Mapping[str, Any] | None = None,
-                seed: Mapping[str, Any] | None = None) -> WorkflowResult:
-        """Admit (concurrency), watch for control commands, run, and flush."""
+                seed: Mapping[str, Any] | None = None,
+                check_partition: bool = False) -> WorkflowResult:
+        """Create the run (``RunPending``), skip it if its partition is done, admit it
+        (concurrency), watch for control commands, run, and flush."""
         policy = concurrency if concurrency is not None else wf.concurrency
-        signals = TrackedRunSignals(self.store.db, run_id, cancel, self.poll_interval)
-        version = version_for_run(self.versions, wf, source=source)
-        with self._meta_lock:
-            self._meta[run_id] = {"partition_key": key, "source": source, "version": version}
+        version = version_for_run(self.versions, wf, source=origin.source)
+        origin = RunOrigin(started_by=origin.started_by, source=origin.source,
+                           partition_key=origin.partition_key, version=version,
+                           lineage=origin.lineage)
+        emit = self.runner.emit
+        emit(RunPending(run_id=run_id, workflow=wf.name, at=now(), params=params,
+                        step_names=wf.plan.names, origin=origin))
+        signals = TrackedRunSignals(self.store.db, run_id, wf.name, emit, cancel,
+                                    self.poll_interval)
         try:
+            done = (self.store.find_partition_run(wf.name, origin.partition_key)
+                    if check_partition and origin.partition_key else None)
+            if done is not None:
+                reason = f"partition {origin.partition_key} already completed by run {done.run_id}"
+                emit(RunSkipped(run_id=run_id, workflow=wf.name, at=now(), reason=reason))
+                return _unrun(wf, run_id, params, RunStatus.SKIPPED, reason)
             if policy is not None:
-                merged = {**wf.defaults, **(params or {})}
-                row = RunRow(run_id, wf.name, version, to_json(merged), len(wf.steps),
-                             partition_key=key, source=source)
-                admission = admit(self.store.db, row, policy, signals.cancel_event,
-                                  reap=self._reap, poll_interval=self.poll_interval)
-                if not admission.admitted:
-                    return _unrun(wf, run_id, merged, _ADMISSION_STATUS[admission.outcome],
-                                  admission.reason or admission.outcome)
+                admission = admit(self.recorder, emit, run_id, wf.name, policy,
+                                  signals.cancel_event, reap=self._reap,
+                                  poll_interval=self.poll_interval)
+                if admission.status is not None:
+                    return _unrun(wf, run_id, params, admission.status,
+                                  admission.reason or admission.status.value)
             self.poller.watch(signals)
             try:
                 result = self.runner.execute(wf, params, run_id=run_id, signals=signals,
-                                             restored=restored, seed_outputs=seed)
+                                             restored=restored, seed_outputs=seed,
+                                             origin=origin)
             finally:
                 self.poller.unwatch(run_id)
             self._apply_retention(wf, result)
             return result
         finally:
             self.recorder.flush()
-            with self._meta_lock:
-                self._meta.pop(run_id, None)
 
     def _apply_retention(self, wf: Workflow, result: WorkflowResult) -> None:
         """Expire or delete the run's artifacts as the workflow's ``artifact_retention`` says."""
@@ -268,19 +231,6 @@ class TrackedWorkflowRunner:
 
     def _reap(self) -> None:
         self.store.reap_interrupted()
-
-    def _record_skip(self, wf: Workflow, run_id: str, params: dict[str, Any], key: str,
-                     reason: str, source: str | None) -> WorkflowResult:
-        now = datetime.now(UTC)
-        with self.store.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO runs (run_id, workflow, version, status, params, partition_key, "
-                "source, error, created_at, started_at, finished_at, duration_seconds, "
-                "step_count) VALUES (?, ?, ?, 'skipped', ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                (run_id, wf.name, version_for_run(self.versions, wf, source=source),
-                 to_json(params), key, source, reason,
-                 now.timestamp(), now.timestamp(), now.timestamp(), len(wf.steps)))
-        return _unrun(wf, run_id, params, RunStatus.SKIPPED, reason)
 
     def close(self) -> None:
         """Flush buffered events and stop the background writer and the command poller."""
@@ -294,10 +244,6 @@ class TrackedWorkflowRunner:
         self.close()
 
 
-_ADMISSION_STATUS = {"skipped": RunStatus.SKIPPED, "cancelled": RunStatus.CANCELLED,
-                     "timed_out": RunStatus.FAILED}
-
-
 def _unwrap(workflow: Workflow | Any) -> Workflow:
     """The ``Workflow`` itself, also from a ``ManagedWorkflow`` or a catalog entry."""
     return workflow if isinstance(workflow, Workflow) else workflow.workflow
@@ -306,11 +252,11 @@ def _unwrap(workflow: Workflow | Any) -> Workflow:
 def _unrun(wf: Workflow, run_id: str, params: dict[str, Any], status: RunStatus,
            reason: str) -> WorkflowResult:
     """The result of a run that never started a step (skipped, cancelled or timed out queued)."""
-    now = datetime.now(UTC)
+    at = now()
     steps = {s.name: StepRun(s.name, RunStatus.SKIPPED, error=f"not run: {reason}")
              for s in wf.steps}
     return WorkflowResult(run_id=run_id, workflow_name=wf.name, status=status, params=params,
-                          steps=steps, error=reason, started_at=now, finished_at=now)
+                          steps=steps, error=reason, started_at=at, finished_at=at)
 
 
 def _upstream(wf: Workflow, step: str) -> set[str]:

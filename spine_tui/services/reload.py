@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.discovery import (
+from engine import (
     PYTHON_SUFFIXES,
     YAML_SUFFIXES,
     Catalog,

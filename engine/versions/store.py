@@ -30,11 +30,12 @@ from typing import Any
 from ..errors import WorkflowSpecError
 from ..serialization import to_json
 from ..spec import WorkflowSpec
+from ..store.db import Database
+from ..store.records import to_datetime
+from ..store.runs import RunStore
+from ..store.schema import StoreError
 from ..workflow import Workflow
-from .db import Database
-from .records import to_datetime
-from .schema import StoreError
-from .version_diff import FieldChange, StepChange, VersionDiff, diff_definitions, step_count
+from .diff import FieldChange, StepChange, VersionDiff, diff_definitions, step_count
 
 
 class UnknownVersionError(StoreError, LookupError):
@@ -303,8 +304,6 @@ class WorkflowVersionStore:
 
     def definition_for_run(self, run_id: str) -> VersionInfo:
         """The version a stored run recorded (by run id or unique prefix)."""
-        from .runs import RunStore
-
         run = RunStore(self.db).get_run(run_id)
         if run.version is None:
             raise UnknownVersionError(f"run {run.run_id} of {run.workflow!r} recorded no "

@@ -5,8 +5,8 @@ draws: an opened step ``s`` is replaced by its inner steps keyed ``s/inner`` (th
 child workflow's steps, or the map's iterator steps, which run once per item), wired from
 ``s``'s upstreams to the inner roots and from the inner leaves to ``s``'s downstreams, to any
 depth. A child that is not registered, or that would call a workflow already open above it,
-stays closed and ``problems`` says why. Pure (no Textual) and linear in nodes + edges, so it
-is cheap to redo on every toggle.
+stays closed and ``problems`` says why. Pure (no widgets, no I/O) and linear in nodes +
+edges, so it is cheap to redo on every toggle.
 """
 
 from __future__ import annotations
@@ -14,11 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine import Plan, Step, StepType, Workflow, WorkflowError, get_workflow
-from engine.graph import build_plan
-from engine.steps import MAP_ITEM_SCOPE
+from engine import (
+    MAP_ITEM_SCOPE,
+    Plan,
+    Step,
+    StepType,
+    Workflow,
+    WorkflowError,
+    build_plan,
+    get_workflow,
+)
 
-SEP = "/"
+from ...messages import STEP_PATH_SEP as SEP
+
 CLOSED = "▸"
 PER_ITEM = "×item"
 COMPOSITE = (StepType.WORKFLOW, StepType.MAP)

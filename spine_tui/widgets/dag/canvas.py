@@ -1,4 +1,4 @@
-"""The DAG canvas: a scrollable, selectable view of a ``DagLayout`` drawn by ``dag.py``."""
+"""The DAG canvas: a scrollable, selectable view of a ``DagLayout`` drawn by ``layout.py``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..status import STATUS_STYLE, STEP_TYPE_STYLE
-from .dag import LABEL_OFFSET, BoxPlacement, DagLayout
+from .layout import LABEL_OFFSET, BoxPlacement, DagLayout
 
 
 class DagCanvas(ScrollView, can_focus=True):

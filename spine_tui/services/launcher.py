@@ -1,15 +1,14 @@
-"""Running a workflow from the workbench: a tracked run in a worker thread, seen as messages.
+"""Running a workflow from the workbench: a run started like any other, seen as messages.
 
-``run_tracked`` is the worker body: it runs the workflow with a ``TrackedWorkflowRunner``
-on the session's store (so the runs screen, other processes and ``spine-engine`` see it)
-and turns the engine's events for that run into the app's messages. ``apply_step`` and
-``apply_end`` are the pure state updates the app's handlers use.
+``run_tracked`` is the worker body: it starts the run with ``engine.start_run`` on the
+session's store (so the runs screen, other processes and ``spine-engine`` see it, recorded as
+started by ``tui``) and turns the engine's events for that run into the app's messages.
+``apply_step`` and ``apply_end`` are the pure state updates the app's handlers use.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from inspect import Parameter, signature
@@ -19,24 +18,27 @@ from typing import Any
 from textual.message import Message
 
 from engine import (
+    DiscoveredWorkflow,
     Event,
+    RunHandle,
     RunStarted,
     StepFinished,
     StepRetrying,
     StepStarted,
-    TrackedWorkflowRunner,
     Workflow,
+    start_resume,
+    start_retry,
+    start_run,
+    workflow_for_run,
 )
+from engine.store import RunStore
 
-from .messages import LiveRun, RunEnded, RunLaunched, StepStatusChanged
-from .widgets.dag_expand import SEP
+from ..locations import workflow_paths
+from ..messages import STEP_PATH_SEP, LiveRun, RunEnded, RunLaunched, StepStatusChanged
+from .reload import LOAD_LOCK
 
 _CONTEXT_NAMES = {"ctx", "context", "config", "cfg"}
-
-
-def new_run_id() -> str:
-    """Same shape as the engine's ids (16 hex digits)."""
-    return uuid.uuid4().hex[:16]
+STARTED_BY = "tui"
 
 
 def _relay(run_id: str, post: Callable[[Message], Any]) -> Callable[[Event], None]:
@@ -52,7 +54,7 @@ def _relay(run_id: str, post: Callable[[Message], Any]) -> Callable[[Event], Non
         if isinstance(event, RunStarted):
             parent_scope = scopes.get(event.parent_run_id or "")
             if parent_scope is not None and event.parent_step is not None:
-                scopes[event.run_id] = f"{parent_scope}{event.parent_step}{SEP}"
+                scopes[event.run_id] = f"{parent_scope}{event.parent_step}{STEP_PATH_SEP}"
             return
         scope = scopes.get(getattr(event, "run_id", None) or "")
         if scope is None:
@@ -69,13 +71,14 @@ def _relay(run_id: str, post: Callable[[Message], Any]) -> Callable[[Event], Non
     return relay
 
 
-def run_tracked(db_path: Path, workflow: Workflow, params: Mapping[str, Any], *, run_id: str,
-                source: str | None, cancel: threading.Event,
-                post: Callable[[Message], Any]) -> None:
-    """Run ``workflow`` to the end, persisting it, posting progress; never raises."""
+def run_tracked(db_path: Path, item: DiscoveredWorkflow, params: Mapping[str, Any], *,
+                run_id: str, cancel: threading.Event, post: Callable[[Message], Any]) -> None:
+    """Run ``item`` to the end, persisting it, posting progress; never raises."""
+    workflow = item.workflow
     post(RunLaunched(run_id, workflow.name, tuple(s.name for s in workflow.steps)))
-    _drive(db_path, workflow.name, run_id, post, lambda runner: runner.execute(
-        workflow, dict(params), run_id=run_id, source=source, cancel=cancel))
+    _drive(run_id, workflow.name, cancel, post, lambda relay: start_run(
+        item, dict(params), run_id=run_id, db=db_path, started_by=STARTED_BY,
+        listeners=[relay]))
 
 
 def rerun_tracked(db_path: Path, old_run_id: str, *, retry: bool, new_run_id: str,
@@ -83,49 +86,42 @@ def rerun_tracked(db_path: Path, old_run_id: str, *, retry: bool, new_run_id: st
                   post: Callable[[Message], Any]) -> None:
     """Retry a stopped run as ``new_run_id`` (``retry``), or resume an interrupted one under
     its own id, with the definition rebuilt from the store; never raises."""
-    from engine.store.replay import workflow_for_run
-
-    from .reload import LOAD_LOCK
-
     run_id = new_run_id if retry else old_run_id
     try:
-        runner = TrackedWorkflowRunner(db_path)
+        store = RunStore(db_path)
         try:
-            record = runner.store.get_run(old_run_id)
+            record = store.get_run(old_run_id)
             with LOAD_LOCK:  # the definition is loaded from the run's file again
-                workflow = workflow_for_run(runner.store, record, paths)
+                workflow = workflow_for_run(store, record, paths, search=workflow_paths())
         finally:
-            runner.close()
-            runner.store.close()
+            store.close()
     except Exception as exc:  # DefinitionNotFoundError explains what to do
         what = f"{'retry' if retry else 'resume'} of run {old_run_id}"
         post(RunEnded(run_id, what, "failed", f"{type(exc).__name__}: {exc}"))
         return
     post(RunLaunched(run_id, workflow.name, tuple(s.name for s in workflow.steps)))
     if retry:
-        _drive(db_path, workflow.name, run_id, post, lambda runner: runner.retry(
-            old_run_id, workflow, cancel=cancel, as_run_id=new_run_id))
+        _drive(run_id, workflow.name, cancel, post, lambda relay: start_retry(
+            old_run_id, workflow, db=db_path, started_by=STARTED_BY, new_run_id_=new_run_id,
+            listeners=[relay]))
     else:
-        _drive(db_path, workflow.name, run_id, post, lambda runner: runner.resume(
-            old_run_id, workflow, cancel=cancel))
+        _drive(run_id, workflow.name, cancel, post, lambda relay: start_resume(
+            old_run_id, workflow, db=db_path, started_by=STARTED_BY, listeners=[relay]))
 
 
-def _drive(db_path: Path, name: str, run_id: str, post: Callable[[Message], Any],
-           go: Callable[[TrackedWorkflowRunner], Any]) -> None:
+def _drive(run_id: str, name: str, cancel: threading.Event, post: Callable[[Message], Any],
+           start: Callable[[Callable[[Event], None]], RunHandle]) -> None:
+    """Start the run, pass the workbench's cancel on to it, and post how it ended."""
     try:
-        runner = TrackedWorkflowRunner(db_path)
-    except Exception as exc:  # the store broke since the app opened it
-        post(RunEnded(run_id, name, "failed", f"{type(exc).__name__}: {exc}"))
+        handle = start(_relay(run_id, post))
+        while not handle.done:
+            if cancel.wait(0.1):
+                handle.cancel()
+                break
+        result = handle.wait()
+    except Exception as exc:  # definition errors (unknown pipeline, cycle), refused retries,
+        post(RunEnded(run_id, name, "failed", f"{type(exc).__name__}: {exc}"))  # a broken store
         return
-    runner.subscribe(_relay(run_id, post))
-    try:
-        result = go(runner)
-    except Exception as exc:  # definition errors (unknown pipeline, cycle), refused retries
-        post(RunEnded(run_id, name, "failed", f"{type(exc).__name__}: {exc}"))
-        return
-    finally:
-        runner.close()
-        runner.store.close()
     post(RunEnded(run_id, name, str(result.status), result.error,
                   result.duration_seconds, {"error_step": result.error_step}))
 

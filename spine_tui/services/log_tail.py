@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from engine import LogRecord, RunStore
-from engine.store.views import find_log, log_seqs, logs_by_seq
+from engine.store import find_log, log_seqs, logs_by_seq
 
 
 class SeqIndex:

@@ -1,26 +1,28 @@
-"""Rebuilding a stored run's definition and history: what ``resume``, the ``debug`` CLI, the
-TUI and ``WorkflowPlayground.load_run`` need to continue or inspect a persisted run.
+"""Rebuilding a stored run's definition and history: what ``resume``, ``retry``, the debugger,
+the TUI and ``WorkflowPlayground.load_run`` need to continue or inspect a persisted run.
 
-The definition comes from, in order: the file the run recorded as its ``source`` (loaded
-fresh, so handlers are real code), a registered workflow of that name, then the version
-stored for the run when it is replayable.
+The definition comes from, in order: the file the run recorded as its source (loaded fresh,
+so handlers are real code), a registered workflow of that name, then the version stored for
+the run when it is replayable. This sits above the store (which never loads code) and below
+the front ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..errors import WorkflowError
-from ..results import StepRun
-from .records import RunRecord
-from .schema import StoreError
-
-if TYPE_CHECKING:
-    from ..playground.recorded import RecordedRun
-    from ..workflow import Workflow
-    from .runs import RunStore
+from . import registry
+from .discovery import PYTHON_SUFFIXES, YAML_SUFFIXES, discover, load_file
+from .errors import WorkflowError
+from .recorded import RecordedRun
+from .results import StepRun
+from .sources import SourceRef
+from .store.records import RunRecord
+from .store.runs import RunStore
+from .store.schema import StoreError
+from .versions import WorkflowVersionStore
+from .workflow import Workflow
 
 
 class DefinitionNotFoundError(StoreError, LookupError):
@@ -28,22 +30,20 @@ class DefinitionNotFoundError(StoreError, LookupError):
 
 
 def workflow_for_run(store: RunStore, record: RunRecord,
-                     paths: Iterable[str | Path] | None = None) -> Workflow:
+                     paths: Iterable[str | Path] | None = None, *,
+                     search: Iterable[str | Path] | None = None) -> Workflow:
     """The workflow definition ``record`` ran, rebuilt as described in the module docstring.
 
     ``paths`` are workflow folders to load first (pipelines and sub-workflows the definition
-    names); without them, a run of a registered workflow searches the default paths.
+    names); without them, a run of a registered workflow that is not registered yet is
+    looked for in ``search`` (default: ``./workflows``; the CLI adds its bundled samples).
     """
-    from .. import registry
-    from ..discovery import load_file
-
-    load_references(record, paths)
+    load_references(record, paths, search=search)
     tried: list[str] = []
-    source = record.source or ""
-    if source and not source.startswith(("registry:", "managed:")):
-        path = Path(source)
-        if path.is_file():
-            workflows, errors = load_file(path)
+    source = SourceRef.parse(record.source)
+    if source is not None and source.path is not None:
+        if source.path.is_file():
+            workflows, errors = load_file(source.path)
             match = next((w.workflow for w in workflows if w.name == record.workflow), None)
             if match is not None:
                 return match
@@ -55,8 +55,6 @@ def workflow_for_run(store: RunStore, record: RunRecord,
         return registry.get_workflow(record.workflow)
     tried.append(f"registry: no workflow {record.workflow!r}")
     try:
-        from .versions import WorkflowVersionStore
-
         if record.version is not None:
             return WorkflowVersionStore(store.db).get(record.workflow, record.version).to_workflow()
     except (WorkflowError, LookupError) as exc:  # not stored, or its handlers are gone
@@ -66,31 +64,26 @@ def workflow_for_run(store: RunStore, record: RunRecord,
         + "; ".join(tried) + ". Pass the workflow (or its file) explicitly")
 
 
-def load_references(record: RunRecord, paths: Iterable[str | Path] | None = None) -> None:
+def load_references(record: RunRecord, paths: Iterable[str | Path] | None = None, *,
+                    search: Iterable[str | Path] | None = None) -> None:
     """Register what the recorded definition may need: ``paths``, the ``.py`` files beside a
-    recorded YAML file (its pipelines), or the default paths for a registered workflow."""
-    from .. import registry
-    from ..discovery import PYTHON_SUFFIXES, YAML_SUFFIXES, discover, load_file
-
+    recorded YAML file (its pipelines), or ``search`` for a registered workflow."""
     path_list = list(paths or ())
     if path_list:
         discover(path_list)
-    source = record.source or ""
-    if source.startswith(("registry:", "managed:")):
+    source = SourceRef.parse(record.source)
+    if source is None or source.path is None:
         if not path_list and record.workflow not in registry.list_workflows():
-            discover(None)  # ./workflows or the bundled samples, where `run NAME` found it
+            discover(search)  # where `run NAME` would have found it
         return
-    file = Path(source)
-    if file.suffix in YAML_SUFFIXES and file.is_file():
-        for sibling in sorted(file.parent.glob("*")):
+    if source.path.suffix in YAML_SUFFIXES and source.path.is_file():
+        for sibling in sorted(source.path.parent.glob("*")):
             if sibling.suffix in PYTHON_SUFFIXES and not sibling.name.startswith(("_", ".")):
                 load_file(sibling)  # its own load errors are not the YAML's
 
 
 def recorded_run(store: RunStore, run_id: str, workflow: Workflow | None = None) -> RecordedRun:
     """A stored run as the playground loads it: definition, params, step records with outputs."""
-    from ..playground.recorded import RecordedRun
-
     record = store.get_run(run_id)
     wf = workflow or workflow_for_run(store, record)
     outputs = store.outputs(record.run_id)
@@ -100,3 +93,15 @@ def recorded_run(store: RunStore, run_id: str, workflow: Workflow | None = None)
                          s.error_category, s.error_type, None, s.started_at, s.finished_at,
                          s.duration_seconds or 0.0, s.child_run_id) for s in steps)
     return RecordedRun(record.run_id, wf, dict(record.params), runs)
+
+
+class StoredRuns:
+    """A run store as ``WorkflowPlayground.load_run`` reads it (``recorded_run(run_id)``)."""
+
+    def __init__(self, store: RunStore, paths: Iterable[str | Path] | None = None) -> None:
+        self.store = store
+        self.paths = list(paths or ())
+
+    def recorded_run(self, run_id: str) -> RecordedRun:
+        record = self.store.get_run(run_id)
+        return recorded_run(self.store, run_id, workflow_for_run(self.store, record, self.paths))

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from engine import recorded_run, workflow_for_run
 from engine.playground import PlaygroundError, expression_condition
-from engine.store.replay import recorded_run, workflow_for_run
 
+from ..locations import workflow_paths
 from . import reload
-from .widgets.playground import run_note
 
 if TYPE_CHECKING:
     from engine import RunStore, Workflow, WorkflowPlayground
-    from engine.playground import RecordedRun
+    from engine.playground import RecordedRun, Snapshot
 
 
 class OneRun:
@@ -52,7 +52,7 @@ def open_run(pg: WorkflowPlayground, store: RunStore, run_id: str, at: int | str
     """Open a stored run; by default just before the step that failed it."""
     record = store.get_run(run_id)
     with reload.LOAD_LOCK:  # the definition may be loaded from its file again
-        workflow = workflow_for_run(store, record, paths)
+        workflow = workflow_for_run(store, record, paths, search=workflow_paths())
     recorded = recorded_run(store, record.run_id, workflow)
     if at is None and record.error_step and record.error_step in workflow.plan.index:
         at = record.error_step
@@ -65,6 +65,19 @@ def ran(pg: WorkflowPlayground, go: Callable[[], list[Any]]) -> tuple[Any, int]:
     """What ``go`` did: why it stopped (at whichever level it paused) and how many snapshots."""
     done = go()
     return pg.innermost.last_stop, len(done)
+
+
+def run_note(snapshot: Snapshot) -> str:
+    """What one snapshot's step did: ``ran extract: completed in 0.01s`` or its error."""
+    run = snapshot.run
+    if run is None:
+        return snapshot.note or str(snapshot.kind)
+    verb = "re-ran" if str(snapshot.kind) == "rerun" else "ran"
+    text = f"{verb} {run.name}: {run.status.value}"
+    if run.error:
+        category = f" [{run.error_category}]" if run.error_category else ""
+        text += f"{category} {run.error}"
+    return text
 
 
 def toggle_breakpoint(pg: WorkflowPlayground, step: str) -> str:

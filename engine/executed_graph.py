@@ -18,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import WorkflowError
-from .records import EventRecord, RunRecord
-from .runs import RunStore
-from .schema import StoreError
+from .definitions import workflow_for_run
+from .errors import WorkflowError
+from .store.records import EventRecord, RunRecord
+from .store.runs import RunStore
+from .store.schema import StoreError
 
 #: where a ``RunGraph`` got its shape (``RunGraph.origin``)
 FROM_CHANGES, FROM_VERSION, FROM_DEFINITION, FROM_STEPS = (
@@ -205,8 +206,6 @@ def _rebuilt_graph(store: RunStore, record: RunRecord, paths: Iterable[str | Pat
                   ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], str]:
     """Names and edges of the definition ``workflow_for_run`` rebuilds (none when it cannot);
     fills ``kinds`` with the step types."""
-    from .replay import workflow_for_run
-
     try:
         workflow = workflow_for_run(store, record, paths)
     except (StoreError, WorkflowError, LookupError, OSError):  # nothing to rebuild it from

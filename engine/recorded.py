@@ -1,4 +1,5 @@
-"""Opening persisted runs: the small protocol a run store implements for ``load_run``."""
+"""Opening persisted runs: what a run store hands `WorkflowPlayground.load_run`, and the small
+protocol (`RunSource`) any source of recorded runs implements."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..results import StepRun, WorkflowResult
-from ..workflow import Workflow
+from .results import StepRun, WorkflowResult
+from .workflow import Workflow
 
 
 @dataclass(frozen=True, slots=True)
