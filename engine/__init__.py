@@ -69,6 +69,7 @@ from .events import (
     StepRetrying,
     StepStarted,
 )
+from .executed_graph import RunChange, RunGraph, run_graph
 from .feature_flags import FeatureFlags
 from .graph import Plan, build_plan
 from .ids import new_run_id
@@ -106,7 +107,6 @@ from .registry import (
     unregister_workflow,
 )
 from .results import RunStatus, StepResult, StepRun, WorkflowResult
-from .executed_graph import RunChange, RunGraph, run_graph
 from .runner import WorkflowRunner
 from .serialization import to_json
 from .signals import RunSignals
