@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import registry
+from .adaptive.history import as_ran
 from .discovery import PYTHON_SUFFIXES, YAML_SUFFIXES, discover, load_file
 from .errors import WorkflowError
 from .recorded import RecordedRun
@@ -32,12 +33,21 @@ class DefinitionNotFoundError(StoreError, LookupError):
 def workflow_for_run(store: RunStore, record: RunRecord,
                      paths: Iterable[str | Path] | None = None, *,
                      search: Iterable[str | Path] | None = None) -> Workflow:
-    """The workflow definition ``record`` ran, rebuilt as described in the module docstring.
+    """The workflow definition ``record`` ran, rebuilt as described in the module docstring,
+    with the steps its adaptive changes inserted or replaced (``engine.adaptive.history``).
 
     ``paths`` are workflow folders to load first (pipelines and sub-workflows the definition
     names); without them, a run of a registered workflow that is not registered yet is
     looked for in ``search`` (default: ``./workflows``; the CLI adds its bundled samples).
     """
+    base = _definition(store, record, paths, search)
+    changes = [e.data for e in store.events(record.run_id) if e.kind == "adaptive_change"]
+    return as_ran(base, changes) if changes else base
+
+
+def _definition(store: RunStore, record: RunRecord, paths: Iterable[str | Path] | None,
+                search: Iterable[str | Path] | None) -> Workflow:
+    """The definition the run started with (before any adaptive change)."""
     load_references(record, paths, search=search)
     tried: list[str] = []
     source = SourceRef.parse(record.source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -99,7 +100,7 @@ class WorkflowResult:
     status: RunStatus
     params: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
-    steps: dict[str, StepRun] = field(default_factory=dict)
+    steps: Mapping[str, StepRun] = field(default_factory=dict)
     error: str | None = None
     error_step: str | None = None
     started_at: datetime | None = None

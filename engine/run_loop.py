@@ -33,7 +33,7 @@ from .ids import now
 from .policies import ErrorCategory, ErrorPolicy, ExecutionMode
 from .registry import missing_references
 from .results import RunStatus, WorkflowResult
-from .step_state import StepState
+from .step_state import FrozenSteps, StepState
 from .steps import Step
 from .workflow import Workflow
 
@@ -131,7 +131,7 @@ class RunLoop(AdaptiveRunMixin):
             outputs = dict(ctx.outputs)
         result = WorkflowResult(
             run_id=ctx.run_id, workflow_name=wf.name, status=status, params=dict(ctx.params),
-            outputs=outputs, steps={s.name: s.freeze() for s in self.states}, error=self.error,
+            outputs=outputs, steps=FrozenSteps(self.states), error=self.error,
             error_step=self.error_step, started_at=started_at, finished_at=finished_at,
             duration_seconds=time.perf_counter() - start,
             graph_changes=tuple(self.graph_changes))

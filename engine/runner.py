@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from . import composition
@@ -41,7 +41,7 @@ from .step_state import StepState
 from .steps import Step, StepType
 from .workflow import Workflow
 
-__all__ = ["DEFINITION_ERRORS", "StepState", "WorkflowRunner"]
+__all__ = ["DEFINITION_ERRORS", "ContinuedRun", "StepState", "WorkflowRunner"]
 
 _CANCELLED = ErrorCategory.CANCELLED.value
 #: step kinds that watch their own timeout instead of running on a helper thread
@@ -100,7 +100,8 @@ class WorkflowRunner:
         the workflow starts with the new params (new run id; each run is recorded on its own,
         linked by ``continue_as_new``/``continued_from`` changes); the chain is followed to its
         end and the *last* run's result is returned, as Temporal's client does. Continued runs
-        share the cancel event but not ``signals`` (pause/approvals apply to the first run).
+        share the cancel event; each link runs through ``continue_run`` (a tracked runner gives
+        every link its own creation event, admission and control signals there).
         """
         if not isinstance(workflow, Workflow):
             inner = getattr(workflow, "workflow", None)
@@ -116,15 +117,29 @@ class WorkflowRunner:
             run.restore(restored)
         result = self._run(run, signals)
         chain: tuple[str, ...] = ()
-        while run.continuation is not None and result.status is RunStatus.COMPLETED:
-            continuation = run.continuation
+        link: RunLoop | None = run
+        while (link is not None and link.continuation is not None
+               and result.status is RunStatus.COMPLETED):
+            continuation = link.continuation
             chain = (*chain, result.run_id)
-            seed = artifact_outputs(run.ctx.outputs) if continuation.preserve_artifacts else None
-            run = self._loop(workflow, continuation.params, continuation.run_id, cancel,
-                             parent, call_chain, seed, continued_from=chain,
-                             origin=_continued(origin))
-            result = self._run(run, None)
+            seed = artifact_outputs(link.ctx.outputs) if continuation.preserve_artifacts else None
+            link, result = self.continue_run(ContinuedRun(
+                workflow, continuation.run_id, continuation.params, seed, chain, parent,
+                call_chain, cancel, _continued(origin)))
         return result
+
+    def continue_run(self, link: ContinuedRun) -> tuple[RunLoop | None, WorkflowResult]:
+        """Run one ``continue_as_new`` link; returns its loop (None when it never ran, which
+        ends the chain) and result. Subclasses wrap this (a tracked runner does)."""
+        return self.run_link(link, None)
+
+    def run_link(self, link: ContinuedRun, signals: RunSignals | None
+                 ) -> tuple[RunLoop, WorkflowResult]:
+        """Build and run a continued link's loop, with its own ``signals`` if given."""
+        run = self._loop(link.workflow, link.params, link.run_id, link.cancel, link.parent,
+                         link.call_chain, link.seed, continued_from=link.chain,
+                         origin=link.origin)
+        return run, self._run(run, signals)
 
     def _loop(self, workflow: Workflow, params: Mapping[str, Any] | None, run_id: str,
               cancel: threading.Event | None, parent: tuple[str | None, str | None],
@@ -191,7 +206,7 @@ class WorkflowRunner:
         policy = step.retry_policy  # given a policy, retry; on_error decides after the last
         workflow = ctx.workflow_name
         state.status = RunStatus.RUNNING
-        state.started_at = datetime.now(UTC)
+        state.started = time.time()
         start = time.perf_counter()
         attempt = 0
         definition_error: BaseException | None = None
@@ -221,7 +236,7 @@ class WorkflowRunner:
             if delay:
                 time.sleep(delay)
         state.duration = time.perf_counter() - start
-        state.finished_at = datetime.now(UTC)
+        state.finished = time.time()
         state.status = result.status
         state.output = result.output
         state.error = result.error  # None on success, the reason when skipped
@@ -233,7 +248,7 @@ class WorkflowRunner:
                     and ctx.cancel_event.is_set():
                 state.status = RunStatus.CANCELLED  # stopped by the run's cancel, not broken
         if self._listeners:
-            self.emit(StepFinished(run_id=ctx.run_id, workflow=workflow, at=state.finished_at,
+            self.emit(StepFinished(run_id=ctx.run_id, workflow=workflow, at=state.finished_at or _now(),
                                    step=step.name, status=state.status.value, attempt=attempt,
                                    duration_seconds=state.duration, output=state.output,
                                    error=state.error, category=state.category,
@@ -328,6 +343,22 @@ class WorkflowRunner:
             state.traceback = box["tb"]
             raise exc
         return box["result"]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuedRun:
+    """One ``continue_as_new`` link to run: the next run's id and params, the artifact outputs
+    it is seeded with, and the chain of runs it continues (oldest first)."""
+
+    workflow: Workflow
+    run_id: str
+    params: dict[str, Any]
+    seed: Mapping[str, Any] | None
+    chain: tuple[str, ...]
+    parent: tuple[str | None, str | None]
+    call_chain: tuple[str, ...]
+    cancel: threading.Event | None
+    origin: RunOrigin | None
 
 
 def _continued(origin: RunOrigin | None) -> RunOrigin | None:

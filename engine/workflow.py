@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -58,6 +59,88 @@ class ConcurrencyPolicy:
                 "queue_timeout_seconds": self.queue_timeout_seconds}
 
 
+_EVERY = re.compile(r"every_(\d+)_(steps?|mins?|minutes?)")
+_LOCAL_STORES = ("sqlite", "local")
+_REMOTE_STORES = ("redis", "s3", "postgres", "postgresql")
+_FREQUENCY_HINT = "'per_step', 'every_<N>_steps' (e.g. 'every_10_steps') or 'every_<N>_min'"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointConfig:
+    """When a run's state is committed for recovery after a crash, and where (spec §10).
+
+    ``frequency="per_step"`` is what every tracked run (``TrackedWorkflowRunner``,
+    ``start_run``, the CLI and the TUI) already does: the recorder commits each finished
+    step's status and output in one transaction before the next step starts, and
+    ``TrackedWorkflowRunner.resume`` / ``CheckpointStore.load`` restore from that commit.
+    ``"every_N_steps"`` and ``"every_N_min"`` are validated and kept on the workflow (and in
+    ``to_dict()``), but the recorder still commits after every step: a run is never
+    checkpointed less often than asked, and that commit is also the run history that screens,
+    ``retry`` and ``resume`` read. Likewise ``enabled=False`` records the author's intent and
+    does not stop a tracked run from being recorded. A plain ``WorkflowRunner`` keeps its run
+    in memory only, whatever this says.
+
+    ``store`` names where checkpoints live: only the local SQLite run store exists
+    (``"sqlite"``, or its alias ``"local"``: the file the tracked runner writes), so
+    ``"redis"``, ``"s3"`` and ``"postgres"`` are refused rather than silently replaced.
+    ``retention_days`` is validated and kept: a run's step commits are its history and
+    nothing expires runs today; how long a run's artifacts outlive it is
+    ``Workflow(artifact_retention=ArtifactRetention(...))``.
+    """
+
+    enabled: bool = True
+    frequency: str = "per_step"
+    store: str | None = "sqlite"
+    retention_days: float | None = 7
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise WorkflowValidationError(
+                f"CheckpointConfig.enabled must be True or False, got {self.enabled!r}")
+        self._interval()  # a bad frequency fails here, not when a run starts
+        store = "sqlite" if self.store is None else self.store
+        if not isinstance(store, str) or store.strip().lower() not in _LOCAL_STORES:
+            remote = isinstance(store, str) and store.strip().lower() in _REMOTE_STORES
+            kind = "is not available" if remote else "is not a checkpoint store"
+            raise WorkflowValidationError(
+                f"CheckpointConfig.store={store!r} {kind}: only the local SQLite run store "
+                "exists (checkpoints are the step commits in the file the tracked runner "
+                "writes, TrackedWorkflowRunner(store=PATH)); use store='sqlite', the default")
+        object.__setattr__(self, "store", "sqlite")
+        days = self.retention_days
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int | float)
+                                 or days <= 0):
+            raise WorkflowValidationError(
+                f"CheckpointConfig.retention_days must be a number of days > 0 or None, "
+                f"got {days!r}")
+
+    @property
+    def every_steps(self) -> int | None:
+        """Steps between two checkpoints (1 for ``per_step``), or None for a time interval."""
+        return self._interval()[0]
+
+    @property
+    def every_seconds(self) -> float | None:
+        """Seconds between two checkpoints for ``every_N_min``, else None."""
+        return self._interval()[1]
+
+    def _interval(self) -> tuple[int | None, float | None]:
+        text = self.frequency.strip().lower() if isinstance(self.frequency, str) else ""
+        if text == "per_step":
+            return 1, None
+        match = _EVERY.fullmatch(text)
+        if match is None or int(match.group(1)) < 1:
+            raise WorkflowValidationError(
+                f"CheckpointConfig.frequency must be {_FREQUENCY_HINT}, with N >= 1; "
+                f"got {self.frequency!r}")
+        count = int(match.group(1))
+        return (count, None) if match.group(2).startswith("step") else (None, count * 60.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "frequency": self.frequency, "store": self.store,
+                "retention_days": self.retention_days}
+
+
 class Workflow:
     """A named DAG of steps, validated at construction.
 
@@ -66,11 +149,13 @@ class Workflow:
     expression, kept as metadata for triggers and the catalog. ``concurrency`` limits runs in
     flight across processes (see ``ConcurrencyPolicy``; tracked runs only).
     ``artifact_retention`` (an ``ArtifactRetention``) is applied to a tracked run's artifacts
-    when the run ends.
+    when the run ends. ``checkpoint_config`` (a ``CheckpointConfig``) says how the run's state
+    is committed for recovery; None, the default, is what tracked runs do: every step.
     """
 
     __slots__ = ("name", "steps", "domain", "description", "version", "tags", "defaults",
-                 "execution_policy", "schedule", "concurrency", "artifact_retention", "_plan")
+                 "execution_policy", "schedule", "concurrency", "artifact_retention",
+                 "checkpoint_config", "_plan")
 
     def __init__(self, name: str, steps: Iterable[Step], domain: str = "",
                  description: str = "", version: int = 1, tags: Iterable[str] = (),
@@ -78,7 +163,8 @@ class Workflow:
                  execution_policy: WorkflowExecutionPolicy | None = None,
                  schedule: str | None = None,
                  concurrency: ConcurrencyPolicy | None = None,
-                 artifact_retention: Any = None) -> None:
+                 artifact_retention: Any = None,
+                 checkpoint_config: CheckpointConfig | None = None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise WorkflowValidationError(f"a workflow needs a non-empty name, got {name!r}")
         step_list = list(steps)
@@ -112,6 +198,11 @@ class Workflow:
                 f"workflow {name!r}: artifact_retention must be an ArtifactRetention, "
                 f"got {type(artifact_retention).__name__}")
         self.artifact_retention = artifact_retention
+        if checkpoint_config is not None and not isinstance(checkpoint_config, CheckpointConfig):
+            raise WorkflowValidationError(
+                f"workflow {name!r}: checkpoint_config must be a CheckpointConfig, "
+                f"got {type(checkpoint_config).__name__}")
+        self.checkpoint_config = checkpoint_config
         self._plan = build_plan(name, self.steps)
         for step in _walk(self.steps):
             if step.step_type is StepType.MAP:
@@ -134,6 +225,15 @@ class Workflow:
 
     def step_names(self) -> list[str]:
         return list(self._plan.names)
+
+    def with_steps(self, steps: Iterable[Step]) -> Workflow:
+        """This workflow with other steps (validated again); every other setting is kept."""
+        copy = object.__new__(Workflow)
+        for slot in Workflow.__slots__:
+            object.__setattr__(copy, slot, getattr(self, slot))
+        copy.steps = tuple(steps)
+        copy._plan = build_plan(self.name, copy.steps)
+        return copy
 
     def pipeline_names(self) -> list[str]:
         """Every pipeline the workflow (including map iterators) refers to, in order, unique."""
@@ -176,6 +276,8 @@ class Workflow:
             data["schedule"] = self.schedule
         if self.concurrency is not None:
             data["concurrency"] = self.concurrency.to_dict()
+        if self.checkpoint_config is not None:
+            data["checkpoint_config"] = self.checkpoint_config.to_dict()
         return data
 
     def __repr__(self) -> str:

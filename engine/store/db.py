@@ -63,6 +63,7 @@ class Database:
         self._wal_backoff = 1
         self._copier: threading.Thread | None = None
         self._copy_wanted = threading.Event()
+        self._checkpointing = threading.Lock()  # one checkpoint at a time in this process
         migrate(self.connection())
 
     def connection(self) -> sqlite3.Connection:
@@ -110,7 +111,8 @@ class Database:
         a WAL longer than ``WAL_RESTART_FRAMES``: its pages are copied and synced by then, so
         writers wait only for what they committed in between."""
         conn = self.connection()
-        _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        with self._checkpointing:
+            _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames > WAL_RESTART_FRAMES:
             self._restart_wal(conn)
 
@@ -121,19 +123,21 @@ class Database:
             return 0
 
     def _restart_wal(self, conn: sqlite3.Connection) -> bool:
-        """Checkpoint every frame so that the next commit starts the WAL over, waiting at most
-        ``RESTART_BUSY_MS`` for the write lock and for readers of older snapshots; False if
-        they held on (it then copied what it could, like a passive checkpoint). Another
-        connection's checkpoint under way counts as done: it is doing the same work."""
-        conn.execute(f"PRAGMA busy_timeout = {RESTART_BUSY_MS}")
-        try:
-            busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-        except sqlite3.OperationalError as exc:
-            if not _is_lock_error(exc):
-                raise
-            return False
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        """Checkpoint every frame so that the next commit starts the WAL over, after any
+        checkpoint of this process under way and waiting at most ``RESTART_BUSY_MS`` for the
+        write lock and for readers of older snapshots; False if they held on (it then copied
+        what it could, like a passive checkpoint). Another process's checkpoint under way
+        counts as done: it is doing the same work."""
+        with self._checkpointing:
+            conn.execute(f"PRAGMA busy_timeout = {RESTART_BUSY_MS}")
+            try:
+                busy, frames, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            except sqlite3.OperationalError as exc:
+                if not _is_lock_error(exc):
+                    raise
+                return False
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return not busy or frames < 0  # -1 frames: another checkpoint holds the lock
 
     def _bound_wal(self, conn: sqlite3.Connection) -> None:
@@ -174,7 +178,8 @@ class Database:
                     break
                 self._copy_wanted.clear()
             try:
-                self.connection().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                with self._checkpointing:
+                    self.connection().execute("PRAGMA wal_checkpoint(PASSIVE)")
             except (sqlite3.Error, StoreError):  # writers bound the WAL regardless
                 logger.exception("copying the WAL of %s into the database failed", self.path)
         if conn is not None:

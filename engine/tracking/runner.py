@@ -12,7 +12,8 @@ into the store (``RunControl``: pause, resume, cancel, approvals) and, given a
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..artifacts import LocalArtifactStore
@@ -21,7 +22,8 @@ from ..ids import new_run_id, now
 from ..lifecycle import LIVE, RESUMABLE, RETRYABLE, require
 from ..params import partition_key, resolve_params
 from ..results import RunStatus, StepRun, WorkflowResult
-from ..runner import WorkflowRunner
+from ..run_loop import RunLoop
+from ..runner import ContinuedRun, WorkflowRunner
 from ..store.control_inbox import POLL_SECONDS, discard_commands
 from ..store.control_requests import RunControlError
 from ..store.recorder import RunRecorder
@@ -57,8 +59,8 @@ class TrackedWorkflowRunner:
         self.versions = WorkflowVersionStore(self.store)
         if artifact_store is None:
             artifact_store = LocalArtifactStore(self.store.path.parent / "artifacts")
-        self.runner = WorkflowRunner(listeners=[self.recorder, *listeners],
-                                     capture_logs=capture_logs, artifact_store=artifact_store)
+        self.runner = _LinkedRunner(self, listeners=[self.recorder, *listeners],
+                                    capture_logs=capture_logs, artifact_store=artifact_store)
 
     def subscribe(self, listener: Listener) -> Any:
         return self.runner.subscribe(listener)
@@ -155,10 +157,7 @@ class TrackedWorkflowRunner:
                 f"{', '.join(missing)} have no stored output (they did not complete); "
                 "retry the run instead")
         seed = {name: output for name, output in stored.items() if name in upstream}
-        single = Workflow(wf.name, [target.with_changes(depends_on=[])], domain=wf.domain,
-                          description=wf.description, version=wf.version, tags=wf.tags,
-                          defaults=wf.defaults, execution_policy=wf.execution_policy,
-                          concurrency=wf.concurrency)
+        single = wf.with_steps([target.with_changes(depends_on=[])])
         origin = RunOrigin(started_by=started_by, source=record.source,
                            lineage=Lineage("replay", record.run_id, step, tuple(seed)))
         return self._launch(single, record.params, as_run_id or new_run_id(), origin,
@@ -183,9 +182,12 @@ class TrackedWorkflowRunner:
                 concurrency: ConcurrencyPolicy | None = None,
                 restored: Mapping[str, Any] | None = None,
                 seed: Mapping[str, Any] | None = None,
-                check_partition: bool = False) -> WorkflowResult:
+                check_partition: bool = False,
+                go: Callable[[TrackedRunSignals, RunOrigin], WorkflowResult] | None = None
+                ) -> WorkflowResult:
         """Create the run (``RunPending``), skip it if its partition is done, admit it
-        (concurrency), watch for control commands, run, and flush."""
+        (concurrency), watch for control commands, run (``go``, default: execute ``wf``),
+        and flush."""
         policy = concurrency if concurrency is not None else wf.concurrency
         version = version_for_run(self.versions, wf, source=origin.source)
         origin = RunOrigin(started_by=origin.started_by, source=origin.source,
@@ -212,15 +214,33 @@ class TrackedWorkflowRunner:
                                   admission.reason or admission.status.value)
             self.poller.watch(signals)
             try:
-                result = self.runner.execute(wf, params, run_id=run_id, signals=signals,
-                                             restored=restored, seed_outputs=seed,
-                                             origin=origin)
+                if go is not None:
+                    result = go(signals, origin)
+                else:
+                    result = self.runner.execute(wf, params, run_id=run_id, signals=signals,
+                                                 restored=restored, seed_outputs=seed,
+                                                 origin=origin)
             finally:
                 self.poller.unwatch(run_id)
             self._apply_retention(wf, result)
             return result
         finally:
             self.recorder.flush()
+
+    def launch_link(self, link: ContinuedRun) -> tuple[RunLoop | None, WorkflowResult]:
+        """Run one ``continue_as_new`` link as a tracked run of its own: created, admitted by
+        the workflow's concurrency policy, and obeying its own control commands."""
+        ran: list[RunLoop] = []
+
+        def go(signals: TrackedRunSignals, origin: RunOrigin) -> WorkflowResult:
+            run, result = self.runner.run_link(replace(link, origin=origin), signals)
+            ran.append(run)
+            return result
+
+        origin = link.origin or RunOrigin()
+        result = self._launch(link.workflow, resolve_params(link.workflow, link.params),
+                              link.run_id, origin, cancel=link.cancel, go=go)
+        return (ran[0] if ran else None), result
 
     def _apply_retention(self, wf: Workflow, result: WorkflowResult) -> None:
         """Expire or delete the run's artifacts as the workflow's ``artifact_retention`` says."""
@@ -242,6 +262,18 @@ class TrackedWorkflowRunner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _LinkedRunner(WorkflowRunner):
+    """The tracked runner's engine: every ``continue_as_new`` link goes through
+    ``TrackedWorkflowRunner.launch_link``, so continued runs are tracked runs too."""
+
+    def __init__(self, owner: TrackedWorkflowRunner, **options: Any) -> None:
+        super().__init__(**options)
+        self.owner = owner
+
+    def continue_run(self, link: ContinuedRun) -> tuple[RunLoop | None, WorkflowResult]:
+        return self.owner.launch_link(link)
 
 
 def _unwrap(workflow: Workflow | Any) -> Workflow:

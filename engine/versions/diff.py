@@ -106,6 +106,10 @@ class VersionDiff:
                 "changes": self.changes()}
 
 
+#: the spec's name for what ``WorkflowVersionStore.diff`` returns (§9)
+WorkflowDiff = VersionDiff
+
+
 def diff_definitions(name: str, old_version: int, new_version: int, old: dict[str, Any],
                      new: dict[str, Any]) -> VersionDiff:
     old_wf, old_steps = _view(old)

@@ -14,6 +14,14 @@ alternating runs of two files do not churn versions. A changed definition become
 ``latest + 1``, or the workflow's own ``version`` when that is higher. ``rollback`` appends
 the old definition as a new version and records ``rolled_back_from``; rolling back to what
 is already latest returns the latest unchanged.
+
+Migration info (the spec's ``migrated_from``, ``migration_script``): ``migrated_from`` is the
+version that was latest when a version was published (None for the first one); versions are
+append-only and numbered upwards, so it is the previous row and is read, not stored. A
+``migration_script`` (Python source, checked to compile; recorded for the audit trail, never
+run: a run stays on the version it started with) is kept in the stored definition JSON under
+``x-spine-version``, left out of the checksum, the diff and ``VersionInfo.definition``; rows
+published without one are stored exactly as before.
 """
 
 from __future__ import annotations
@@ -46,11 +54,17 @@ class VersionNotReplayableError(StoreError):
     """The version's handlers are lambdas/closures: it can be listed and diffed, not rebuilt."""
 
 
+class MigrationScriptError(StoreError, ValueError):
+    """A migration script that does not compile, or that names no change of definition."""
+
+
 @dataclass(frozen=True, slots=True)
 class VersionInfo:
     """One published version of a workflow (a read-only view of a ``workflow_versions`` row).
 
-    ``changes`` summarises what differs from the previous version, as short human strings.
+    ``changes`` summarises what differs from the previous version, as short human strings;
+    ``migrated_from`` is that previous version (None for the first) and ``migration_script``
+    the Python source published with this one, if any (see the module docstring).
     """
 
     name: str
@@ -64,6 +78,8 @@ class VersionInfo:
     replayable: bool = True
     rolled_back_from: int | None = None
     changes: tuple[str, ...] = field(default=())
+    migrated_from: int | None = None
+    migration_script: str | None = None
 
     @property
     def workflow_name(self) -> str:
@@ -96,7 +112,8 @@ class VersionInfo:
             "created_at": self.created_at.isoformat(), "created_by": self.created_by,
             "source": self.source, "changelog": self.changelog, "replayable": self.replayable,
             "rolled_back_from": self.rolled_back_from, "step_count": self.step_count,
-            "changes": list(self.changes)}
+            "changes": list(self.changes), "migrated_from": self.migrated_from,
+            "migration_script": self.migration_script}
         if definition:
             data["definition"] = self.definition
         return data
@@ -156,6 +173,38 @@ def _with_version(definition: dict[str, Any], version: int | None) -> dict[str, 
     return doc
 
 
+#: where a row's own metadata (not part of the workflow) sits in the stored definition JSON
+_META_KEY = "x-spine-version"
+
+
+def _stored_json(definition: dict[str, Any], migration_script: str | None) -> str:
+    doc = definition if migration_script is None else {
+        **definition, _META_KEY: {"migration_script": migration_script}}
+    return _canonical_json(doc)
+
+
+def _split(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A stored definition and the row metadata kept beside it (see ``_META_KEY``)."""
+    doc = json.loads(text)
+    meta = doc.pop(_META_KEY, None)
+    return doc, meta if isinstance(meta, dict) else {}
+
+
+def _checked_script(name: str, script: str | None) -> str | None:
+    if script is None:
+        return None
+    if not isinstance(script, str):
+        raise MigrationScriptError(f"the migration script of {name!r} must be Python source "
+                                   f"text, got {type(script).__name__}")
+    try:
+        compile(script, f"<migration script of {name}>", "exec")
+    except SyntaxError as exc:
+        raise MigrationScriptError(f"the migration script of {name!r} does not compile: "
+                                   f"{exc.msg} (line {exc.lineno}); nothing was published"
+                                   ) from None
+    return script
+
+
 def _canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -210,13 +259,21 @@ class WorkflowVersionStore:
         return self.db.path
 
     # ------------------------------------------------------------------ writing
-    def publish(self, workflow: Workflow | Any, source: str | None = None,
-                created_by: str | None = None, changelog: str | None = None) -> VersionInfo:
-        """Store the workflow's definition as a new version, or return the latest if unchanged."""
+    def publish(self, workflow: Workflow | Any, changelog: str | None = None,
+                created_by: str | None = None, source: str | None = None,
+                migration_script: str | None = None) -> VersionInfo:
+        """Store the workflow's definition as a new version, or return the latest if unchanged.
+
+        Arguments follow the spec's order (``publish(workflow, changelog, created_by)``).
+        ``migration_script`` is recorded with a changed definition; given with an unchanged
+        one it must be the script the latest version already has (MigrationScriptError).
+        """
         wf = _as_workflow(workflow)
+        script = _checked_script(wf.name, migration_script)
         definition, replayable = canonical_definition(wf)
         number = self._publish(wf.name, definition, replayable, wf.version, source,
-                               created_by, changelog, reuse_any=False, rolled_back_from=None)
+                               created_by, changelog, reuse_any=False, rolled_back_from=None,
+                               migration_script=script)
         return self.get(wf.name, number)
 
     def version_for(self, workflow: Workflow | Any, source: str | None = None,
@@ -232,18 +289,20 @@ class WorkflowVersionStore:
         return self._publish(wf.name, definition, replayable, wf.version, source, created_by,
                              None, reuse_any=True, rolled_back_from=None)
 
-    def rollback(self, name: str, version: int, created_by: str | None = None,
+    def rollback(self, name: str, to_version: int, created_by: str | None = None,
                  changelog: str | None = None) -> VersionInfo:
-        """Publish ``version``'s definition again as the new latest version (history stays)."""
-        old = self.get(name, version)
-        number = self._publish(name, old.definition, old.replayable, 0, f"rollback:v{version}",
-                               created_by, changelog or f"rollback to v{version}",
-                               reuse_any=False, rolled_back_from=version)
+        """Publish ``to_version``'s definition again as the new latest version (history stays)."""
+        old = self.get(name, to_version)
+        number = self._publish(name, old.definition, old.replayable, 0,
+                               f"rollback:v{to_version}", created_by,
+                               changelog or f"rollback to v{to_version}",
+                               reuse_any=False, rolled_back_from=to_version)
         return self.get(name, number)
 
     def _publish(self, name: str, definition: dict[str, Any], replayable: bool, wanted: int,
                  source: str | None, created_by: str | None, changelog: str | None, *,
-                 reuse_any: bool, rolled_back_from: int | None) -> int:
+                 reuse_any: bool, rolled_back_from: int | None,
+                 migration_script: str | None = None) -> int:
         checksum = checksum_of(definition)
         with self.db.transaction() as conn:
             if reuse_any:  # another process may have published it since our unlocked read
@@ -254,14 +313,29 @@ class WorkflowVersionStore:
             latest = conn.execute("SELECT version, checksum FROM workflow_versions WHERE name = ? "
                                   "ORDER BY version DESC LIMIT 1", (name,)).fetchone()
             if latest is not None and latest[1] == checksum:
+                if migration_script is not None:
+                    self._same_script(conn, name, int(latest[0]), migration_script)
                 return int(latest[0])
             number = max(latest[0] + 1 if latest else 1, wanted)
             conn.execute(
                 f"INSERT INTO workflow_versions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, number, checksum, _canonical_json(_with_version(definition, number)),
+                (name, number, checksum,
+                 _stored_json(_with_version(definition, number), migration_script),
                  source, time.time(), created_by or _current_user(), int(replayable),
                  rolled_back_from, changelog))
         return number
+
+    @staticmethod
+    def _same_script(conn: Any, name: str, version: int, script: str) -> None:
+        """Publishing an unchanged definition with a migration script is a repeat of the latest
+        publish, or a mistake: a script describes a change."""
+        row = conn.execute("SELECT definition FROM workflow_versions WHERE name = ? AND "
+                           "version = ?", (name, version)).fetchone()
+        if _split(row[0])[1].get("migration_script") != script:
+            raise MigrationScriptError(
+                f"{name} v{version} already has this definition, so there is nothing for the "
+                "migration script to migrate; publish it with the changed definition "
+                "(nothing was stored)")
 
     # ------------------------------------------------------------------ reading
     def names(self) -> list[str]:
@@ -334,13 +408,13 @@ class WorkflowVersionStore:
 
 
 def _info(row: dict[str, Any], previous: dict[str, Any] | None) -> VersionInfo:
-    definition = json.loads(row["definition"])
+    definition, meta = _split(row["definition"])
     rolled = row.get("rolled_back_from")
     if previous is None:
         changes: tuple[str, ...] = ("first version",)
     else:
         found = diff_definitions(row["name"], previous["version"], row["version"],
-                                 json.loads(previous["definition"]), definition).changes()
+                                 _split(previous["definition"])[0], definition).changes()
         changes = tuple(found) or ("no changes",)
     if rolled is not None:
         changes = (f"rollback to v{rolled}", *changes)
@@ -350,7 +424,9 @@ def _info(row: dict[str, Any], previous: dict[str, Any] | None) -> VersionInfo:
         created_by=row.get("created_by"), source=row.get("source"),
         changelog=row.get("changelog"),
         replayable=bool(row.get("replayable", 1)) and "apiVersion" in definition,
-        rolled_back_from=rolled, changes=changes)
+        rolled_back_from=rolled, changes=changes,
+        migrated_from=None if previous is None else int(previous["version"]),
+        migration_script=meta.get("migration_script"))
 
 
 def _database(target: Any) -> Database:
@@ -374,6 +450,10 @@ def version_for_run(store: Any, workflow: Workflow | Any, source: str | None = N
     return versions.version_for(workflow, source=source)
 
 
-__all__ = ["FieldChange", "StepChange", "UnknownVersionError", "VersionDiff", "VersionInfo",
-           "VersionNotReplayableError", "WorkflowVersionStore", "canonical_definition",
-           "checksum_of", "definition_checksum", "version_for_run"]
+#: the spec's name for a published version (§9)
+WorkflowVersion = VersionInfo
+
+__all__ = ["FieldChange", "MigrationScriptError", "StepChange", "UnknownVersionError",
+           "VersionDiff", "VersionInfo", "VersionNotReplayableError", "WorkflowVersion",
+           "WorkflowVersionStore", "canonical_definition", "checksum_of", "definition_checksum",
+           "version_for_run"]

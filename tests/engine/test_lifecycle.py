@@ -310,3 +310,64 @@ def test_threads_started_by_runs_end(db: Path) -> None:
     wait_until(lambda: not [t for t in threading.enumerate()
                             if t.name.startswith("spine-run-") and t.name not in before],
                what="the run thread to end")
+
+
+# ---------------------------------------------------------------------- continue_as_new
+def _rounds(ctx: Any, config: Any) -> dict[str, Any]:
+    n = ctx.get_param("n", 0)
+    if n < 2:
+        ctx.continue_as_new(params={"n": n + 1, "gate": f"g{n + 1}"})
+    return {"n": n}
+
+
+def _gate(ctx: Any, config: Any) -> Any:
+    return flows.block(ctx, {"name": f"gate{ctx.get_param('n', 0)}"})
+
+
+def test_each_continue_as_new_link_is_a_tracked_run_with_its_own_control(db: Path,
+                                                                         tmp_path: Path) -> None:
+    """A continued run is created (RunPending), admitted by the workflow's concurrency policy
+    and obeys its own control commands: cancelling the second link ends the chain there."""
+    policy = ConcurrencyPolicy(max_concurrent_runs=1, on_conflict="queue")
+    wf = Workflow("life.rounds", concurrency=policy, steps=[
+        Step.lambda_("hold", _gate), Step.lambda_("round", _rounds)])
+    (tmp_path / "g0").touch()  # the first link's gate is open; the second waits on g1
+    store = RunStore(db)
+    with TrackedWorkflowRunner(db, poll_interval=0.02) as runner:
+        handle = start_run(wf, {"n": 0, "gate": "g0"}, runner=runner, started_by="cli")
+        second = wait_until(lambda: [r for r in store.list_runs("life.rounds")
+                                     if r.run_id != handle.run_id
+                                     and r.status is RunStatus.RUNNING], what="the second link")
+        link = second[0]
+        assert link.started_by == "cli"
+        assert store.get_run(handle.run_id).status is RunStatus.COMPLETED
+        RunControl(store).cancel(link.run_id)
+        result = handle.wait(30)
+    assert result.run_id == link.run_id and result.status is RunStatus.CANCELLED
+    assert kinds(store, link.run_id)[:3] == ["run_pending", "admitted", "run_started"]
+    assert store.count_runs("life.rounds") == 2  # the chain stopped at the cancelled link
+
+
+# ---------------------------------------------------------------------- adaptive runs
+def test_a_run_with_inserted_steps_resumes_and_opens_in_the_playground_with_them(
+        db: Path, tmp_path: Path) -> None:
+    import adaptive_flows
+
+    source = str(RESOURCES / "adaptive_flows.py")
+    with TrackedWorkflowRunner(db) as runner:
+        failed = runner.execute(adaptive_flows.adaptive(), source=source)
+    assert failed.status is RunStatus.FAILED and "audit" in failed.steps
+    store = RunStore(db)
+    rebuilt = engine.workflow_for_run(store, store.get_run(failed.run_id))
+    assert rebuilt.step_names() == ["plan", "audit", "finish"]
+    assert rebuilt.dependencies("finish") == ["audit"]
+
+    playground = engine.WorkflowPlayground()
+    playground.load_run(failed.run_id, store)  # knows the inserted step
+    assert [s.step_name for s in playground.history][:2] == ["plan", "audit"]
+
+    (tmp_path / "fixed").touch()
+    resumed = engine.start_resume(failed.run_id, db=db).wait(30)
+    assert resumed.status is RunStatus.COMPLETED
+    assert resumed.outputs["finish"] == {"done": True}
+    assert flows.ran() == ["plan", "audit", "finish", "finish"]  # plan and audit not again
