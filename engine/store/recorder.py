@@ -264,7 +264,12 @@ class RunRecorder:
             detail = json.dumps({"status": event.status, "attempt": event.attempt,
                                  "error": event.error, "category": event.category,
                                  "error_type": event.error_type})
-        output = to_json(event.output) if event.status == "completed" else None
+        if event.status != "completed":
+            output = None
+        elif event.output is None or event.output == {}:  # most steps: skip the JSON encoder
+            output = "null" if event.output is None else "{}"
+        else:
+            output = to_json(event.output)
         with self._lock:
             self._steps[(event.run_id, event.step)] = step_row
             self._events.append((event.run_id, self._next(self._event_seq, event.run_id),
