@@ -20,6 +20,7 @@ from .artifacts import (
     delete_run_artifacts,
 )
 from .catalog import WorkflowCatalog, WorkflowInfo, WorkflowNotFoundError
+from .checkpoints import CheckpointError, CheckpointRef, CheckpointStore, WorkflowState
 from .context import WorkflowContext
 from .control import RunControl
 from .definitions import DefinitionNotFoundError, StoredRuns, recorded_run, workflow_for_run
@@ -130,13 +131,16 @@ from .store.time_window import TimeWindow, TimeWindowError
 from .templates import etl_pipeline, scheduled_batch
 from .tracking import TrackedWorkflowRunner
 from .versions import (
+    MigrationScriptError,
     UnknownVersionError,
     VersionDiff,
     VersionInfo,
     VersionNotReplayableError,
+    WorkflowDiff,
+    WorkflowVersion,
     WorkflowVersionStore,
 )
-from .workflow import ConcurrencyPolicy, OnConflict, Workflow
+from .workflow import CheckpointConfig, ConcurrencyPolicy, OnConflict, Workflow
 
 __all__ = [
     "AdaptiveChange",
@@ -153,6 +157,10 @@ __all__ = [
     "AsyncArtifactStore",
     "Catalog",
     "ChangeKind",
+    "CheckpointConfig",
+    "CheckpointError",
+    "CheckpointRef",
+    "CheckpointStore",
     "ConcurrencyPolicy",
     "DefinitionNotFoundError",
     "DependencyCycleError",
@@ -176,6 +184,7 @@ __all__ = [
     "LogRecord",
     "MAP_ITEM_SCOPE",
     "ManagedWorkflow",
+    "MigrationScriptError",
     "MissingArgumentError",
     "OnConflict",
     "OutputNotSerializableError",
@@ -240,6 +249,7 @@ __all__ = [
     "WorkflowCatalog",
     "WorkflowContext",
     "WorkflowCycleError",
+    "WorkflowDiff",
     "WorkflowError",
     "WorkflowExecutionPolicy",
     "WorkflowInfo",
@@ -249,8 +259,10 @@ __all__ = [
     "WorkflowRunner",
     "WorkflowSpec",
     "WorkflowSpecError",
+    "WorkflowState",
     "WorkflowStepFunction",
     "WorkflowValidationError",
+    "WorkflowVersion",
     "WorkflowVersionStore",
     "YAML_SUFFIXES",
     "build_plan",

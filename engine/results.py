@@ -107,6 +107,8 @@ class WorkflowResult:
     finished_at: datetime | None = None
     duration_seconds: float = 0.0
     graph_changes: tuple[GraphChange, ...] = ()
+    workflow_version: int | None = None
+    """The workflow version the run used (locked when it started: spec §9)."""
 
     @property
     def succeeded(self) -> bool:
@@ -152,4 +154,5 @@ class WorkflowResult:
                 for name, s in self.steps.items()
             },
             "graph_changes": [c.to_dict() for c in self.graph_changes],
+            "workflow_version": self.workflow_version,
         }

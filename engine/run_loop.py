@@ -134,7 +134,8 @@ class RunLoop(AdaptiveRunMixin):
             outputs=outputs, steps=FrozenSteps(self.states), error=self.error,
             error_step=self.error_step, started_at=started_at, finished_at=finished_at,
             duration_seconds=time.perf_counter() - start,
-            graph_changes=tuple(self.graph_changes))
+            graph_changes=tuple(self.graph_changes),
+            workflow_version=self.origin.version or wf.version)
         self.runner.emit(RunFinished(run_id=ctx.run_id, workflow=wf.name, at=finished_at,
                                      status=status.value, error=self.error,
                                      error_step=self.error_step,

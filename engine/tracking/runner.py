@@ -69,7 +69,7 @@ class TrackedWorkflowRunner:
                 partition: Mapping[str, Any] | None = None, run_id: str | None = None,
                 source: str | None = None, cancel: threading.Event | None = None,
                 concurrency: ConcurrencyPolicy | None = None,
-                started_by: str = "script") -> WorkflowResult:
+                started_by: str = "script", version_lock: bool = True) -> WorkflowResult:
         """Run and persist ``workflow``; see the class docstring for partitions.
 
         ``concurrency`` (default: the workflow's own ``concurrency``) admits the run only
@@ -77,10 +77,17 @@ class TrackedWorkflowRunner:
         queued, skipped or cancels older runs, as the policy says. ``source`` is the
         ``SourceRef`` text a later resume rebuilds the definition from; ``started_by`` who
         asked for the run (``cli``, ``tui``, ``api``, ``script``, ``schedule:NAME``, ...).
+        ``version_lock=True`` (spec §9, the default) publishes the definition before the run
+        starts and records that version; ``False`` publishes nothing and records the
+        workflow's own ``version`` number unchecked (a stored version of that number may hold
+        another definition, so a resume should be handed the workflow).
         """
         wf = _unwrap(workflow)
         key = partition_key(partition) if partition else None
-        origin = RunOrigin(started_by=started_by, source=source, partition_key=key)
+        version = (version_for_run(self.versions, wf, source=source) if version_lock
+                   else wf.version)
+        origin = RunOrigin(started_by=started_by, source=source, partition_key=key,
+                           version=version)
         return self._launch(wf, resolve_params(wf, params, partition), run_id or new_run_id(),
                             origin, cancel=cancel, concurrency=concurrency,
                             check_partition=key is not None)
@@ -189,7 +196,8 @@ class TrackedWorkflowRunner:
         (concurrency), watch for control commands, run (``go``, default: execute ``wf``),
         and flush."""
         policy = concurrency if concurrency is not None else wf.concurrency
-        version = version_for_run(self.versions, wf, source=origin.source)
+        version = (origin.version if origin.version is not None
+                   else version_for_run(self.versions, wf, source=origin.source))
         origin = RunOrigin(started_by=origin.started_by, source=origin.source,
                            partition_key=origin.partition_key, version=version,
                            lineage=origin.lineage)
@@ -204,14 +212,14 @@ class TrackedWorkflowRunner:
             if done is not None:
                 reason = f"partition {origin.partition_key} already completed by run {done.run_id}"
                 emit(RunSkipped(run_id=run_id, workflow=wf.name, at=now(), reason=reason))
-                return _unrun(wf, run_id, params, RunStatus.SKIPPED, reason)
+                return _unrun(wf, run_id, params, RunStatus.SKIPPED, reason, origin.version)
             if policy is not None:
                 admission = admit(self.recorder, emit, run_id, wf.name, policy,
                                   signals.cancel_event, reap=self._reap,
                                   poll_interval=self.poll_interval)
                 if admission.status is not None:
                     return _unrun(wf, run_id, params, admission.status,
-                                  admission.reason or admission.status.value)
+                                  admission.reason or admission.status.value, origin.version)
             self.poller.watch(signals)
             try:
                 if go is not None:
@@ -282,13 +290,14 @@ def _unwrap(workflow: Workflow | Any) -> Workflow:
 
 
 def _unrun(wf: Workflow, run_id: str, params: dict[str, Any], status: RunStatus,
-           reason: str) -> WorkflowResult:
+           reason: str, version: int | None) -> WorkflowResult:
     """The result of a run that never started a step (skipped, cancelled or timed out queued)."""
     at = now()
     steps = {s.name: StepRun(s.name, RunStatus.SKIPPED, error=f"not run: {reason}")
              for s in wf.steps}
     return WorkflowResult(run_id=run_id, workflow_name=wf.name, status=status, params=params,
-                          steps=steps, error=reason, started_at=at, finished_at=at)
+                          steps=steps, error=reason, started_at=at, finished_at=at,
+                          workflow_version=version or wf.version)
 
 
 def _upstream(wf: Workflow, step: str) -> set[str]:
