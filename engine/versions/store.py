@@ -33,17 +33,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import WorkflowSpecError
 from ..serialization import to_json
-from ..spec import WorkflowSpec
 from ..store.db import Database
 from ..store.records import to_datetime
 from ..store.runs import RunStore
 from ..store.schema import StoreError
 from ..workflow import Workflow
 from .diff import FieldChange, StepChange, VersionDiff, diff_definitions, step_count
+
+if TYPE_CHECKING:  # the pydantic models take ~85 ms to build: imported where used
+    from ..spec import WorkflowSpec
 
 
 class UnknownVersionError(StoreError, LookupError):
@@ -92,6 +94,8 @@ class VersionInfo:
 
     def spec(self) -> WorkflowSpec:
         """The definition as a ``WorkflowSpec`` document (replayable versions only)."""
+        from ..spec import WorkflowSpec  # lazily: see the TYPE_CHECKING import
+
         if not self.replayable:
             raise VersionNotReplayableError(
                 f"{self.name} v{self.version} cannot be rebuilt: its steps use lambdas, closures "
@@ -147,6 +151,8 @@ def canonical_definition(workflow: Workflow | Any) -> tuple[dict[str, Any], bool
 
 def _build_definition(wf: Workflow) -> tuple[dict[str, Any], bool]:
     try:
+        from ..spec import WorkflowSpec  # lazily: see the TYPE_CHECKING import
+
         doc, replayable = WorkflowSpec.from_workflow(wf).to_dict(), True
     except WorkflowSpecError:
         doc, replayable = wf.to_dict(), False
