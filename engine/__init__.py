@@ -71,6 +71,7 @@ from .events import (
     StepStarted,
 )
 from .executed_graph import RunChange, RunGraph, run_graph
+from .expressions import Expression, ExpressionError
 from .feature_flags import FeatureFlags
 from .graph import Plan, build_plan
 from .ids import new_run_id
@@ -171,6 +172,8 @@ __all__ = [
     "Event",
     "EventRecord",
     "ExecutionMode",
+    "Expression",
+    "ExpressionError",
     "FeatureFlags",
     "GraphChange",
     "IllegalTransitionError",

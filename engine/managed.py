@@ -6,8 +6,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .adaptive.control import SkipIf
 from .errors import WorkflowError
+from .expressions import Expression
 from .policies import ErrorPolicy, RetryPolicy, WorkflowExecutionPolicy
 from .results import RunStatus, WorkflowResult
 from .runner import WorkflowRunner
@@ -27,8 +27,8 @@ class ManagedWorkflow:
     Each plain function receives keyword arguments from its step config, the run params,
     then earlier outputs (latest wins); its returned dict is the step's output.
     ``db`` names a run-store file: every run is then recorded there (see
-    ``TrackedWorkflowRunner``). ``skip_if`` on a step and ``on_failure`` on the workflow add
-    spec R3's conditional stages and failure handling (see those methods).
+    ``TrackedWorkflowRunner``). ``skip_if`` and ``on_failure`` on a step and ``on_failure``
+    on the workflow add spec R3's conditional stages and failure handling (see those methods).
     """
 
     def __init__(self, name: str, db: str | None = None, *, domain: str = "",
@@ -50,28 +50,23 @@ class ManagedWorkflow:
              depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
              retry_policy: RetryPolicy | None = None,
              timeout_seconds: float | None = None,
-             skip_if: Callable[..., Any] | None = None) -> ManagedWorkflow:
+             skip_if: Callable[..., Any] | Expression | str | None = None,
+             on_failure: Callable[..., Any] | None = None) -> ManagedWorkflow:
         """Add a step calling ``fn``.
 
-        ``skip_if`` is asked right before the step would run and is called like a step
+        ``skip_if`` is asked right before the step would run: a function called like a step
         function (keyword arguments from config, params and earlier outputs; a parameter named
-        ``ctx`` gets the context, whose ``ctx.get(key)`` reads a param or earlier output).
-        When it returns true the step is ``skipped`` (its dependents still run).
+        ``ctx`` gets the context, whose ``ctx.get(key)`` reads a param or earlier output), or
+        an expression over ``params`` and ``outputs`` such as ``"params.dry_run"``. When it is
+        true the step is ``skipped`` (its dependents still run). ``on_failure`` handles this
+        step's failures instead of the workflow's ``on_failure`` (see that method).
         """
         self._check_open("add steps")
         target = getattr(fn, "fn", fn)  # accept @workflow_step objects
-        if skip_if is None:
-            step = Step.from_function(name, target, config=config, depends_on=depends_on,
-                                      on_error=on_error, retry_policy=retry_policy,
-                                      timeout_seconds=timeout_seconds)
-        else:
-            if not callable(skip_if):
-                raise TypeError(f"step {name!r}: skip_if must be callable, got "
-                                f"{type(skip_if).__name__}")
-            step = Step.lambda_(name, SkipIf(name, target, skip_if), config=config,
-                                depends_on=depends_on, on_error=on_error,
-                                retry_policy=retry_policy, timeout_seconds=timeout_seconds)
-        self._steps.append(step)
+        self._steps.append(Step.from_function(
+            name, target, config=config, depends_on=depends_on, on_error=on_error,
+            retry_policy=retry_policy, timeout_seconds=timeout_seconds, skip_if=skip_if,
+            on_failure=on_failure))
         return self
 
     def on_failure(self, fn: Callable[..., Any]) -> ManagedWorkflow:
@@ -84,6 +79,9 @@ class ManagedWorkflow:
         request adaptive changes: ``ctx.retry_step(failed.name)`` (with an inserted wait step,
         as in spec 4b) takes the failure back and the run goes on. Otherwise the original
         failure decides the run; a failing handler is recorded but never hides it.
+
+        ``build()`` writes it as the ``on_failure`` of every step that has none, so exports
+        (YAML, stored versions) keep it; steps inserted while a run runs are covered too.
         """
         self._check_open("set on_failure")
         if not callable(fn):
@@ -98,11 +96,13 @@ class ManagedWorkflow:
     def build(self) -> ManagedWorkflow:
         """Validate the steps into a ``Workflow`` (raises on duplicates, cycles, unknown deps)."""
         if self._workflow is None:
-            workflow = _ManagedDefinition(self.name, self._steps, domain=self.domain,
-                                          description=self.description, tags=self.tags,
-                                          execution_policy=self.execution_policy)
-            workflow.failure_handler = self._on_failure
-            self._workflow = workflow
+            handler = self._on_failure
+            steps = self._steps if handler is None else [
+                s if s.on_failure is not None else s.with_changes(on_failure=handler)
+                for s in self._steps]
+            self._workflow = Workflow(self.name, steps, domain=self.domain,
+                                      description=self.description, tags=self.tags,
+                                      execution_policy=self.execution_policy)
         return self
 
     @property
@@ -137,13 +137,6 @@ class ManagedWorkflow:
         text = self.summary(result)
         print(text, file=file or sys.stdout)
         return text
-
-
-class _ManagedDefinition(Workflow):
-    """A ``Workflow`` that also carries its ``on_failure`` handler to whichever runner runs it."""
-
-    __slots__ = ("failure_handler",)
-    failure_handler: Callable[..., Any] | None
 
 
 def format_result(workflow: Workflow, result: WorkflowResult, width: int = 72) -> str:

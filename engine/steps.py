@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from .expressions import Expression, ExpressionError
+from .invoke import function_kwargs, signature_of
 from .policies import ErrorPolicy, RetryPolicy
+from .results import StepResult
 
 if TYPE_CHECKING:
     from .context import WorkflowContext
@@ -16,6 +20,8 @@ if TYPE_CHECKING:
 #: Names the deployment environment; an approval step whose ``auto_approve_envs`` holds it
 #: approves itself (e.g. ``SPINE_ENV=dev``), as spec 13b's "skip in non-prod".
 APPROVAL_ENV_VAR = "SPINE_ENV"
+#: the names a ``skip_if`` expression reads: the run params and earlier steps' outputs
+SKIP_IF_NAMES = ("params", "outputs")
 
 
 class StepType(StrEnum):
@@ -75,6 +81,19 @@ class Step:
     A ``retry_policy`` retries the step whatever its ``on_error``; once attempts run out,
     ``on_error`` decides (RETRY then acts like STOP). Build steps with the factories
     (``Step.lambda_``, ``Step.from_function``, ...).
+
+    ``skip_if`` (lambda and function steps) is asked right before the handler runs; when it
+    is true the step is ``skipped`` and its dependents still run. It is a callable, called like
+    a plain step function (a parameter named ``ctx`` gets the context), or an expression over
+    ``params`` and ``outputs`` (``"params.dry_run"``, see ``engine.expressions``; a string is
+    compiled to an ``Expression`` here, so a bad one fails now). The step's ``handler`` then
+    is a ``SkipIf`` around the function (``handler_ref`` still names the function).
+
+    ``on_failure`` runs after the step fails (after its retries) as its own step
+    ``on_failure(<step>)``, like ``ManagedWorkflow.on_failure``: ``fn(ctx, config)`` with
+    ``config["failed_step"]``, or a plain function that may take ``failed_step`` and ``ctx``.
+    It is a function only (in YAML a ``module:qualname`` reference): an action, not a
+    condition. Not allowed on a map's inner steps, which the map runs itself.
     """
 
     name: str
@@ -101,6 +120,9 @@ class Step:
     duration_seconds: float = 0.0
     # approval steps
     gate: ApprovalGate | None = None
+    # hooks
+    skip_if: Handler | Expression | str | None = None
+    on_failure: Handler | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -128,29 +150,73 @@ class Step:
             raise TypeError(
                 f"step {self.name!r}: handler must be callable, got {type(self.handler).__name__}"
             )
+        self._check_hooks()
+
+    def _check_hooks(self) -> None:
+        """Compile an expression ``skip_if``, check both hooks, and guard the handler."""
+        name, skip = self.name, self.skip_if
+        if isinstance(skip, str):
+            try:
+                skip = Expression(skip, names=SKIP_IF_NAMES)
+            except ExpressionError as exc:
+                raise ExpressionError(f"step {name!r}: skip_if: {exc.reason}", exc.text,
+                                      exc.column, exc.line) from None
+        elif isinstance(skip, Expression):
+            unknown = sorted(skip.reads - set(SKIP_IF_NAMES))
+            if unknown:
+                raise ValueError(f"step {name!r}: skip_if {skip.text!r} reads {unknown[0]!r}; "
+                                 f"a skip_if expression reads only {' and '.join(SKIP_IF_NAMES)}")
+        elif skip is not None and not callable(skip):
+            raise TypeError(f"step {name!r}: skip_if must be a function or an expression "
+                            f"string, got {type(skip).__name__}")
+        guarded = self.step_type in (StepType.LAMBDA, StepType.FUNCTION)
+        if skip is not None and not guarded:
+            raise ValueError(f"step {name!r}: skip_if works on lambda and function steps, not "
+                             f"on a {self.step_type.value} step")
+        if self.on_failure is not None and not callable(self.on_failure):
+            hint = " (a 'module:qualname' reference is for YAML; pass the function itself)" \
+                if isinstance(self.on_failure, str) else ""
+            raise TypeError(f"step {name!r}: on_failure must be a function, got "
+                            f"{type(self.on_failure).__name__}{hint}")
+        for inner in self.iterator_steps:
+            if inner.on_failure is not None:
+                raise ValueError(f"map step {name!r}: on_failure on inner step {inner.name!r} "
+                                 f"would never run; put on_failure on the map step {name!r}")
+        if guarded:
+            fn = _unguarded(self.handler)
+            if skip is not None:
+                fn = SkipIf(name, fn, skip, context_style=self.step_type is StepType.LAMBDA,
+                            from_field=True)
+            object.__setattr__(self, "handler", fn)
+        object.__setattr__(self, "skip_if", skip)
 
     # ----------------------------------------------------------------- factories
     @classmethod
     def lambda_(cls, name: str, handler: Handler, config: Mapping[str, Any] | None = None,
                 depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
                 retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
-                description: str = "") -> Step:
+                description: str = "", skip_if: Handler | Expression | str | None = None,
+                on_failure: Handler | None = None) -> Step:
         """A step whose handler is called as ``handler(ctx, config)``."""
         return cls(name, StepType.LAMBDA, handler=handler, config=config or {},
                    depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
-                   timeout_seconds=timeout_seconds, description=description or _doc(handler))
+                   timeout_seconds=timeout_seconds, description=description or _doc(handler),
+                   skip_if=skip_if, on_failure=on_failure)
 
     @classmethod
     def from_function(cls, name: str, fn: Handler, config: Mapping[str, Any] | None = None,
                       depends_on: Iterable[str] | None = None,
                       on_error: ErrorPolicy = ErrorPolicy.STOP,
                       retry_policy: RetryPolicy | None = None,
-                      timeout_seconds: float | None = None, description: str = "") -> Step:
+                      timeout_seconds: float | None = None, description: str = "",
+                      skip_if: Handler | Expression | str | None = None,
+                      on_failure: Handler | None = None) -> Step:
         """A step calling a plain function with keyword arguments taken from
         step config, then run params, then earlier outputs (latest wins)."""
         return cls(name, StepType.FUNCTION, handler=fn, config=config or {},
                    depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
-                   timeout_seconds=timeout_seconds, description=description or _doc(fn))
+                   timeout_seconds=timeout_seconds, description=description or _doc(fn),
+                   skip_if=skip_if, on_failure=on_failure)
 
     @classmethod
     def pipeline(cls, name: str, pipeline_name: str, config: Mapping[str, Any] | None = None,
@@ -251,13 +317,7 @@ class Step:
     @property
     def handler_ref(self) -> str | None:
         """``module:qualname`` of the handler, or None when there is none."""
-        fn = self.handler
-        if fn is None:
-            return None
-        fn = getattr(fn, "__wrapped__", fn)
-        module = getattr(fn, "__module__", None) or "?"
-        qualname = getattr(fn, "__qualname__", None) or type(fn).__name__
-        return f"{module}:{qualname}"
+        return None if self.handler is None else callable_ref(self.handler)
 
     @property
     def target(self) -> str:
@@ -310,9 +370,110 @@ class Step:
             data["duration_seconds"] = self.duration_seconds
         if self.gate is not None:
             data["approval"] = self.gate.to_dict()
+        if isinstance(self.skip_if, Expression):
+            data["skip_if"] = self.skip_if.text
+        elif self.skip_if is not None:
+            data["skip_if"] = callable_ref(self.skip_if)
+        if self.on_failure is not None:
+            data["on_failure"] = callable_ref(self.on_failure)
         if self.description:
             data["description"] = self.description
         return data
+
+
+class SkipIf:
+    """A step handler that first asks ``predicate`` and skips the step when it is true.
+
+    The predicate is an ``Expression`` over ``params`` and ``outputs``, or a callable called
+    like a plain step function: keyword arguments from the step config, run params and earlier
+    outputs, and a parameter named ``ctx`` gets the context (so spec R3's
+    ``lambda ctx: ctx.get("skip_validation")`` works).
+
+    ``Step`` builds one around its handler for ``skip_if`` (``from_field``): it is then called
+    the way the runner calls that kind of step (``(ctx, config)`` for a lambda step, keyword
+    arguments for a function step) and calls the function the same way. One built by hand and
+    given to ``Step.lambda_`` calls ``fn`` by ``fn``'s own convention; it has no
+    ``__wrapped__``, so an export (YAML, stored versions) refuses its step rather than drop the
+    predicate.
+    """
+
+    def __init__(self, step: str, fn: Handler, predicate: Handler | Expression, *,
+                 context_style: bool | None = None, from_field: bool = False) -> None:
+        self.step = step
+        self.fn = fn
+        self.predicate = predicate
+        self.from_field = from_field
+        #: how ``fn`` is called: ``fn(ctx, config)``, or with keyword arguments
+        self.fn_context_style = signature_of(fn).context_style if context_style is None \
+            else context_style
+        # handler_ref and the DAG viewer name the real function
+        self.__module__ = getattr(fn, "__module__", None) or __name__
+        self.__qualname__ = getattr(fn, "__qualname__", None) or type(fn).__name__
+        self.__name__ = getattr(fn, "__name__", "handler")
+        self.__doc__ = getattr(fn, "__doc__", None)
+        called_with_context = context_style is None or context_style
+        self.__signature__ = _CONTEXT_CALL if called_with_context else _KEYWORD_CALL
+        if from_field:
+            self.__wrapped__ = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args:  # a lambda step: (ctx, config)
+            ctx, config = args
+        else:  # a function step: ctx and the merged config > params > outputs values
+            ctx = kwargs.pop("ctx", None)
+            config = kwargs
+            if not (hasattr(ctx, "params") and hasattr(ctx, "outputs")):
+                raise TypeError(f"step {self.step!r}: a config key, param or output named "
+                                "'ctx' hides the run context skip_if needs; rename it")
+        predicate = self.predicate
+        if isinstance(predicate, Expression):
+            try:
+                skip = predicate.evaluate({"params": ctx.params, "outputs": ctx.outputs})
+            except ExpressionError as exc:
+                raise ExpressionError(f"skip_if: {exc.reason}", exc.text, exc.column,
+                                      exc.line) from None
+            label = repr(predicate.text)
+        else:
+            skip = predicate(**function_kwargs(predicate, config, ctx, self.step))
+            label = f"({getattr(predicate, '__name__', 'predicate')})"
+        if skip:
+            return StepResult.skip(f"skip_if {label} was true")
+        if self.fn_context_style:
+            return self.fn(ctx, config)
+        return self.fn(**function_kwargs(self.fn, config, ctx, self.step))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SkipIf):
+            return NotImplemented
+        return (self.step, self.fn, self.predicate, self.fn_context_style, self.from_field) == \
+            (other.step, other.fn, other.predicate, other.fn_context_style, other.from_field)
+
+    def __hash__(self) -> int:
+        return hash((SkipIf, self.step, self.fn, self.predicate))
+
+    def __repr__(self) -> str:
+        return f"SkipIf({self.step!r}, {self.__qualname__}, {self.predicate!r})"
+
+
+_Param = inspect.Parameter
+#: how the runner sees a ``SkipIf``: called as ``(ctx, config)`` or with keyword arguments
+_CONTEXT_CALL = inspect.Signature([_Param("ctx", _Param.POSITIONAL_OR_KEYWORD),
+                                   _Param("config", _Param.POSITIONAL_OR_KEYWORD)])
+_KEYWORD_CALL = inspect.Signature([_Param("ctx", _Param.POSITIONAL_OR_KEYWORD),
+                                   _Param("kwargs", _Param.VAR_KEYWORD)])
+
+
+def _unguarded(handler: Any) -> Any:
+    """The function a step's ``skip_if`` guard wraps (the handler itself when unguarded)."""
+    return handler.fn if isinstance(handler, SkipIf) and handler.from_field else handler
+
+
+def callable_ref(fn: Any) -> str:
+    """``module:qualname`` of a function (through ``__wrapped__``, as decorators leave it)."""
+    fn = getattr(fn, "__wrapped__", fn)
+    module = getattr(fn, "__module__", None) or "?"
+    qualname = getattr(fn, "__qualname__", None) or type(fn).__name__
+    return f"{module}:{qualname}"
 
 
 def _deps(depends_on: Iterable[str] | None) -> tuple[str, ...] | None:

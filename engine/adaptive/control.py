@@ -3,8 +3,8 @@ context, until the scheduler (or the playground) applies them between steps.
 
 ``AdaptiveControl`` is attached to a run's context; it validates each request at once against
 its host (a ``RunLoop`` or a playground) and keeps it per requesting step. It also starts
-spawned child runs and records a ``continue_as_new``, and builds the handler steps of
-``on_failure`` and the predicates of ``skip_if``.
+spawned child runs and records a ``continue_as_new``, and builds the step that runs a failed
+step's ``on_failure`` handler (the run loop and the playground read ``Step.on_failure``).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from ..errors import UnknownWorkflowError
 from ..events import RunOrigin
 from ..graph import Plan
 from ..ids import new_run_id
-from ..invoke import call_handler, function_kwargs, signature_of
+from ..invoke import signature_of
 from ..policies import ErrorPolicy
 from ..registry import get_workflow
-from ..results import RunStatus, StepResult, StepRun
+from ..results import RunStatus, StepRun
 from ..steps import Step
 from .changes import AdaptiveChangeError, ChangeKind, Request, replan
 
@@ -188,47 +188,20 @@ class AdaptiveControl:
         return self.host.adaptive_failed()
 
 
-# ---------------------------------------------------------------------- managed workflows
+# ---------------------------------------------------------------------- failure handlers
 def failure_handler_step(name: str, fn: Callable[..., Any], failed: StepRun) -> Step:
     """The step that runs an ``on_failure`` handler after ``failed``: ``fn(ctx, config)`` sees
     ``config["failed_step"]``; a plain function may take ``failed_step`` (and ``ctx``)."""
     config = {"failed_step": failed}
     description = f"on_failure handler for step {failed.name!r}"
-    if signature_of(fn).context_style:
-        step = Step.lambda_(name, fn, config=config, depends_on=[failed.name],
+    handler = fn
+    if signature_of(handler).context_style:
+        step = Step.lambda_(name, handler, config=config, depends_on=[failed.name],
                             description=description)
     else:
-        step = Step.from_function(name, fn, config=config, depends_on=[failed.name],
+        step = Step.from_function(name, handler, config=config, depends_on=[failed.name],
                                   description=description)
     return step.with_changes(on_error=ErrorPolicy.CONTINUE)
-
-
-class SkipIf:
-    """A step handler that first asks ``predicate`` and skips the step when it is true.
-
-    The predicate is called like a plain step function: keyword arguments from the step
-    config, run params and earlier outputs, and a parameter named ``ctx`` gets the context
-    (so spec R3's ``lambda ctx: ctx.get("skip_validation")`` works).
-    """
-
-    def __init__(self, step: str, fn: Callable[..., Any], predicate: Callable[..., Any]) -> None:
-        self.step = step
-        self.fn = fn
-        self.predicate = predicate
-        # handler_ref and the DAG viewer name the real function; no ``__wrapped__``, so an
-        # export (YAML, stored versions) refuses this step instead of dropping the predicate
-        self.__module__ = getattr(fn, "__module__", None) or __name__
-        self.__qualname__ = getattr(fn, "__qualname__", None) or type(fn).__name__
-        self.__name__ = getattr(fn, "__name__", "handler")
-        self.__doc__ = getattr(fn, "__doc__", None)
-
-    def __call__(self, ctx: WorkflowContext, config: Mapping[str, Any]) -> StepResult:
-        name = self.step
-        if self.predicate(**function_kwargs(self.predicate, config, ctx, name)):
-            label = getattr(self.predicate, "__name__", "predicate")
-            return StepResult.skip(f"skip_if ({label}) was true")
-        return call_handler(self.fn, signature_of(self.fn).context_style, config, ctx, name)
-
 
 
 def artifact_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:

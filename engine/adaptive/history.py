@@ -12,12 +12,12 @@ when their step fails again.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import WorkflowError
 from ..policies import ErrorPolicy, RetryPolicy
+from ..refs import import_ref, is_ref
 from ..steps import ApprovalGate, Step, StepType
 from ..workflow import Workflow
 
@@ -71,20 +71,25 @@ def step_from_record(data: Mapping[str, Any]) -> Step:
         params=dict(data.get("params") or {}), wait_for_child=data.get("wait", True),
         inherit_context=data.get("inherit_context", True),
         duration_seconds=float(data.get("duration_seconds") or 0.0),
-        gate=ApprovalGate(**approval) if isinstance(approval, Mapping) else None)
+        gate=ApprovalGate(**approval) if isinstance(approval, Mapping) else None,
+        skip_if=_skip_if(name, data.get("skip_if")),
+        on_failure=_handler(name, data.get("on_failure")))
+
+
+def _skip_if(step: str, recorded: Any) -> Any:
+    """A recorded ``skip_if``: a ``module:qualname`` predicate, else expression text."""
+    if isinstance(recorded, str) and is_ref(recorded):
+        return _handler(step, recorded)
+    return recorded
 
 
 def _handler(step: str, ref: Any) -> Any:
     if not ref:
         return None
-    module_name, _, qualname = str(ref).partition(":")
     try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
+        return import_ref(str(ref))
     except Exception as exc:  # a user module can fail to import with any exception
         raise UnrebuildableStepError(
             f"step {step!r} was added to the run with handler {ref!r}, which cannot be "
             f"imported ({type(exc).__name__}: {exc}); handlers of inserted steps must be "
             "module-level functions of an importable module") from exc
-    return target

@@ -68,8 +68,6 @@ class AdaptiveRunMixin:
         #: names of steps queued or running in parallel mode (changes may not touch them)
         self.submitted: set[str] = set()
         self.failed_record: StepRun | None = None
-        #: ``ManagedWorkflow.on_failure``'s handler travels on its workflow object
-        self.failure_handler = getattr(self.workflow, "failure_handler", None)
         self._handlers: set[str] = set()
 
     # ------------------------------------------------------------------ AdaptiveHost
@@ -190,9 +188,10 @@ class AdaptiveRunMixin:
 
     # ------------------------------------------------------------------ on_failure
     def handle_failure(self, i: int) -> bool:
-        """Run the workflow's ``on_failure`` handler for failed step ``i`` as a step inserted
-        after it; True when the plan changed (it always gains the handler's node)."""
-        fn, failed = self.failure_handler, self.states[i]
+        """Run failed step ``i``'s ``on_failure`` handler as a step inserted after it; True
+        when the plan changed (it always gains the handler's node)."""
+        failed = self.states[i]
+        fn = self.steps[i].on_failure
         if fn is None or failed.status is not _FAILED or failed.name in self._handlers \
                 or failed.error_type in _DEFINITION_NAMES \
                 or (self.cancel is not None and self.cancel.is_set()):

@@ -134,9 +134,10 @@ class AdaptiveSessionMixin:
         self._emit(state, (origin,))
 
     def _run_failure_handler(self, failed: StepRun) -> None:
-        """Mirror the runner: a workflow's ``on_failure`` handler runs after a failed step."""
-        wf, state = self._workflow, self._state
-        fn = getattr(wf, "failure_handler", None)
+        """Mirror the runner: a failed step's ``on_failure`` handler runs after it."""
+        state = self._state
+        i = state.plan.index.get(failed.name)
+        fn = state.steps[i].on_failure if i is not None else None
         if fn is None or failed.name.startswith("on_failure("):
             return
         name, n = f"on_failure({failed.name})", 1

@@ -424,8 +424,8 @@ class PlaygroundSession(AdaptiveSessionMixin):
         first_time = run.name not in old.runs
         if not first_time:
             new = new.release_skipped()  # a fixed failure unblocks the steps it had skipped
-        if self._adaptive.pending or (run.status is RunStatus.FAILED and getattr(
-                self._workflow, "failure_handler", None) is not None):
+        if self._adaptive.pending or (run.status is RunStatus.FAILED
+                                      and _has_failure_handler(old, run.name)):
             return self._record_adaptive(kind, run, new)
         ctx = self._ctx
         if ctx is not None and self._ctx_state is old and first_time:
@@ -474,3 +474,8 @@ def _position(timeline: list[Snapshot], at: int | str | None, wf: Workflow, run_
 def _short(value: Any, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _has_failure_handler(state: State, step: str) -> bool:
+    i = state.plan.index.get(step)
+    return i is not None and state.steps[i].on_failure is not None

@@ -1,12 +1,14 @@
 """Converting between ``WorkflowSpec`` documents and runtime ``Workflow``/``Step`` objects.
 
 Runtime to document writes only what differs from the defaults, so an export reads like a
-hand-written file; document to runtime imports ``lambda:``/``function:`` handlers.
+hand-written file; document to runtime imports ``lambda:``/``function:`` handlers and the
+``skip_if``/``on_failure`` functions a step names. A ``skip_if`` expression stays text both
+ways; a ``skip_if`` or ``on_failure`` function must be importable by ``module:qualname``, like
+a handler, or the export is refused.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,8 +17,10 @@ import yaml
 
 from ..adapters import WorkflowStepFunction
 from ..errors import WorkflowSpecError
+from ..expressions import Expression
 from ..policies import ErrorPolicy, RetryPolicy
-from ..steps import ApprovalGate, Handler, Step, StepType
+from ..refs import import_ref, is_ref
+from ..steps import ApprovalGate, Handler, Step, StepType, callable_ref
 from ..workflow import ConcurrencyPolicy, OnConflict, Workflow
 from .locate import Loc
 from .models import API_VERSION, KIND, ConcurrencySpec, StepSpec
@@ -71,7 +75,7 @@ def step_doc(step: Step, source: str) -> dict[str, Any]:
         doc["approval"] = approval_doc(gate, step.timeout_seconds)
         description = None if step.description == gate.message else step.description
     else:
-        doc[kind.value] = _exportable_ref(step, source)
+        doc[kind.value] = _exportable_ref(step.name, "handler", step.handler, source)
     if description is not None:  # "" only for an approval step that cleared its message
         doc["description"] = description
     sub = kind is StepType.WORKFLOW
@@ -81,13 +85,24 @@ def step_doc(step: Step, source: str) -> dict[str, Any]:
         "on_error": None if step.on_error is ErrorPolicy.STOP else step.on_error.value,
         "retry": step.retry_policy and step.retry_policy.to_dict(),
         "wait_for_completion": None if step.wait_for_child or not sub else False,
-        "inherit_context": None if step.inherit_context or not sub else False}))
+        "inherit_context": None if step.inherit_context or not sub else False,
+        "skip_if": _skip_if_doc(step, source),
+        "on_failure": step.on_failure and _exportable_ref(step.name, "on_failure",
+                                                          step.on_failure, source)}))
     if step.depends_on is not None:  # [] (a root) differs from absent (after the previous step)
         doc["depends_on"] = list(step.depends_on)
     timed = kind is not StepType.APPROVAL and step.timeout_seconds is not None
     if timed or sub:  # null = no timeout, absent = 600 s for a sub-workflow
         doc["timeout_seconds"] = step.timeout_seconds
     return doc
+
+
+def _skip_if_doc(step: Step, source: str) -> str | None:
+    """``skip_if:`` of a step: the expression's text, or its function's reference."""
+    skip = step.skip_if
+    if skip is None or isinstance(skip, Expression):
+        return None if skip is None else skip.text
+    return _exportable_ref(step.name, "skip_if", skip, source)
 
 
 def approval_doc(gate: ApprovalGate, timeout_seconds: float | None) -> dict[str, Any]:
@@ -103,21 +118,22 @@ def set_only(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is False or v}
 
 
-def _exportable_ref(step: Step, source: str) -> str:
-    """``module:qualname`` of the step's handler, when importing it gives the handler back."""
-    ref = step.handler_ref or "?:?"
+def _exportable_ref(step: str, role: str, fn: Any, source: str) -> str:
+    """``module:qualname`` of a step's function (``role``: handler, skip_if or on_failure),
+    when importing it gives the function back."""
+    ref = callable_ref(fn)
     module_name, _, qualname = ref.partition(":")
     if "<" in qualname:
         raise WorkflowSpecError(
-            f"step {step.name!r}: handler {ref} is a lambda, closure or nested function, which "
+            f"step {step!r}: {role} {ref} is a lambda, closure or nested function, which "
             "a YAML file cannot refer to; define it with `def` at module level in an importable "
             "module and build the step from that function", source)
     target: Any = sys.modules.get(module_name)
     for part in qualname.split(".") if target is not None else ():
         target = getattr(target, part, None)
-    if target is None or _unwrap(target) is not _unwrap(step.handler):
+    if target is None or _unwrap(target) is not _unwrap(fn):
         raise WorkflowSpecError(
-            f"step {step.name!r}: handler {ref} cannot be imported back as module:qualname; "
+            f"step {step!r}: {role} {ref} cannot be imported back as module:qualname; "
             "use a plain function defined at module level in an importable module", source)
     return ref
 
@@ -137,33 +153,53 @@ def build_step(spec: StepSpec, loc: Loc, error: ErrorAt) -> Step:
             **{**spec.retry.model_dump(),
                "retryable_categories": tuple(spec.retry.retryable_categories)}),
     }
-    timeout = spec.timeout_seconds
     try:
-        if spec.pipeline is not None:
-            return Step.pipeline(spec.name, spec.pipeline, timeout_seconds=timeout, **common)
-        if spec.workflow is not None:
-            if "timeout_seconds" in spec.model_fields_set:
-                common["timeout_seconds"] = timeout
-            return Step.workflow(spec.name, spec.workflow, params=spec.params,
-                                 wait=spec.wait_for_completion,
-                                 inherit_context=spec.inherit_context, **common)
-        if spec.map is not None:
-            inner = [build_step(s, (*loc, "map", "steps", i), error)
-                     for i, s in enumerate(spec.map.steps)]
-            return Step.map(spec.name, spec.map.items_path, inner, spec.map.max_concurrency,
-                            partition_by=spec.map.partition_by, timeout_seconds=timeout,
-                            **common)
-        if spec.wait is not None:
-            return Step(spec.name, StepType.WAIT, timeout_seconds=timeout,
-                        duration_seconds=spec.wait.duration_seconds, **common)
-        if spec.approval is not None:
-            return _approval_step(spec, common)
-        key = spec.kind
-        handler = resolve_handler(spec.name, str(spec.kind_value(key)), (*loc, key), error)
-        factory = Step.lambda_ if key == "lambda" else Step.from_function
-        return factory(spec.name, handler, timeout_seconds=timeout, **common)
+        step = _build_kind(spec, loc, error, common)
+        hooks = _hooks(spec, loc, error)
+        return step.with_changes(**hooks) if hooks else step
     except (ValueError, TypeError) as exc:
         raise error(f"step {spec.name!r}: {exc}", loc) from None
+
+
+def _hooks(spec: StepSpec, loc: Loc, error: ErrorAt) -> dict[str, Any]:
+    """``skip_if`` (expression text, or the imported predicate) and ``on_failure`` (the
+    imported handler) of a step document, as ``Step`` fields."""
+    hooks: dict[str, Any] = {}
+    if spec.skip_if is not None:
+        hooks["skip_if"] = spec.skip_if if not is_ref(spec.skip_if) else \
+            resolve_handler(spec.name, spec.skip_if, (*loc, "skip_if"), error)
+    if spec.on_failure is not None:
+        hooks["on_failure"] = resolve_handler(spec.name, spec.on_failure, (*loc, "on_failure"),
+                                              error)
+    return hooks
+
+
+def _build_kind(spec: StepSpec, loc: Loc, error: ErrorAt, common: dict[str, Any]) -> Step:
+    """The step of one document by its kind key, without its hooks."""
+    timeout = spec.timeout_seconds
+    if spec.pipeline is not None:
+        return Step.pipeline(spec.name, spec.pipeline, timeout_seconds=timeout, **common)
+    if spec.workflow is not None:
+        if "timeout_seconds" in spec.model_fields_set:
+            common["timeout_seconds"] = timeout
+        return Step.workflow(spec.name, spec.workflow, params=spec.params,
+                             wait=spec.wait_for_completion,
+                             inherit_context=spec.inherit_context, **common)
+    if spec.map is not None:
+        inner = [build_step(s, (*loc, "map", "steps", i), error)
+                 for i, s in enumerate(spec.map.steps)]
+        return Step.map(spec.name, spec.map.items_path, inner, spec.map.max_concurrency,
+                        partition_by=spec.map.partition_by, timeout_seconds=timeout,
+                        **common)
+    if spec.wait is not None:
+        return Step(spec.name, StepType.WAIT, timeout_seconds=timeout,
+                    duration_seconds=spec.wait.duration_seconds, **common)
+    if spec.approval is not None:
+        return _approval_step(spec, common)
+    key = spec.kind
+    handler = resolve_handler(spec.name, str(spec.kind_value(key)), (*loc, key), error)
+    factory = Step.lambda_ if key == "lambda" else Step.from_function
+    return factory(spec.name, handler, timeout_seconds=timeout, **common)
 
 
 def _approval_step(spec: StepSpec, common: dict[str, Any]) -> Step:
@@ -184,9 +220,7 @@ def resolve_handler(step: str, ref: str, loc: Loc, error: ErrorAt) -> Handler:
     """Import the ``module:qualname`` handler ``ref`` of step ``step``."""
     module_name, _, qualname = ref.partition(":")
     try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
+        target = import_ref(ref)
     except Exception as exc:  # a user module can fail to import with any exception
         raise error(
             f"step {step!r}: cannot load handler {ref!r} ({type(exc).__name__}: {exc}); "

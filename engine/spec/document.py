@@ -15,6 +15,10 @@ inside the running script, as in spec I4, not in another process). An ``approval
 its timeout inside ``approval`` (``timeout_seconds`` or ``timeout_hours``, as ``Step.approval``
 does) and its description defaults to the message; ``spec.concurrency`` is the workflow's
 ``ConcurrencyPolicy``, where ``queue_timeout_seconds: null`` means no limit and absent 300 s.
+A step's ``skip_if`` (lambda and function steps) is an expression over ``params`` and
+``outputs`` (``engine.expressions``: checked when the file loads, never Python's ``eval``) or a
+``module:qualname`` predicate; its ``on_failure`` is a ``module:qualname`` handler only, since
+it is an action rather than a condition (not on a map's inner steps, which the map runs).
 
 The models live in ``models``, YAML reading and error placement in
 ``locate``, runtime conversion in ``convert``; this module is the API.
@@ -167,9 +171,9 @@ class WorkflowSpec(BaseModel):
                                          on_failure=ErrorPolicy(body.policy.on_failure))
         try:
             return Workflow(meta.name, steps, domain=meta.domain, description=meta.description,
-                            version=meta.version, tags=meta.tags, defaults=body.defaults,
-                            execution_policy=policy, schedule=body.schedule,
-                            concurrency=concurrency_policy(body.concurrency))
+                        version=meta.version, tags=meta.tags, defaults=body.defaults,
+                        execution_policy=policy, schedule=body.schedule,
+                        concurrency=concurrency_policy(body.concurrency))
         except WorkflowValidationError as exc:
             raise self._error(str(exc), locate(exc, body.steps, meta.name)) from None
 

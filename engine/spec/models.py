@@ -7,20 +7,23 @@ means what the Python API means when the argument is left out.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from ..expressions import Expression, ExpressionError
 from ..policies import RetryPolicy, WorkflowExecutionPolicy
+from ..refs import is_ref
+from ..steps import SKIP_IF_NAMES
 from ..workflow import ConcurrencyPolicy
 
 API_VERSION = "spine.io/v1"
 KIND = "Workflow"
 STEP_KINDS = ("pipeline", "workflow", "lambda", "function", "map", "wait", "approval")
+#: step kinds whose handler a ``skip_if`` guards
+SKIP_IF_KINDS = ("lambda", "function")
 #: keys only sub-workflow steps take
 WORKFLOW_ONLY = frozenset({"params", "wait_for_completion", "inherit_context"})
-_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _RETRY = RetryPolicy()
 _POLICY = WorkflowExecutionPolicy()
 _CONCURRENCY = ConcurrencyPolicy()
@@ -33,7 +36,7 @@ def _non_empty(value: str) -> str:
 
 
 def _handler_ref(value: str) -> str:
-    if not _REF.fullmatch(value):
+    if not is_ref(value):
         raise ValueError(f"expected a 'module:qualname' reference (e.g. 'my_pkg.steps:load'), "
                          f"got {value!r}")
     return value
@@ -48,8 +51,31 @@ def _cron(value: str) -> str:
     return value
 
 
+def _skip_if(value: str) -> str:
+    """A ``module:qualname`` predicate, or an expression checked now (so a bad one fails with
+    the document's line rather than when the step runs)."""
+    if not is_ref(value):
+        try:
+            Expression(value, names=SKIP_IF_NAMES)
+        except ExpressionError as exc:
+            raise ValueError(f"{exc}; skip_if is an expression over "
+                             f"{' and '.join(SKIP_IF_NAMES)} (e.g. \"params.dry_run\") or a "
+                             "'module:qualname' function") from None
+    return value
+
+
+def _on_failure(value: str) -> str:
+    if not is_ref(value):
+        raise ValueError(f"expected a 'module:qualname' reference to a handler function (e.g. "
+                         f"'my_pkg.steps:rollback'), got {value!r}; on_failure is an action, so "
+                         "it names a function rather than holding an expression")
+    return value
+
+
 Name = Annotated[str, AfterValidator(_non_empty)]
 HandlerRef = Annotated[str, AfterValidator(_handler_ref)]
+SkipIf = Annotated[str, AfterValidator(_skip_if)]
+OnFailure = Annotated[str, AfterValidator(_on_failure)]
 Cron = Annotated[str, AfterValidator(_cron)]
 STRICT_MODEL = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,6 +99,14 @@ class MapSpec(BaseModel):
     max_concurrency: int = Field(default=4, ge=1)
     partition_by: str | None = None
     steps: list[StepSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _no_inner_on_failure(self) -> MapSpec:
+        for step in self.steps:
+            if step.on_failure is not None:
+                raise ValueError(f"on_failure on the map's inner step {step.name!r} would never "
+                                 "run; put on_failure on the map step")
+        return self
 
 
 class WaitSpec(BaseModel):
@@ -138,6 +172,12 @@ class StepSpec(BaseModel):
     timeout_seconds: float | None = Field(default=None, gt=0)
     wait_for_completion: bool = True
     inherit_context: bool = True
+    skip_if: SkipIf | None = Field(
+        default=None, description="skip the step when true: an expression over params and "
+        "outputs (\"params.dry_run\") or a 'module:qualname' predicate; lambda and function "
+        "steps")
+    on_failure: OnFailure | None = Field(
+        default=None, description="'module:qualname' of a handler run after the step fails")
 
     @property
     def kind(self) -> str:
@@ -164,6 +204,9 @@ class StepSpec(BaseModel):
         if kind == "approval" and "timeout_seconds" in self.model_fields_set:
             raise ValueError(f"step {self.name!r}: an approval step's timeout goes under "
                              "approval (timeout_seconds or timeout_hours), not on the step")
+        if self.skip_if is not None and kind not in SKIP_IF_KINDS:
+            raise ValueError(f"step {self.name!r}: skip_if works on lambda and function steps, "
+                             f"not on a {kind} step")
         return self
 
 

@@ -22,9 +22,9 @@ _STEP_DEFAULTS: dict[str, Any] = {
     "retry": None, "timeout_seconds": None, "wait_for_completion": True,
     "inherit_context": True, "partition_by": None, "handler": None, "pipeline": None,
     "workflow": None, "items_path": None, "max_concurrency": None, "steps": None,
-    "duration_seconds": None}
+    "duration_seconds": None, "skip_if": None, "on_failure": None}
 _SHARED = ("description", "config", "params", "depends_on", "on_error", "timeout_seconds",
-           "inherit_context")
+           "inherit_context", "skip_if", "on_failure")
 
 
 @dataclass(frozen=True, slots=True)

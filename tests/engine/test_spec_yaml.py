@@ -526,7 +526,7 @@ def test_json_schema_describes_the_document_by_its_yaml_keys() -> None:
     assert {"name", "pipeline", "workflow", "lambda", "function", "map", "wait", "approval",
             "config",
             "depends_on", "on_error", "retry", "timeout_seconds", "description", "params",
-            "wait_for_completion", "inherit_context"} == set(step["properties"])
+            "wait_for_completion", "inherit_context", "skip_if", "on_failure"} == set(step["properties"])
     assert step["required"] == ["name"] and step["additionalProperties"] is False
     assert set(schema["$defs"]["MapSpec"]["properties"]) == {
         "items_path", "max_concurrency", "partition_by", "steps"}
