@@ -6,7 +6,8 @@ graph as it ran. A run without such events ran its definition, read (in order) f
 version stored for the run (declarations only, no code imported), then rebuilt by
 ``workflow_for_run`` (its file or the registry), and as a last resort its recorded steps
 without edges. ``RunGraph`` is plain data with ``layers()``/``edges()``, so the TUI's DAG
-drawing and the CLI's text take it as they take a ``Plan``.
+drawing and the CLI's text take it as they take a ``Plan``; it carries the rebuilt definition
+(``workflow``) when it has one, so a viewer can open its map and sub-workflow steps.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .errors import WorkflowError
 from .store.records import EventRecord, RunRecord
 from .store.runs import RunStore
 from .store.schema import StoreError
+from .workflow import Workflow
 
 #: where a ``RunGraph`` got its shape (``RunGraph.origin``)
 FROM_CHANGES, FROM_VERSION, FROM_DEFINITION, FROM_STEPS = (
@@ -96,7 +98,9 @@ class RunGraph:
     ``origin`` says where the shape came from (``FROM_CHANGES`` ... ``FROM_STEPS``);
     ``kinds`` maps steps to their type where the definition says it; ``statuses`` are the
     steps' recorded statuses when the graph was read (plus ``skipped`` for steps a change
-    skipped, which never start and so have no record).
+    skipped, which never start and so have no record). ``workflow`` is the run's definition
+    as ``workflow_for_run`` rebuilt it (inserted steps included), None when it was not asked
+    for or could not be rebuilt (``definition_error`` then says why).
     """
 
     run_id: str
@@ -108,6 +112,8 @@ class RunGraph:
     origin: str = FROM_STEPS
     kinds: Mapping[str, str] = field(default_factory=dict)
     statuses: Mapping[str, str] = field(default_factory=dict)
+    workflow: Workflow | None = field(default=None, compare=False, repr=False)
+    definition_error: str | None = None
 
     def edges(self) -> list[tuple[str, str]]:
         """(upstream, downstream) pairs, as ``Plan.edges``."""
@@ -152,11 +158,15 @@ class RunGraph:
 
 
 def run_graph(store: RunStore, run_id: str, paths: Iterable[str | Path] | None = None,
-              *, rebuild: bool = True) -> RunGraph:
+              *, rebuild: bool = True, definition: bool = False,
+              search: Iterable[str | Path] | None = None) -> RunGraph:
     """The graph run ``run_id`` (an id or unique prefix) ran, as the module docstring says.
 
-    ``paths`` are workflow folders ``workflow_for_run`` loads first; ``rebuild=False`` never
-    loads code (a run without changes or a stored version then shows its recorded steps).
+    ``paths`` and ``search`` are passed to ``workflow_for_run`` (folders loaded first, and
+    where a registered workflow is looked for without them); ``rebuild=False`` never loads
+    code (a run without changes or a stored version then shows its recorded steps);
+    ``definition=True`` rebuilds the definition even when the shape came from the changes or
+    the stored version, to carry it as ``RunGraph.workflow``.
     """
     record = store.get_run(run_id)
     statuses = {s.step: str(s.status) for s in store.step_runs(record.run_id)}
@@ -166,6 +176,12 @@ def run_graph(store: RunStore, run_id: str, paths: Iterable[str | Path] | None =
     shape = [c.detail["graph"] for c in changes if isinstance(c.detail.get("graph"), dict)]
     declared = _version_steps(store, record)
     kinds = {name: kind for name, _, kind in declared if kind}
+    workflow: Workflow | None = None
+    problem: str | None = None
+    if rebuild and (definition or not (shape or declared)):
+        workflow, problem = _rebuilt(store, record, paths, search)
+        for step in workflow.steps if workflow is not None else ():
+            kinds.setdefault(step.name, step.step_type.value)
     if shape:
         names = tuple(str(n) for n in shape[-1].get("steps") or [])
         edges = tuple((str(u), str(d)) for u, d in shape[-1].get("edges") or [])
@@ -173,17 +189,18 @@ def run_graph(store: RunStore, run_id: str, paths: Iterable[str | Path] | None =
     elif declared:
         names = tuple(name for name, _, _ in declared)
         edges, origin = _declared_edges(declared), FROM_VERSION
+    elif workflow is not None:
+        names, edges = workflow.plan.names, tuple(workflow.plan.edges())
+        origin = FROM_DEFINITION
     else:
         names, edges, origin = (), (), FROM_STEPS
-        if rebuild:
-            names, edges, origin = _rebuilt_graph(store, record, paths, kinds)
     if not names:
         names, edges, origin = tuple(statuses), (), FROM_STEPS
     for change in changes:
-        definition = change.detail.get("definition")
+        recorded = change.detail.get("definition")
         added = change.added
-        if added and isinstance(definition, dict) and definition.get("type"):
-            kinds[added] = str(definition["type"])
+        if added and isinstance(recorded, dict) and recorded.get("type"):
+            kinds[added] = str(recorded["type"])
     for change in changes:  # skipped steps never start, so only the change records them
         if change.kind == "skip":
             for name in change.detail.get("steps") or []:
@@ -194,25 +211,20 @@ def run_graph(store: RunStore, run_id: str, paths: Iterable[str | Path] | None =
                          and (n := c.detail.get("with")) in known)
     return RunGraph(record.run_id, names, tuple(e for e in edges if set(e) <= known), inserted,
                     replaced, changes, origin, {k: v for k, v in kinds.items() if k in known},
-                    statuses)
+                    statuses, workflow, problem)
 
 
 def _name(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def _rebuilt_graph(store: RunStore, record: RunRecord, paths: Iterable[str | Path] | None,
-                  kinds: dict[str, str]
-                  ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], str]:
-    """Names and edges of the definition ``workflow_for_run`` rebuilds (none when it cannot);
-    fills ``kinds`` with the step types."""
+def _rebuilt(store: RunStore, record: RunRecord, paths: Iterable[str | Path] | None,
+             search: Iterable[str | Path] | None) -> tuple[Workflow | None, str | None]:
+    """The definition ``workflow_for_run`` rebuilds, or None and why it cannot."""
     try:
-        workflow = workflow_for_run(store, record, paths)
-    except (StoreError, WorkflowError, LookupError, OSError):  # nothing to rebuild it from
-        return (), (), FROM_STEPS
-    kinds.update({s.name: s.step_type.value for s in workflow.steps})
-    plan = workflow.plan
-    return plan.names, tuple(plan.edges()), FROM_DEFINITION
+        return workflow_for_run(store, record, paths, search=search), None
+    except (StoreError, WorkflowError, LookupError, OSError) as exc:  # nothing to rebuild from
+        return None, str(exc) or type(exc).__name__
 
 
 def _declared_edges(declared: _Declared) -> tuple[tuple[str, str], ...]:

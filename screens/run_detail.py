@@ -6,13 +6,15 @@ A worker loop owned by the screen re-reads the run, its steps, outputs, artifact
 approvals from the store while the run is going (any process may be running it); the log
 pane tails on its own. Actions go through ``RunControl`` in a worker, so they work on runs of
 any process.
-The graph (``engine.store.run_graph``) is read in a worker when first shown and again when
-a step it does not draw starts (an adaptive change added it) or the run ends.
+The graph (``engine.run_graph``, with the run's rebuilt definition so its map and
+sub-workflow boxes open) is read in a worker when first shown and again when a step it does
+not draw starts (an adaptive change added it) or the run ends; while it is shown, the poll
+also reads the steps of the run's sub-workflow runs, keyed ``step/inner`` for its boxes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -40,6 +42,8 @@ from engine import (
     run_graph,
 )
 from spine_tui.config import current_settings
+from spine_tui.locations import workflow_paths
+from spine_tui.messages import STEP_PATH_SEP
 from spine_tui.services.reload import LOAD_LOCK
 from spine_tui.widgets.logview import LogView
 from spine_tui.widgets.run_detail import (
@@ -62,6 +66,27 @@ RESUMABLE = ("paused", "interrupted")
 _RUN_ACTIONS = {"cancel_run": CANCELLABLE, "pause_run": PAUSABLE, "resume_run": RESUMABLE,
                 "retry_run": RETRYABLE}
 """Run actions and the statuses they apply to: the footer offers only those that do."""
+SUB_RUN_DEPTH = 8
+"""How deep ``recorded_statuses`` follows sub-workflow runs inside sub-workflow runs."""
+
+
+def recorded_statuses(store: RunStore, steps: Iterable[StepRecord]) -> dict[str, str]:
+    """The recorded status of each of a run's ``steps`` (map items as ``fan[2].clean``) and,
+    keyed ``step/inner``, of the steps of the sub-workflow runs they started, nested alike
+    (``fan[2].each/inner``): the keys of the graph's opened boxes. Reads the store."""
+    out: dict[str, str] = {}
+    todo = [("", list(steps), 0)]
+    seen: set[str] = set()
+    while todo:
+        prefix, records, depth = todo.pop()
+        for step in records:
+            key = prefix + step.step
+            out[key] = str(step.status)
+            child = step.child_run_id
+            if child and child not in seen and depth < SUB_RUN_DEPTH:
+                seen.add(child)
+                todo.append((key + STEP_PATH_SEP, store.step_runs(child), depth + 1))
+    return out
 
 
 class RunDetailScreen(Screen[None]):
@@ -73,7 +98,11 @@ class RunDetailScreen(Screen[None]):
             "category of failures; g swaps it for the graph as the run actually ran: the "
             "definition after any adaptive changes, boxes in their steps' status colours, "
             "steps added at runtime marked + inserted, and beside it each change (when, what, "
-            "which step asked); arrow keys move between boxes. o shows or hides the outputs: "
+            "which step asked); arrow keys move between boxes, Enter (or +) opens a map or "
+            "sub-workflow box in place to show its steps (from the run's definition, as "
+            "rebuilt now) in the statuses they ran with (a map's step takes the worst of its "
+            "items), - closes it, c closes all; without a definition boxes stay closed. "
+            "o shows or hides the outputs: "
             "each step's JSON (long values cut) and, under them, the artifacts the steps "
             "wrote (step, key, size, content type, SHA-256 prefix, time written). The log "
             "pane follows new lines as any process writes them: f toggles follow, space pauses, "
@@ -107,6 +136,8 @@ class RunDetailScreen(Screen[None]):
         outputs: dict[str, Any]
         approvals: list[ApprovalRecord] = field(default_factory=list)
         artifacts: list[ArtifactRecord] = field(default_factory=list)
+        statuses: dict[str, str] | None = None
+        """``recorded_statuses`` (read only while the graph is shown)."""
 
     @dataclass
     class LoadFailed(Message):
@@ -120,6 +151,7 @@ class RunDetailScreen(Screen[None]):
         graph: RunGraph | None
         final: bool = False
         error: str | None = None
+        statuses: dict[str, str] | None = None
 
     @dataclass
     class ControlDone(Message):
@@ -137,6 +169,7 @@ class RunDetailScreen(Screen[None]):
         self.graph: RunGraph | None = None
         self._graph_final = False
         self._graph_loading = False
+        self._graph_shown = False  # read by the poll worker: a plain flag, never a widget
 
     def compose(self) -> ComposeResult:
         store = workbench(self.app).store
@@ -212,13 +245,15 @@ class RunDetailScreen(Screen[None]):
                 outputs = store.outputs(run.run_id)
                 approvals = control.approvals(run.run_id, status=None)
                 artifacts = store.artifacts(run.run_id)
+                statuses = recorded_statuses(store, steps) if self._graph_shown else None
             except UnknownRunError:
                 run = None  # a run started here may not be written yet
             except Exception as exc:
                 self.post_message(self.LoadFailed(f"reading run {self.run_id}: {exc}"))
                 run = None
             if run is not None:
-                self.post_message(self.Loaded(run, steps, outputs, approvals, artifacts))
+                self.post_message(self.Loaded(run, steps, outputs, approvals, artifacts,
+                                              statuses))
             settled = run is not None and str(run.status) in TERMINAL
             worker.cancelled_event.wait(SETTLED_REFRESH_SECONDS if settled else interval)
 
@@ -245,7 +280,8 @@ class RunDetailScreen(Screen[None]):
         if self.query(LogView):
             self.logs.steps = tuple(s.step for s in event.steps)
         pane = self.query_one(RunGraphPane)
-        pane.show_statuses({s.step: str(s.status) for s in event.steps})
+        if event.statuses is not None:
+            pane.show_statuses(event.statuses)
         if pane.display and self._graph_outdated(event.run, event.steps):
             self._read_graph()
         if self._offered() != offered:
@@ -268,7 +304,7 @@ class RunDetailScreen(Screen[None]):
     def action_toggle_graph(self) -> None:
         """Swap the step timeline for the graph as the run ran (and back)."""
         pane = self.query_one(RunGraphPane)
-        pane.display = not pane.display
+        pane.display = self._graph_shown = not pane.display
         self.query_one("#timeline-pane").display = not pane.display
         if pane.display:
             pane.canvas.focus()
@@ -285,7 +321,8 @@ class RunDetailScreen(Screen[None]):
         if self._graph_final:
             return False
         drawn = set(graph.steps)
-        return str(run.status) in TERMINAL or any(s.step not in drawn for s in steps)
+        return str(run.status) in TERMINAL or any(s.step not in drawn and not s.is_map_item
+                                                  for s in steps)
 
     def _read_graph(self) -> None:
         bench = workbench(self.app)
@@ -299,8 +336,10 @@ class RunDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="run-graph")
     def _load_graph(self, store: RunStore, paths: tuple[str, ...] | None, final: bool) -> None:
         try:
-            with LOAD_LOCK:  # the definition may be loaded from the run's file
-                graph = run_graph(store, self.run_id, paths)
+            with LOAD_LOCK:  # the definition is loaded from the run's file or the paths
+                graph = run_graph(store, self.run_id, paths, definition=True,
+                                  search=workflow_paths())
+            statuses = recorded_statuses(store, store.step_runs(graph.run_id))
         except UnknownRunError:
             self.post_message(self.GraphLoaded(None, error=f"run {self.run_id} is not in the "
                                                            "store yet"))
@@ -309,7 +348,7 @@ class RunDetailScreen(Screen[None]):
                                                            f"{self.run_id}: "
                                                            f"{type(exc).__name__}: {exc}"))
         else:
-            self.post_message(self.GraphLoaded(graph, final))
+            self.post_message(self.GraphLoaded(graph, final, statuses=statuses))
 
     @on(GraphLoaded)
     def _graph_loaded(self, event: GraphLoaded) -> None:
@@ -319,7 +358,7 @@ class RunDetailScreen(Screen[None]):
             return
         self.graph = event.graph
         self._graph_final = event.final
-        self.query_one(RunGraphPane).show(event.graph)
+        self.query_one(RunGraphPane).show(event.graph, event.statuses)
 
     # ------------------------------------------------------------------ search
     def action_search(self) -> None:
