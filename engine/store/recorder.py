@@ -148,7 +148,8 @@ class RunRecorder:
         version = origin.version if origin.version is not None else getattr(event, "version",
                                                                              None)
         return (event.run_id, event.workflow, version, status, to_json(event.params),
-                origin.partition_key, event.parent_run_id, origin.source, origin.started_by,
+                origin.partition_key, event.parent_run_id, getattr(event, "parent_step", None),
+                origin.source, origin.started_by,
                 at, at if started else None, at, os.getpid(), self._host,
                 len(event.step_names))
 

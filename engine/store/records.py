@@ -45,6 +45,8 @@ class RunRecord:
     step_count: int | None = None
     started_by: str | None = None
     """``cli``, ``tui``, ``api``, ``script``, ``schedule:NAME`` or ``trigger:NAME``."""
+    parent_step: str | None = None
+    """The parent run's step a sub-workflow run is for (``fan[2].each`` inside a map)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RunRecord:
@@ -59,7 +61,7 @@ class RunRecord:
             duration_seconds=row.get("duration_seconds"),
             heartbeat_at=to_datetime(row.get("heartbeat_at")), pid=row.get("pid"),
             host=row.get("host"), step_count=row.get("step_count"),
-            started_by=row.get("started_by"))
+            started_by=row.get("started_by"), parent_step=row.get("parent_step"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class RunRecord:
             "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
             "duration_seconds": self.duration_seconds, "pid": self.pid, "host": self.host,
             "step_count": self.step_count, "started_by": self.started_by,
+            "parent_step": self.parent_step,
         }
 
 

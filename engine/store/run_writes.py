@@ -34,9 +34,9 @@ ON CONFLICT (run_id, step) DO UPDATE SET
 
 _RUN_INSERT = """
 INSERT INTO runs (run_id, workflow, version, status, params, partition_key, parent_run_id,
-                  source, started_by, created_at, started_at, heartbeat_at, pid, host,
-                  step_count)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  parent_step, source, started_by, created_at, started_at, heartbeat_at, pid,
+                  host, step_count)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, error = NULL,
     error_step = NULL, finished_at = NULL,
     started_at = COALESCE(excluded.started_at, runs.started_at),

@@ -175,9 +175,11 @@ DROP INDEX step_runs_workflow;
 """
 
 # v4: who started each run (cli, tui, api, script, schedule:NAME, trigger:NAME), carried on
-# the run's first event (``engine.events.RunOrigin``); older rows read as unknown (NULL).
+# the run's first event (``engine.events.RunOrigin``), and the parent run's step a sub-workflow
+# run is for; older rows read as unknown (NULL).
 _V4 = """
-ALTER TABLE runs ADD COLUMN started_by TEXT
+ALTER TABLE runs ADD COLUMN started_by TEXT;
+ALTER TABLE runs ADD COLUMN parent_step TEXT
 """
 
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {

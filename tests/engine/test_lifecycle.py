@@ -371,3 +371,19 @@ def test_a_run_with_inserted_steps_resumes_and_opens_in_the_playground_with_them
     assert resumed.status is RunStatus.COMPLETED
     assert resumed.outputs["finish"] == {"done": True}
     assert flows.ran() == ["plan", "audit", "finish", "finish"]  # plan and audit not again
+
+
+def test_a_sub_workflow_run_records_its_parent_run_and_step(db: Path) -> None:
+    child = Workflow("life.child", steps=[Step.lambda_("c", flows.tick, config={"name": "c"})])
+    engine.register_workflow(child)
+    try:
+        parent = Workflow("life.parent", steps=[Step.workflow("sub", "life.child")])
+        handle = start_run(parent, db=db, started_by="api")
+        result = handle.wait(30)
+    finally:
+        engine.unregister_workflow("life.child")
+    store = RunStore(db)
+    child_id = result.steps["sub"].child_run_id
+    record = store.get_run(child_id)
+    assert (record.parent_run_id, record.parent_step, record.started_by) == (
+        handle.run_id, "sub", "api")
