@@ -18,7 +18,7 @@ from typing import Any
 
 from .definitions import workflow_for_run
 from .discovery import DiscoveredWorkflow
-from .events import Event, Listener, RunFinished, RunPending
+from .events import Event, Listener, RunPending
 from .ids import new_run_id
 from .managed import ManagedWorkflow
 from .registry import get_workflow, list_workflows
@@ -216,6 +216,7 @@ def _start(db: StoreLike | Any, runner: TrackedWorkflowRunner | None, workflow: 
     handle = RunHandle(run_id, workflow, owner, cancel,
                        owns_runner=runner is None if owns_runner is None else owns_runner)
     created = threading.Event()
+    stored: list[bool] = []  # set once the run's RunPending went by: it exists from then on
     extra = list(listeners)
 
     def listen(event: Event) -> None:
@@ -223,7 +224,8 @@ def _start(db: StoreLike | Any, runner: TrackedWorkflowRunner | None, workflow: 
             for listener in extra:
                 listener(event)
         handle._relay(event)
-        if isinstance(event, RunPending | RunFinished) and event.run_id == run_id:
+        if isinstance(event, RunPending) and event.run_id == run_id:
+            stored.append(True)
             created.set()  # the recorder (subscribed first) has written the row
 
     unsubscribe = owner.subscribe(listen)
@@ -237,16 +239,12 @@ def _start(db: StoreLike | Any, runner: TrackedWorkflowRunner | None, workflow: 
             error = exc
         finally:
             unsubscribe()
-            created.set()
             handle._finish(result, error)
+            created.set()  # after the handle is finished: a refusal is seen as one
 
     # not a daemon: a script that starts a run and returns still gets its run to the end
     threading.Thread(target=body, name=f"spine-run-{run_id}").start()
     created.wait()
-    if handle.done and handle._error is not None and not _stored_row(owner, run_id):
-        raise handle._error  # refused before the run existed (bad state, unknown step...)
+    if not stored and handle._error is not None:
+        raise handle._error  # refused before the run was created (bad state, unknown step...)
     return handle
-
-
-def _stored_row(runner: TrackedWorkflowRunner, run_id: str) -> bool:
-    return bool(runner.store.db.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]))

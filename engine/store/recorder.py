@@ -228,6 +228,15 @@ class RunRecorder:
                                     {"reason": event.reason})
                 self._forget(run_id)
 
+    def reopen(self, run_id: str) -> str | None:
+        """Claim a stopped run for a resume in one write transaction, so two processes can
+        never both resume it; None when claimed, else the status that refused it."""
+        with self._lock, self.db.transaction() as conn:
+            if run_writes.reopen(conn, run_id, os.getpid(), self._host, time.time()):
+                return None
+            row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            return str(row[0]) if row else "not stored"
+
     def claim_slot(self, run_id: str, workflow: str, limit: int, *,
                    cancel_holders: bool = False) -> Claim:
         """Take one of ``workflow``'s ``limit`` concurrency slots for a pending or queued run,

@@ -84,6 +84,17 @@ def upsert_steps(conn: Any, rows: Iterable[Sequence[Any]]) -> None:
     conn.executemany(_STEP_UPSERT, rows)
 
 
+def reopen(conn: Any, run_id: str, pid: int, host: str, at: float) -> bool:
+    """A stopped run (failed, cancelled, interrupted) becomes pending again for a resume,
+    owned by this process; False when it is not stopped (another resume got it first)."""
+    marks = sources_of(RunStatus.PENDING)
+    cursor = conn.execute(
+        f"UPDATE runs SET status = 'pending', pid = ?, host = ?, heartbeat_at = ? "
+        f"WHERE run_id = ? AND status IN ({', '.join('?' * len(marks))})",
+        (pid, host, at, run_id, *marks))
+    return bool(cursor.rowcount)
+
+
 def claim(conn: Any, run_id: str, at: float) -> None:
     """A pending or queued run takes a concurrency slot: it holds it as ``running``."""
     conn.execute("UPDATE runs SET status = 'running', heartbeat_at = ? WHERE run_id = ? "

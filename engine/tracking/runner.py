@@ -106,6 +106,11 @@ class TrackedWorkflowRunner:
                                   "to end before resuming")
         require(record.run_id, record.status, RESUMABLE, "resumed", error=RunControlError)
         wf = _unwrap(workflow)
+        refused = self.recorder.reopen(record.run_id)  # the check above, made atomic
+        if refused is not None:
+            raise RunControlError(f"run {record.run_id} is {refused}: another process resumed "
+                                  "it first; only failed, cancelled or interrupted runs can be "
+                                  "resumed")
         restored = self.store.completed_outputs(record.run_id)
         discard_commands(self.store.db, record.run_id)  # a stale pause/cancel must not apply
         origin = RunOrigin(started_by=started_by, source=record.source,
