@@ -120,7 +120,7 @@ class RunRecorder:
                                      f'{{"attempt": {event.attempt}}}'))
                 self._steps[(event.run_id, event.step)] = (
                     event.run_id, event.step, event.workflow, "running", event.attempt, None,
-                    None, None, at, None, None, None)
+                    None, None, at, None, None, None, None)
         elif isinstance(event, StepRetrying):
             with self._lock:
                 self._events.append((event.run_id, self._next(self._event_seq, event.run_id),
@@ -265,9 +265,6 @@ class RunRecorder:
         self._log_seq.pop(run_id, None)
 
     def _step_finished(self, event: StepFinished, at: float) -> None:
-        step_row = (event.run_id, event.step, event.workflow, event.status, event.attempt,
-                    event.error, event.category, event.error_type, at - event.duration_seconds,
-                    at, event.duration_seconds, event.child_run_id)
         if event.error is None and event.error_type is None:
             detail = f'{{"status": "{event.status}", "attempt": {event.attempt}}}'
         else:
@@ -280,6 +277,9 @@ class RunRecorder:
             output = "null" if event.output is None else "{}"
         else:
             output = to_json(event.output)
+        step_row = (event.run_id, event.step, event.workflow, event.status, event.attempt,
+                    event.error, event.category, event.error_type, at - event.duration_seconds,
+                    at, event.duration_seconds, event.child_run_id, output)
         with self._lock:
             self._steps[(event.run_id, event.step)] = step_row
             self._events.append((event.run_id, self._next(self._event_seq, event.run_id),
@@ -287,12 +287,9 @@ class RunRecorder:
             # the step's checkpoint (status + output) commits before the runner moves on
             conn = self.db.begin()
             try:
-                self._write_buffers(conn)
-                if output is not None:
-                    conn.execute("INSERT OR REPLACE INTO outputs (run_id, step, data) "
-                                 "VALUES (?, ?, ?)", (event.run_id, event.step, output))
-                    if _REF_MARKER in output:
-                        conn.executemany(_ARTIFACT_INSERT, _artifact_rows(event, output))
+                self._write_buffers(conn)  # the step's row carries its output
+                if output is not None and _REF_MARKER in output:
+                    conn.executemany(_ARTIFACT_INSERT, _artifact_rows(event, output))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

@@ -22,14 +22,16 @@ _HOLDERS = tuple(sorted(s.value for s in HOLDS_SLOT))
 
 _STEP_UPSERT = """
 INSERT INTO step_runs (run_id, step, workflow, status, attempts, error, error_category,
-                       error_type, started_at, finished_at, duration_seconds, child_run_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       error_type, started_at, finished_at, duration_seconds, child_run_id,
+                       output)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (run_id, step) DO UPDATE SET
     status = excluded.status, attempts = excluded.attempts, error = excluded.error,
     error_category = excluded.error_category, error_type = excluded.error_type,
     started_at = COALESCE(step_runs.started_at, excluded.started_at),
     finished_at = excluded.finished_at, duration_seconds = excluded.duration_seconds,
-    child_run_id = COALESCE(excluded.child_run_id, step_runs.child_run_id)
+    child_run_id = COALESCE(excluded.child_run_id, step_runs.child_run_id),
+    output = excluded.output
 """
 
 _RUN_INSERT = """
@@ -80,7 +82,8 @@ def set_status(conn: Any, run_id: str, status: RunStatus, *, error: str | None =
 
 def upsert_steps(conn: Any, rows: Iterable[Sequence[Any]]) -> None:
     """Step rows as the recorder last saw them (``_STEP_UPSERT``'s columns): started steps
-    keep their first start time, finished ones take their status, error and duration."""
+    keep their first start time, finished ones take their status, error, duration and output
+    (JSON, completed steps only; a step that starts again has none until it completes)."""
     conn.executemany(_STEP_UPSERT, rows)
 
 
@@ -113,16 +116,13 @@ def interrupt_steps(conn: Any, run_id: str) -> None:
 
 
 def copy_steps(conn: Any, from_run: str, to_run: str, steps: Iterable[str]) -> None:
-    """Carry completed steps (rows and outputs) of a stored run into a retry of it."""
-    names = list(steps)
+    """Carry completed steps (rows with their outputs) of a stored run into a retry of it."""
     conn.executemany(
         "INSERT OR REPLACE INTO step_runs (run_id, step, workflow, status, attempts, "
-        "started_at, finished_at, duration_seconds, child_run_id) SELECT ?, step, workflow, "
-        "status, attempts, started_at, finished_at, duration_seconds, child_run_id FROM "
-        "step_runs WHERE run_id = ? AND step = ?", [(to_run, from_run, n) for n in names])
-    conn.executemany(
-        "INSERT OR REPLACE INTO outputs (run_id, step, data) SELECT ?, step, data FROM "
-        "outputs WHERE run_id = ? AND step = ?", [(to_run, from_run, n) for n in names])
+        "started_at, finished_at, duration_seconds, child_run_id, output) SELECT ?, step, "
+        "workflow, status, attempts, started_at, finished_at, duration_seconds, child_run_id, "
+        "output FROM step_runs WHERE run_id = ? AND step = ?",
+        [(to_run, from_run, n) for n in steps])
 
 
 def append_event(conn: Any, run_id: str, kind: str, data: dict[str, Any],

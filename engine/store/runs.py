@@ -34,6 +34,9 @@ from .schema import StoreError
 LEASE_SECONDS = HEARTBEAT_SECONDS * 4
 REAP_INTERVAL_SECONDS = 2.0
 LAST_OUTPUT_RUNS = 500  # how far back the workflow screen looks for a step's last output
+#: a step row without its output (``outputs`` reads those, when they are wanted)
+_STEP_COLUMNS = ("run_id, step, status, attempts, error, error_category, error_type, "
+                 "started_at, finished_at, duration_seconds, child_run_id")
 
 
 class UnknownRunError(StoreError, LookupError):
@@ -95,16 +98,16 @@ class RunStore:
 
     # ------------------------------------------------------------------ steps & data
     def step_runs(self, run_id: str) -> list[StepRecord]:
-        rows = self.db.query("SELECT * FROM step_runs WHERE run_id = ? "
+        rows = self.db.query(f"SELECT {_STEP_COLUMNS} FROM step_runs WHERE run_id = ? "
                              "ORDER BY COALESCE(started_at, 1e18), step", [run_id])
         return [StepRecord.from_row(r) for r in rows]
 
     def outputs(self, run_id: str) -> dict[str, Any]:
         """Outputs of the run's completed steps, in completion order."""
-        rows = self.db.query("SELECT o.step, o.data FROM outputs o LEFT JOIN step_runs s "
-                             "ON s.run_id = o.run_id AND s.step = o.step WHERE o.run_id = ? "
-                             "ORDER BY COALESCE(s.finished_at, 0), o.step", [run_id])
-        return {r["step"]: json.loads(r["data"]) for r in rows}
+        rows = self.db.query("SELECT step, output FROM step_runs WHERE run_id = ? "
+                             "AND output IS NOT NULL ORDER BY COALESCE(finished_at, 0), step",
+                             [run_id])
+        return {r["step"]: json.loads(r["output"]) for r in rows}
 
     def last_output(self, workflow: str, step: str, within_runs: int = LAST_OUTPUT_RUNS
                     ) -> StepOutput | None:
@@ -112,23 +115,23 @@ class RunStore:
         runs (bounded so a step that never produced one costs a few hundred index probes,
         not a walk over the whole history); None when none of them has one."""
         row = self.db.query(
-            "SELECT r.run_id, r.status, r.created_at, o.data FROM (SELECT run_id, status, "
+            "SELECT r.run_id, r.status, r.created_at, s.output FROM (SELECT run_id, status, "
             "created_at FROM runs WHERE workflow = ? ORDER BY created_at DESC LIMIT ?) r "
-            "JOIN outputs o ON o.run_id = r.run_id AND o.step = ? "
-            "ORDER BY r.created_at DESC LIMIT 1", [workflow, within_runs, step])
+            "JOIN step_runs s ON s.run_id = r.run_id AND s.step = ? "
+            "WHERE s.output IS NOT NULL ORDER BY r.created_at DESC LIMIT 1",
+            [workflow, within_runs, step])
         if not row:
             return None
         first = row[0]
-        return StepOutput(first["run_id"], step, json.loads(first["data"]),
+        return StepOutput(first["run_id"], step, json.loads(first["output"]),
                           RunStatus(first["status"]), to_datetime(first["created_at"]))
 
     def completed_outputs(self, run_id: str) -> dict[str, Any]:
         """Outputs of steps whose latest status is completed (what a resume restores)."""
-        rows = self.db.query("SELECT o.step, o.data FROM outputs o JOIN step_runs s "
-                             "ON s.run_id = o.run_id AND s.step = o.step "
-                             "WHERE o.run_id = ? AND s.status = 'completed' "
-                             "ORDER BY s.finished_at, o.step", [run_id])
-        return {r["step"]: json.loads(r["data"]) for r in rows}
+        rows = self.db.query("SELECT step, output FROM step_runs WHERE run_id = ? "
+                             "AND status = 'completed' AND output IS NOT NULL "
+                             "ORDER BY finished_at, step", [run_id])
+        return {r["step"]: json.loads(r["output"]) for r in rows}
 
     def logs(self, run_id: str, step: str | None = None, after_seq: int = 0,
              limit: int | None = None) -> list[LogRecord]:

@@ -45,6 +45,7 @@ ROOT = Path(engine.__file__).parent.parent
 WRITES = re.compile(r"\b(INSERT(\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"
                     r"(runs|step_runs)\b", re.IGNORECASE)
 WRITER = ROOT / "engine" / "store" / "run_writes.py"
+SCHEMA = ROOT / "engine" / "store" / "schema.py"
 PACKAGE = str(ROOT / "engine") + "/"
 
 
@@ -72,13 +73,13 @@ def kinds(store: RunStore, run_id: str) -> list[str]:
 # ---------------------------------------------------------------------- one writer
 def test_only_the_recorders_statements_write_runs_and_steps() -> None:
     """Static: no module but ``engine/store/run_writes.py`` holds a statement that writes the
-    runs or step_runs tables, and only the recorder imports it."""
+    runs or step_runs tables (the schema's migrations aside), and only the recorder imports it."""
     offenders = []
     importers = []
     for package in ("engine", "spine_tui", "screens"):
         for path in (ROOT / package).rglob("*.py"):
             text = path.read_text()
-            if path != WRITER and WRITES.search(text):
+            if path not in (WRITER, SCHEMA) and WRITES.search(text):
                 offenders.append(str(path.relative_to(ROOT)))
             if path != WRITER and re.search(r"\brun_writes\b", text):
                 importers.append(str(path.relative_to(ROOT)))
@@ -144,7 +145,7 @@ def test_every_run_write_comes_from_the_recorder(db: Path, write_log: list[tuple
         control.resume_paused(gated.run_id)
         (tmp_path / "open").touch()
         assert gated.wait(30).status is RunStatus.COMPLETED
-    modules = {module for _table, module in write_log}
+    modules = {module for _table, module in write_log} - {"store/schema.py"}  # migrations
     assert write_log, "the authorizer saw no write at all"
     assert modules == {"store/run_writes.py"}
 

@@ -145,8 +145,9 @@ def read_snapshot(conn: sqlite3.Connection) -> Snapshot:
         for r in conn.execute("SELECT run_id, step, status FROM step_runs"):
             steps.setdefault(r["run_id"], {})[r["step"]] = r["status"]
         outputs: dict[str, dict[str, str]] = {}
-        for r in conn.execute("SELECT run_id, step, data FROM outputs"):
-            outputs.setdefault(r["run_id"], {})[r["step"]] = r["data"]
+        for r in conn.execute("SELECT run_id, step, output FROM step_runs "
+                              "WHERE output IS NOT NULL"):
+            outputs.setdefault(r["run_id"], {})[r["step"]] = r["output"]
         commands = {r[0]: r[1] for r in conn.execute(
             "SELECT run_id, count(*) FROM control WHERE handled_at IS NULL GROUP BY run_id")}
         approvals: dict[str, dict[str, str]] = {}

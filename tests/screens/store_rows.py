@@ -74,8 +74,8 @@ def add_run_detail(db: Path, source: str = "workflows/tui_run.py") -> str:
               None if a is None else T0 + a, None if b is None else T0 + b,
               None if a is None or b is None else b - a)
              for name, status, attempts, error, category, a, b in steps])
-        conn.execute("INSERT INTO outputs (run_id, step, data) VALUES (?, 'fetch', ?)",
-                     (run_id, json.dumps({"rows": [1, 2, 3], "blob": "x" * 1000})))
+        conn.execute("UPDATE step_runs SET output = ? WHERE run_id = ? AND step = 'fetch'",
+                     (json.dumps({"rows": [1, 2, 3], "blob": "x" * 1000}), run_id))
         conn.executemany(
             "INSERT INTO logs (run_id, seq, step, at, stream, level, message) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
