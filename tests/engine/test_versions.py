@@ -17,7 +17,7 @@ import pytest
 from engine import Step, Workflow
 from engine.policies import ErrorPolicy, ExecutionMode, WorkflowExecutionPolicy
 from engine.store.db import Database
-from engine.store.runs import UnknownRunError
+from engine.store.runs import RunStore, UnknownRunError
 from engine.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, StoreError
 from engine.versions.store import (
     UnknownVersionError,
@@ -314,3 +314,33 @@ def test_a_v1_file_migrates_to_v2_keeping_its_rows(tmp_path: Path) -> None:
     reopened = WorkflowVersionStore(path)  # opening a v2 file again migrates nothing
     assert [v.version for v in reopened.list("etl")] == [1, 2, 3]
     reopened.db.close()
+
+
+def test_a_v3_file_migrates_to_v4_with_outputs_in_step_rows(tmp_path: Path) -> None:
+    """v4 moves each completed step's output into its step row and records who started a
+    run; a v3 store's outputs, resume data and last outputs read the same after it."""
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version in range(3):
+        MIGRATIONS[version](conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("INSERT INTO runs (run_id, workflow, version, status, created_at) "
+                 "VALUES ('v3-run', 'etl', 1, 'failed', 1700000001)")
+    conn.executemany("INSERT INTO step_runs (run_id, step, workflow, status, attempts, "
+                     "finished_at) VALUES ('v3-run', ?, 'etl', ?, 1, ?)",
+                     [("load", "completed", 1700000002), ("save", "failed", 1700000003)])
+    conn.execute("INSERT INTO outputs (run_id, step, data) VALUES ('v3-run', 'load', ?)",
+                 (json.dumps({"rows": 3}),))
+    conn.close()
+
+    store = RunStore(path)
+    assert store.db.scalar("PRAGMA user_version") == SCHEMA_VERSION >= 4
+    assert not store.db.query("SELECT name FROM sqlite_master WHERE name = 'outputs'")
+    assert store.outputs("v3-run") == {"load": {"rows": 3}}
+    assert store.completed_outputs("v3-run") == {"load": {"rows": 3}}
+    last = store.last_output("etl", "load")
+    assert last is not None and last.value == {"rows": 3}
+    record = store.get_run("v3-run")
+    assert record.started_by is None and record.parent_step is None
+    store.close()
