@@ -193,7 +193,10 @@ def _header_rows(record: RunRecord, steps: list[StepRecord]) -> list[tuple[str, 
     if record.partition_key:
         rows.append(("partition", Text(record.partition_key)))
     if record.parent_run_id:
-        rows.append(("parent run", record.parent_run_id))
+        step = f" (step {record.parent_step})" if record.parent_step else ""
+        rows.append(("parent run", f"{record.parent_run_id}{step}"))
+    if record.started_by:
+        rows.append(("started by", record.started_by))
     rows += [("source", Text(display_path(record.source or "-"))),
              ("started", local_time(record.started_at or record.created_at)),
              ("finished", local_time(record.finished_at)),

@@ -104,6 +104,9 @@ class RunHeader(Static):
             text.append(f"  parent {run.parent_run_id}", style="dim")
         text.append("\nstarted ", style="dim")
         text.append(format_time(run.started_at or run.created_at))
+        if run.started_by:
+            text.append(" by ", style="dim")
+            text.append(run.started_by)
         text.append("  finished ", style="dim")
         text.append(format_time(run.finished_at))
         text.append("  took ", style="dim")

@@ -86,8 +86,9 @@ def test_status_by_unique_prefix_shows_steps_attempts_and_errors(cli) -> None:
     assert "no rows to process [DATA_QUALITY]" in rows["check"]
     assert re.search(r"^status\s+failed", result.out, re.MULTILINE)
     assert re.search(r"^error\s+step check: step 'check' failed", result.out, re.MULTILINE)
+    assert re.search(r"^started by\s+cli\s*$", result.out, re.MULTILINE)
     data = json.loads(cli("status", run_id[:6], "--json").out)
-    assert data["run_id"] == run_id
+    assert data["run_id"] == run_id and data["started_by"] == "cli"
     assert [s["step"] for s in data["steps"]] == ["extract", "check"]
     assert data["steps"][1]["error_category"] == "DATA_QUALITY"
     assert data["outputs"] == {"extract": {"rows": 0}}
