@@ -3,7 +3,7 @@
 The scheduler reads ``signals.paused`` before it starts each step (a single attribute read;
 runs without signals skip even that) and calls ``hold()`` to wait while paused; steps already
 running finish first. This in-memory version serves scripts and the playground; tracked runs
-use a store-backed subclass (``engine.store.control.TrackedRunSignals``) fed by commands that
+use a store-backed subclass (``engine.tracking.signals.TrackedRunSignals``) fed by commands that
 other processes write into the run store.
 """
 

@@ -24,6 +24,7 @@ from .managed import ManagedWorkflow
 from .registry import get_workflow, list_workflows
 from .results import WorkflowResult
 from .sources import SourceRef
+from .store.records import RunRecord
 from .store.runs import StoreLike
 from .tracking import TrackedWorkflowRunner
 from .workflow import ConcurrencyPolicy, Workflow
@@ -143,14 +144,14 @@ def start_run(target: Target, params: Mapping[str, Any] | None = None, *,
 
 
 def start_retry(run_id: str, workflow: Target | None = None, *, db: StoreLike | Any = None,
-                started_by: str = "script", new_run_id_: str | None = None,
+                started_by: str = "script", as_run_id: str | None = None,
                 paths: Iterable[str | Path] | None = None, listeners: Iterable[Listener] = (),
                 runner: TrackedWorkflowRunner | None = None) -> RunHandle:
     """Retry a stopped run from its failed step as a new, linked run (see
     ``TrackedWorkflowRunner.retry``); the definition is rebuilt from the run when not given."""
     owner = runner or TrackedWorkflowRunner(db)
-    record, wf = _stored(owner, run_id, workflow, paths)
-    new_id = new_run_id_ or new_run_id()
+    record, wf = _stored(owner, run_id, workflow, paths, owned=runner is None)
+    new_id = as_run_id or new_run_id()
     return _start(db, owner, wf.name, new_id, listeners, lambda r, cancel: r.retry(
         record.run_id, wf, cancel=cancel, as_run_id=new_id, started_by=started_by),
         owns_runner=runner is None)
@@ -163,21 +164,21 @@ def start_resume(run_id: str, workflow: Target | None = None, *, db: StoreLike |
     """Continue a stopped run under its own id from the steps that completed (see
     ``TrackedWorkflowRunner.resume``)."""
     owner = runner or TrackedWorkflowRunner(db)
-    record, wf = _stored(owner, run_id, workflow, paths)
+    record, wf = _stored(owner, run_id, workflow, paths, owned=runner is None)
     return _start(db, owner, wf.name, record.run_id, listeners, lambda r, cancel: r.resume(
         record.run_id, wf, cancel=cancel, started_by=started_by), owns_runner=runner is None)
 
 
 def start_replay(run_id: str, step: str, workflow: Target | None = None, *,
                  db: StoreLike | Any = None, started_by: str = "script",
-                 new_run_id_: str | None = None, paths: Iterable[str | Path] | None = None,
+                 as_run_id: str | None = None, paths: Iterable[str | Path] | None = None,
                  listeners: Iterable[Listener] = (),
                  runner: TrackedWorkflowRunner | None = None) -> RunHandle:
     """Run one step of a stored run again as a new one-step run (see
     ``TrackedWorkflowRunner.replay_step``)."""
     owner = runner or TrackedWorkflowRunner(db)
-    record, wf = _stored(owner, run_id, workflow, paths)
-    new_id = new_run_id_ or new_run_id()
+    record, wf = _stored(owner, run_id, workflow, paths, owned=runner is None)
+    new_id = as_run_id or new_run_id()
     return _start(db, owner, wf.name, new_id, listeners, lambda r, cancel: r.replay_step(
         record.run_id, step, wf, cancel=cancel, as_run_id=new_id, started_by=started_by),
         owns_runner=runner is None)
@@ -199,11 +200,19 @@ def _resolve(target: Target) -> tuple[Workflow, SourceRef | None]:
 
 
 def _stored(runner: TrackedWorkflowRunner, run_id: str, workflow: Target | None,
-            paths: Iterable[str | Path] | None) -> tuple[Any, Workflow]:
-    record = runner.store.get_run(run_id)
-    if workflow is None:
-        return record, workflow_for_run(runner.store, record, paths)
-    return record, _resolve(workflow)[0]
+            paths: Iterable[str | Path] | None, *, owned: bool) -> tuple[RunRecord, Workflow]:
+    """The stored run and its definition (given, else rebuilt); an unknown run or a definition
+    that cannot be rebuilt raises, closing ``runner`` when it was opened for this call."""
+    try:
+        record = runner.store.get_run(run_id)
+        if workflow is None:
+            return record, workflow_for_run(runner.store, record, paths)
+        return record, _resolve(workflow)[0]
+    except BaseException:
+        if owned:
+            runner.close()
+            runner.store.close()
+        raise
 
 
 def _start(db: StoreLike | Any, runner: TrackedWorkflowRunner | None, workflow: str,

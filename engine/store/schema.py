@@ -157,7 +157,7 @@ CREATE INDEX control_pending ON control (run_id) WHERE handled_at IS NULL;
 """
 
 # v2: published versions record whether they can be rebuilt, which version a rollback
-# restored, and an optional changelog (``engine.store.versions``). ADD COLUMN keeps v1 rows.
+# restored, and an optional changelog (``engine.versions``). ADD COLUMN keeps v1 rows.
 _V2 = """
 ALTER TABLE workflow_versions ADD COLUMN replayable INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE workflow_versions ADD COLUMN rolled_back_from INTEGER;

@@ -2,7 +2,7 @@
 
 A paused run (or one with a pause still pending) is resumed in the process that runs it
 (``RunControl.resume_paused``): nothing executes here.
-The run's workflow is rebuilt by ``engine.store.replay.workflow_for_run`` (the recorded file,
+The run's workflow is rebuilt by ``engine.workflow_for_run`` (the recorded file,
 a registered workflow, or the stored version; see ``_replay``), unless ``--from`` names it;
 steps that completed keep their stored outputs and are not executed again. Progress and
 exit status are those of ``run``.

@@ -102,7 +102,7 @@ def rerun_tracked(db_path: Path, old_run_id: str, *, retry: bool, new_run_id: st
     post(RunLaunched(run_id, workflow.name, tuple(s.name for s in workflow.steps)))
     if retry:
         _drive(run_id, workflow.name, cancel, post, lambda relay: start_retry(
-            old_run_id, workflow, db=db_path, started_by=STARTED_BY, new_run_id_=new_run_id,
+            old_run_id, workflow, db=db_path, started_by=STARTED_BY, as_run_id=new_run_id,
             listeners=[relay]))
     else:
         _drive(run_id, workflow.name, cancel, post, lambda relay: start_resume(

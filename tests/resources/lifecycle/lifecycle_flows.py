@@ -137,7 +137,7 @@ def launch(runner: TrackedWorkflowRunner, op: str, flow: str, run_id: str,
         elif op == "resume":
             handle = start_resume(run_id, wf, runner=runner, listeners=[seen])
         elif op == "retry":
-            handle = start_retry(run_id, wf, runner=runner, new_run_id_=new_id,
+            handle = start_retry(run_id, wf, runner=runner, as_run_id=new_id,
                                  listeners=[seen])
         else:
             raise ValueError(f"unknown op {op!r}")
