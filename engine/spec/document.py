@@ -16,7 +16,7 @@ its timeout inside ``approval`` (``timeout_seconds`` or ``timeout_hours``, as ``
 does) and its description defaults to the message; ``spec.concurrency`` is the workflow's
 ``ConcurrencyPolicy``, where ``queue_timeout_seconds: null`` means no limit and absent 300 s.
 A step's ``skip_if`` (lambda and function steps) is an expression over ``params`` and
-``outputs`` (``engine.expressions``: checked when the file loads, never Python's ``eval``) or a
+``outputs`` in CEL (``engine.expressions``: checked when the file loads, never Python's ``eval``) or a
 ``module:qualname`` predicate; its ``on_failure`` is a ``module:qualname`` handler only, since
 it is an action rather than a condition (not on a map's inner steps, which the map runs).
 

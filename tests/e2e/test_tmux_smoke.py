@@ -95,11 +95,14 @@ def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
     assert "tui_broken.py:12:" in screen  # broken fixtures are listed, not fatal
     assert "tui_broken.yaml:10:" in screen
 
+    terminal.wait_for("⏎ Open")  # the table has focus and its keys are live
     terminal.keys("/")
-    time.sleep(0.3)  # the focus move is processed before the next keys arrive
+    terminal.wait_until_gone("⏎ Open")  # the filter has focus: the footer drops the table's keys
     terminal.type("fanout")
-    screen = terminal.wait_for("Workflows 1 of 3")
-    assert "tui.etl.daily" not in screen
+    terminal.wait_for("Workflows 1 of 3")
+    # the table filters first; the preview beside it follows the new highlight a frame later
+    screen = terminal.wait_until_gone("tui.etl.daily")
+    assert "tui.market.fanout" in screen
 
     terminal.keys("Enter")
     screen = terminal.wait_for("Steps (6)")

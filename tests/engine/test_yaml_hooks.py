@@ -184,12 +184,12 @@ def test_a_stored_version_keeps_the_hooks_and_rebuilds_a_runnable_workflow(
     assert statuses(result)["publish"] is S.SKIPPED
     assert result.steps["on_failure(write)"].output["rolled_back"] == "write"
 
-    steps[1] = steps[1].with_changes(skip_if="params.dry_run or params.n > 3")
+    steps[1] = steps[1].with_changes(skip_if="params.dry_run || params.n > 3")
     second = versions.publish(Workflow("hooks.stored", steps))
     assert second.version == first.version + 1
     assert "changed publish.skip_if" in second.changes
     change = versions.diff("hooks.stored", first.version, second.version)
-    assert change.step_changes("publish")["skip_if"].new == "params.dry_run or params.n > 3"
+    assert change.step_changes("publish")["skip_if"].new == "params.dry_run || params.n > 3"
 
 
 def test_a_version_with_a_lambda_hook_is_stored_but_not_replayable(
@@ -210,11 +210,10 @@ def doc(steps: str, policy: str = "") -> str:
     ("skip_if: 'params.rows +'", "invalid expression", 9),
     ("skip_if: parms.dry_run", "unknown name 'parms'; the names available are outputs, params",
      9),
-    ("skip_if: \"__import__('os').system('rm -rf /')\"", "is not allowed", 9),
-    ("skip_if: '().__class__.__bases__[0].__subclasses__()'", "is not allowed", 9),
-    ("skip_if: 'lambda: True'", "lambda is not allowed", 9),
-    ("skip_if: '[x for x in params.rows]'", "a list comprehension is not allowed", 9),
-    ("skip_if: '9 ** 9 ** 9 > 1 and outputs.x'", None, None),  # bounded: fails when run
+    ("skip_if: \"__import__('os').system('rm -rf /')\"", "unknown function '__import__'", 9),
+    ("skip_if: '().__class__.__bases__[0].__subclasses__()'", "invalid expression", 9),
+    ("skip_if: 'params.dry_run and params.n > 1'", "invalid expression", 9),  # CEL says &&
+    ("skip_if: 'params.rows / 0 > 1'", None, None),  # compiles: fails when run
     ("skip_if: true", "Input should be a valid string", 9),
     ("on_failure: params.failed", "on_failure is an action", 9),
     ("on_failure: yaml_hooks_handlers:missing", "cannot load handler", 9),
@@ -233,7 +232,7 @@ def test_bad_hooks_are_reported_with_file_and_line(
         workflow = WorkflowSpec.from_file(path).to_workflow()
         result = WorkflowRunner().execute(workflow, {"rows": 1})
         assert result.steps["publish"].status is S.FAILED
-        assert "is too large" in (result.steps["publish"].error or "")
+        assert "division by zero" in (result.steps["publish"].error or "")
         return
     with pytest.raises(WorkflowSpecError) as caught:
         WorkflowSpec.from_file(path).to_workflow()
@@ -282,7 +281,7 @@ def test_step_compiles_an_expression_skip_if_and_guards_its_handler(hooks: Modul
 def test_step_refuses_bad_hooks_when_it_is_built(hooks: ModuleType) -> None:
     with pytest.raises(ExpressionError) as caught:
         Step.from_function("publish", hooks.publish, skip_if="params.n + open('x')")
-    assert str(caught.value).startswith("step 'publish': skip_if: calling 'open' is not allowed")
+    assert str(caught.value).startswith("step 'publish': skip_if: unknown function 'open'")
     assert caught.value.column == 12
     with pytest.raises(ValueError, match="reads 'config'; a skip_if expression reads only "
                                          "params and outputs"):
@@ -298,10 +297,10 @@ def test_step_refuses_bad_hooks_when_it_is_built(hooks: ModuleType) -> None:
 
 
 def test_an_expression_that_fails_while_running_fails_its_step(hooks: ModuleType) -> None:
-    step = Step.from_function("publish", hooks.publish, skip_if="params.rows.count > 1")
+    step = Step.from_function("publish", hooks.publish, skip_if="params.rows + 1 > 1")
     result = WorkflowRunner().execute(Workflow("w", [step]), {"rows": [1, 2]})
     assert result.steps["publish"].status is S.FAILED
-    assert "skip_if: cannot read .count of a list" in (result.steps["publish"].error or "")
+    assert "skip_if: No such overload" in (result.steps["publish"].error or "")
 
 
 def test_a_lambda_step_with_skip_if_keeps_the_ctx_config_convention(hooks: ModuleType) -> None:
