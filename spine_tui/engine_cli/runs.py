@@ -82,13 +82,13 @@ def _print_runs(io: Streams, args: argparse.Namespace, records: list[RunRecord],
                       f"{display_path(path)}", style="dim")
         return EXIT_OK
     table = Table(header_style="bold", box=None, padding=(0, 2, 0, 0))
-    for column in ("run id", "workflow", "status", "started", "duration", "error"):
+    for column in ("run id", "workflow", "status", "started", "duration", "by", "error"):
         table.add_column(column, no_wrap=column != "error", overflow="fold",
                          justify="right" if column == "duration" else "left")
     for r in records:
         table.add_row(r.run_id, Text(r.workflow), status_text(r.status.value),
                       local_time(r.started_at or r.created_at),
-                      format_duration(_duration(r)),
+                      format_duration(_duration(r)), Text(r.started_by or "-", style="dim"),
                       Text(one_line(r.error), style="red" if r.status is RunStatus.FAILED
                            else "dim"))
     console.print(table)

@@ -32,7 +32,7 @@ PAGE_SIZE = 200
 CACHED_PAGES = 16
 COLUMNS: tuple[tuple[str, int], ...] = (
     ("Run", 16), ("Workflow", 26), ("Status", 13), ("Started", 19), ("Duration", 9),
-    ("Steps", 5), ("Error", 0),
+    ("Steps", 5), ("By", 8), ("Error", 0),
 )
 
 
@@ -43,6 +43,7 @@ def run_cells(run: RunRecord) -> list[Text]:
         Text(run.run_id, style="bold"), Text(run.workflow), status_text(str(run.status)),
         Text(format_time(run.created_at)), Text(format_duration(run.duration_seconds)),
         Text(str(run.step_count) if run.step_count is not None else "—"),
+        Text(run.started_by or "—", style="dim"),
         Text(error, style="red"),
     ]
 

@@ -49,6 +49,7 @@ def test_runs_lists_newest_first_with_status_and_error(cli) -> None:
     assert rows[0].split()[1:3] == ["cli.failing", "failed"]
     assert "step 'check' failed: no rows to process" in rows[0]
     assert rows[1].split()[1:3] == ["cli.complete", "completed"]
+    assert all(" cli " in row for row in rows)  # who started each run
     assert "2 runs in " in result.out
 
 
