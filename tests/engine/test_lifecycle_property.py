@@ -549,6 +549,11 @@ class LifecycleMachine(RuleBasedStateMachine):
             event(f"{label} {status.value}")
             record = decide(run.run_id, STEP, by="property")
             assert record.status == ("approved" if approve else "rejected")
+            if not approve and status in (S.WAITING, S.PAUSED):
+                # the step fails first and the run's end is written just after it: wait for
+                # the end, a paused run with no step running looks settled in between
+                self.await_status(run.run_id, lambda s: s in STOPPED,
+                                  f"rejecting {run.run_id}")
             after = self.settle(f"after deciding {run.run_id}").status(run.run_id)
             if status in (S.WAITING, S.PAUSED):
                 # approved, a paused run stays held before its next step; rejected, it fails
