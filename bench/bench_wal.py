@@ -35,8 +35,9 @@ MB = 1e6
 def spin(ctx: Any, config: Any) -> None:
     """A step that keeps the CPU busy for ``config["us"]`` µs (0: returns at once)."""
     end = time.perf_counter() + config["us"] / 1e6
+    spins = 0
     while time.perf_counter() < end:
-        pass
+        spins += 1
 
 
 class StepClock:

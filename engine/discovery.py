@@ -235,7 +235,9 @@ def _python_error(file: Path, exc: BaseException) -> LoadError:
 
 
 def _load_yaml(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
-    try:  # on the first YAML file: building the pydantic models costs ~0.1 s
+    try:
+        # deliberate lazy load, not a cycle: the pydantic models cost ~0.1 s to build, paid
+        # on the first YAML file instead of by every ``import engine``
         from .spec import WorkflowSpec
 
         workflow = WorkflowSpec.from_file(file).to_workflow()

@@ -94,14 +94,12 @@ class VersionInfo:
 
     def spec(self) -> WorkflowSpec:
         """The definition as a ``WorkflowSpec`` document (replayable versions only)."""
-        from ..spec import WorkflowSpec  # lazily: see the TYPE_CHECKING import
-
         if not self.replayable:
             raise VersionNotReplayableError(
                 f"{self.name} v{self.version} cannot be rebuilt: its steps use lambdas, closures "
                 "or nested functions, stored only as references; define the handlers with `def` "
                 "at module level and publish again to get a replayable version")
-        return WorkflowSpec.model_validate(self.definition)
+        return _workflow_spec().model_validate(self.definition)
 
     def to_workflow(self) -> Workflow:
         """Rebuild the runtime ``Workflow`` of this version (imports its handlers)."""
@@ -149,11 +147,17 @@ def canonical_definition(workflow: Workflow | Any) -> tuple[dict[str, Any], bool
     return cached
 
 
+def _workflow_spec() -> type[WorkflowSpec]:
+    # deliberate lazy load, not a cycle: building the pydantic models costs ~85 ms, paid on
+    # the first publish instead of by every ``import engine``
+    from ..spec import WorkflowSpec
+
+    return WorkflowSpec
+
+
 def _build_definition(wf: Workflow) -> tuple[dict[str, Any], bool]:
     try:
-        from ..spec import WorkflowSpec  # lazily: see the TYPE_CHECKING import
-
-        doc, replayable = WorkflowSpec.from_workflow(wf).to_dict(), True
+        doc, replayable = _workflow_spec().from_workflow(wf).to_dict(), True
     except WorkflowSpecError:
         doc, replayable = wf.to_dict(), False
     try:

@@ -27,6 +27,7 @@ RESOURCES = Path(__file__).parent.parent / "resources" / "control"
 sys.path.insert(0, str(RESOURCES))
 
 import flows  # noqa: E402
+from waits import wait_until  # noqa: E402
 
 
 @pytest.fixture
@@ -50,15 +51,6 @@ def procs() -> Iterator[list[subprocess.Popen[str]]]:
             proc.kill()
             proc.communicate()
 
-
-def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 def start(procs: list[subprocess.Popen[str]], db: Path, run_id: str, flow: str,

@@ -135,7 +135,7 @@ def test_huge_inputs_are_refused_before_compiling() -> None:
 
 def test_values_passed_in_are_read_as_plain_data() -> None:
     class Opaque:
-        pass
+        """An object CEL cannot read as plain data."""
 
     assert value("params.s.size()", {"params": {"s": frozenset({1, 2})}, "outputs": {}}) == 2
     with pytest.raises(ExpressionError, match="Conversion Error"):

@@ -10,8 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ RESOURCES = Path(__file__).parent.parent / "resources" / "control"
 sys.path.insert(0, str(RESOURCES))
 
 import flows  # noqa: E402
+from waits import wait_until  # noqa: E402
 
 ROOT = Path(engine.__file__).parent.parent
 WRITES = re.compile(r"\b(INSERT(\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"
@@ -55,15 +55,6 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SPINE_ENV", raising=False)
     return tmp_path / "runs.db"
 
-
-def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 def kinds(store: RunStore, run_id: str) -> list[str]:

@@ -251,10 +251,9 @@ class Worker:
     def quit(self) -> None:
         try:
             if self.alive:
-                self.ask(timeout=40, op="quit")
-                self.proc.wait(10)
-        except Exception:
-            pass
+                with contextlib.suppress(Exception):  # a worker that cannot answer is killed
+                    self.ask(timeout=40, op="quit")
+                    self.proc.wait(10)
         finally:
             if self.alive:
                 self.proc.kill()

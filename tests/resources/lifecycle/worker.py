@@ -14,6 +14,7 @@ Usage: worker.py DB. One JSON command per line on stdin, one JSON answer per lin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -42,10 +43,8 @@ def main(db: str) -> None:
             op = command["op"]
             if op == "quit":
                 for handle in handles:
-                    try:
+                    with contextlib.suppress(Exception):  # how it ended is in the store
                         handle.wait(30)
-                    except Exception:  # how it ended is in the store already
-                        pass
                 answer({"ok": True})
                 break
             result = launch(runner, op, command["flow"], command["run_id"],
