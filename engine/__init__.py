@@ -23,6 +23,7 @@ from .catalog import WorkflowCatalog, WorkflowInfo, WorkflowNotFoundError
 from .checkpoints import CheckpointError, CheckpointRef, CheckpointStore, WorkflowState
 from .context import WorkflowContext
 from .control import RunControl
+from .cron import CronError, CronSchedule
 from .definitions import DefinitionNotFoundError, StoredRuns, recorded_run, workflow_for_run
 from .discovery import (
     PYTHON_SUFFIXES,
@@ -110,6 +111,14 @@ from .registry import (
 )
 from .results import RunStatus, StepResult, StepRun, WorkflowResult
 from .runner import WorkflowRunner
+from .schedules import (
+    MisfirePolicy,
+    ScheduleError,
+    ScheduleFire,
+    ScheduleLoop,
+    Schedules,
+    SyncReport,
+)
 from .serialization import to_json
 from .signals import RunSignals
 from .sources import SourceRef
@@ -131,6 +140,25 @@ from .store.schema import StoreError, StoreFileError
 from .store.time_window import TimeWindow, TimeWindowError
 from .templates import etl_pipeline, scheduled_batch
 from .tracking import TrackedWorkflowRunner
+from .triggers import (
+    WEBHOOK_SIGNATURE_HEADER,
+    EventRouter,
+    EventSource,
+    EventTrigger,
+    FileSource,
+    PollingSource,
+    TriggerDefinitionError,
+    TriggerError,
+    TriggerFilterError,
+    TriggerFire,
+    TriggerPayloadError,
+    TriggerSignatureError,
+    TriggerStartError,
+    TriggerWorkflowError,
+    UnknownTriggerError,
+    WebhookSource,
+    sign_webhook,
+)
 from .versions import (
     MigrationScriptError,
     UnknownVersionError,
@@ -163,6 +191,8 @@ __all__ = [
     "CheckpointRef",
     "CheckpointStore",
     "ConcurrencyPolicy",
+    "CronError",
+    "CronSchedule",
     "DefinitionNotFoundError",
     "DependencyCycleError",
     "DiscoveredWorkflow",
@@ -171,10 +201,14 @@ __all__ = [
     "ErrorPolicy",
     "Event",
     "EventRecord",
+    "EventRouter",
+    "EventSource",
+    "EventTrigger",
     "ExecutionMode",
     "Expression",
     "ExpressionError",
     "FeatureFlags",
+    "FileSource",
     "GraphChange",
     "IllegalTransitionError",
     "InvalidArtifactKeyError",
@@ -188,12 +222,14 @@ __all__ = [
     "MAP_ITEM_SCOPE",
     "ManagedWorkflow",
     "MigrationScriptError",
+    "MisfirePolicy",
     "MissingArgumentError",
     "OnConflict",
     "OutputNotSerializableError",
     "PYTHON_SUFFIXES",
     "Plan",
     "PlaygroundError",
+    "PollingSource",
     "RESUMABLE_STATUSES",
     "RETRYABLE_STATUSES",
     "RecordedRun",
@@ -219,6 +255,10 @@ __all__ = [
     "RunStatus",
     "RunStore",
     "RunWaiting",
+    "ScheduleError",
+    "ScheduleFire",
+    "ScheduleLoop",
+    "Schedules",
     "Snapshot",
     "SourceRef",
     "Step",
@@ -235,19 +275,31 @@ __all__ = [
     "StoreError",
     "StoreFileError",
     "StoredRuns",
+    "SyncReport",
     "TREND_METRICS",
     "TimeWindow",
     "TimeWindowError",
     "TrackedWorkflowRunner",
+    "TriggerDefinitionError",
+    "TriggerError",
+    "TriggerFilterError",
+    "TriggerFire",
+    "TriggerPayloadError",
+    "TriggerSignatureError",
+    "TriggerStartError",
+    "TriggerWorkflowError",
     "UnknownDependencyError",
     "UnknownPipelineError",
     "UnknownRunError",
     "UnknownStepError",
+    "UnknownTriggerError",
     "UnknownVersionError",
     "UnknownWorkflowError",
     "VersionDiff",
     "VersionInfo",
     "VersionNotReplayableError",
+    "WEBHOOK_SIGNATURE_HEADER",
+    "WebhookSource",
     "Workflow",
     "WorkflowCatalog",
     "WorkflowContext",
@@ -293,6 +345,7 @@ __all__ = [
     "resolve_workflow",
     "run_graph",
     "scheduled_batch",
+    "sign_webhook",
     "start_replay",
     "start_resume",
     "start_retry",

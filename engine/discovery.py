@@ -6,10 +6,16 @@ so a folder's modules can register the pipelines its YAML workflows name. Every 
 fails to load becomes a ``LoadError`` (file, line, message) instead of an exception, so one
 broken file never hides the others. Loading again re-executes the module: that is how hot
 reload picks up edits.
+
+Event triggers come from the same files: module-level ``EventTrigger`` objects of a ``.py``
+file, ``spec.triggers`` of a YAML file. A trigger rides on the ``DiscoveredWorkflow`` it
+starts, so it is declared in that workflow's file (a trigger for a workflow defined elsewhere
+is a load error) and a hot reload of the file replaces both; ``Catalog.triggers`` lists them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 import traceback
@@ -22,6 +28,7 @@ from . import registry
 from .errors import WorkflowError, WorkflowSpecError
 from .managed import ManagedWorkflow
 from .sources import SourceRef
+from .triggers.trigger import EventTrigger
 from .workflow import Workflow
 
 PYTHON_SUFFIXES = (".py",)
@@ -54,6 +61,7 @@ class DiscoveredWorkflow:
     source: str
     kind: str  # "python" | "yaml" | "registry"
     managed: Any = None  # the ManagedWorkflow wrapper, when the module defined one
+    triggers: tuple[EventTrigger, ...] = ()  # the event triggers its file declares for it
 
     @property
     def name(self) -> str:
@@ -80,6 +88,11 @@ class Catalog:
 
     def get(self, name: str) -> DiscoveredWorkflow | None:
         return next((w for w in self.workflows if w.name == name), None)
+
+    @property
+    def triggers(self) -> tuple[EventTrigger, ...]:
+        """The event triggers declared beside the catalog's workflows, in catalog order."""
+        return tuple(t for w in self.workflows for t in w.triggers)
 
     def __len__(self) -> int:
         return len(self.workflows)
@@ -121,7 +134,28 @@ def discover(paths: Iterable[str | Path] | None = None) -> Catalog:
             errors.append(LoadError(
                 item.source, f"workflow name {item.name!r} is already defined in "
                 f"{first.source}; rename one of them", None, "DuplicateWorkflowError"))
-    return Catalog(tuple(unique.values()), tuple(errors), tuple(str(r) for r in roots))
+    workflows = _unique_triggers(list(unique.values()), errors)
+    return Catalog(tuple(workflows), tuple(errors), tuple(str(r) for r in roots))
+
+
+def _unique_triggers(items: list[DiscoveredWorkflow],
+                     errors: list[LoadError]) -> list[DiscoveredWorkflow]:
+    """``items`` with each trigger name kept once (the first); later ones become errors."""
+    where: dict[str, str] = {}
+    kept_items = []
+    for item in items:
+        kept = []
+        for trigger in item.triggers:
+            if trigger.name in where:
+                errors.append(LoadError(item.source, f"trigger name {trigger.name!r} is "
+                                        f"already declared in {where[trigger.name]}; rename "
+                                        "one of them", None, "DuplicateTriggerError"))
+            else:
+                where[trigger.name] = item.source
+                kept.append(trigger)
+        changed = len(kept) != len(item.triggers)
+        kept_items.append(dataclasses.replace(item, triggers=tuple(kept)) if changed else item)
+    return kept_items
 
 
 def load_file(path: str | Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
@@ -203,7 +237,27 @@ def _load_python(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]
             registry.register_workflow(item.workflow)
         except WorkflowError as exc:
             errors.append(LoadError(str(file), str(exc), None, type(exc).__name__))
-    return list(found.values()), errors
+    triggers = [v for v in vars(module).values() if isinstance(v, EventTrigger)]
+    return _with_triggers(list(found.values()), triggers, file, errors), errors
+
+
+def _with_triggers(items: list[DiscoveredWorkflow], triggers: list[EventTrigger], file: Path,
+                   errors: list[LoadError]) -> list[DiscoveredWorkflow]:
+    """Each workflow of a file with the file's triggers that start it; a trigger naming a
+    workflow the file does not define is an error."""
+    names = {item.name for item in items}
+    for trigger in triggers:
+        if trigger.workflow_name not in names:
+            defined = ", ".join(sorted(names)) or "none"
+            errors.append(LoadError(str(file), f"trigger {trigger.name!r} starts workflow "
+                                    f"{trigger.workflow_name!r}, which this file does not "
+                                    f"define (it defines: {defined}); declare a trigger in the "
+                                    "file of its workflow", None, "TriggerWorkflowError"))
+    if not triggers:
+        return items
+    return [dataclasses.replace(item, triggers=tuple(t for t in triggers
+                                                     if t.workflow_name == item.name))
+            for item in items]
 
 
 def _as_discovered(value: Any, source: str) -> DiscoveredWorkflow | None:
@@ -240,7 +294,9 @@ def _load_yaml(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
         # on the first YAML file instead of by every ``import engine``
         from .spec import WorkflowSpec
 
-        workflow = WorkflowSpec.from_file(file).to_workflow()
+        spec = WorkflowSpec.from_file(file)
+        workflow = spec.to_workflow()
+        triggers = tuple(spec.to_triggers())
     except WorkflowSpecError as exc:
         return [], [LoadError(str(file), exc.detail, exc.line, type(exc).__name__)]
     except (WorkflowError, OSError, ValueError, ImportError) as exc:
@@ -249,7 +305,7 @@ def _load_yaml(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
         registry.register_workflow(workflow)
     except WorkflowError as exc:
         return [], [LoadError(str(file), str(exc), None, type(exc).__name__)]
-    return [DiscoveredWorkflow(workflow, str(file), "yaml")], []
+    return [DiscoveredWorkflow(workflow, str(file), "yaml", triggers=triggers)], []
 
 
 def resolve_workflow(target: str, paths: Iterable[str | Path] | None = None) -> DiscoveredWorkflow:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .cron import CronError, check_cron
 from .errors import UnknownStepError, WorkflowValidationError
 from .graph import Plan, build_plan
 from .policies import ExecutionMode, WorkflowExecutionPolicy
@@ -292,13 +293,11 @@ def _walk(steps: Iterable[Step]) -> Iterable[Step]:
 
 
 def _valid_schedule(workflow: str, schedule: str | None) -> str | None:
-    """Cron expressions are checked with croniter (imported only when a schedule is set)."""
+    """Cron expressions, with an optional ``CRON_TZ=Zone`` prefix, are checked by
+    ``engine.cron`` (croniter is imported only when a schedule is set)."""
     if not schedule:
         return None
-    from croniter import croniter
-
-    if not croniter.is_valid(schedule):
-        raise WorkflowValidationError(
-            f"workflow {workflow!r}: schedule {schedule!r} is not a valid cron expression "
-            "(five fields: minute hour day-of-month month day-of-week, e.g. '0 6 * * *')")
-    return schedule
+    try:
+        return check_cron(schedule)
+    except CronError as exc:
+        raise WorkflowValidationError(f"workflow {workflow!r}: schedule {exc}") from None

@@ -12,6 +12,7 @@ from .playground_dialogs import OutputEditScreen, ParamEditScreen, SnapshotDiffS
 from .run_detail import RunDetailScreen
 from .run_params import RunParamsScreen
 from .runs import RunsScreen
+from .schedules import SchedulesScreen
 from .versions import VersionsScreen
 from .workflow import WorkflowScreen
 from .workflow_yaml import YamlScreen
@@ -22,4 +23,4 @@ CSS_PATHS: list[Path] = sorted(_HERE.glob("*.tcss"))
 
 __all__ = ["CSS_PATHS", "AnalyticsScreen", "CatalogScreen", "HelpScreen", "OutputEditScreen", "ParamEditScreen",
            "PlaygroundScreen", "RunDetailScreen", "RunParamsScreen", "RunsScreen",
-           "SnapshotDiffScreen", "VersionsScreen", "WorkflowScreen", "YamlScreen"]
+           "SchedulesScreen", "SnapshotDiffScreen", "VersionsScreen", "WorkflowScreen", "YamlScreen"]

@@ -41,10 +41,10 @@ from engine import (
     UnknownRunError,
     run_graph,
 )
+from engine.hot_reload import LOAD_LOCK
 from spine_tui.config import current_settings
 from spine_tui.locations import workflow_paths
 from spine_tui.messages import STEP_PATH_SEP
-from spine_tui.services.reload import LOAD_LOCK
 from spine_tui.widgets.logview import LogView
 from spine_tui.widgets.run_detail import (
     ApprovalsView,

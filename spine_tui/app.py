@@ -25,8 +25,16 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from engine import RunStore, discover, new_run_id
+from engine import hot_reload as reload
 from engine.store import WorkflowStats, workflow_stats
-from screens import CSS_PATHS, AnalyticsScreen, CatalogScreen, HelpScreen, RunsScreen
+from screens import (
+    CSS_PATHS,
+    AnalyticsScreen,
+    CatalogScreen,
+    HelpScreen,
+    RunsScreen,
+    SchedulesScreen,
+)
 
 from .config import SETTINGS, Settings
 from .locations import workflow_paths
@@ -44,7 +52,7 @@ from .messages import (
     WatchFailed,
     WorkflowFileReloaded,
 )
-from .services import launcher, reload
+from .services import launcher
 from .widgets.status import format_duration
 
 if TYPE_CHECKING:
@@ -61,7 +69,8 @@ class SpineApp(App[None]):
     TITLE = "spine-tui"
     CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", *CSS_PATHS]
     MODES: ClassVar[dict[str, Any]] = {"catalog": CatalogScreen, "runs": RunsScreen,
-                                       "analytics": AnalyticsScreen}
+                                       "analytics": AnalyticsScreen,
+                                       "schedules": SchedulesScreen}
     DEFAULT_MODE = "catalog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
@@ -69,6 +78,7 @@ class SpineApp(App[None]):
         Binding("R", "switch_mode('runs')", "Runs"),
         Binding("C", "switch_mode('catalog')", "Catalog"),
         Binding("A", "switch_mode('analytics')", "Analytics"),
+        Binding("S", "switch_mode('schedules')", "Schedules"),
         Binding("ctrl+t", "toggle_theme", "Dark/light"),
     ]
 

@@ -1,4 +1,5 @@
-"""``spine-tui``: parse arguments, build the app with ``make_app`` and run it."""
+"""``spine-tui``: parse arguments, then build the app with ``make_app`` and run it here, or
+serve it to browsers (``--web``, in ``web.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from . import __version__
 from .config import Settings, default_db_path
+from .web import DEFAULT_HOST, DEFAULT_PORT, app_command, port_number, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,13 +41,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--theme", metavar="NAME", default=None,
                         help="Textual theme to start with (default: textual-dark)")
+    parser.add_argument(
+        "--web", action="store_true",
+        help="serve the workbench to browsers (through textual-serve) instead of this terminal; "
+             "each browser tab runs its own workbench over the same paths and run store",
+    )
+    parser.add_argument("--port", metavar="N", type=port_number, default=None,
+                        help=f"with --web: the port to listen on (default: {DEFAULT_PORT})")
+    parser.add_argument(
+        "--host", metavar="H", default=None,
+        help=f"with --web: the address to listen on (default: {DEFAULT_HOST}, this machine "
+             "only); there is no login, so anyone who can reach another address can run "
+             "workflows",
+    )
     parser.add_argument("--version", action="version", version=f"spine-tui {__version__}")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``spine-tui`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.web and (args.port is not None or args.host is not None):
+        parser.error("--port and --host only apply with --web")
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"spine-tui: no such file or folder: {', '.join(missing)} "
@@ -64,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"spine-tui: {problem}", file=sys.stderr)
         return 2
+    if args.web:
+        return serve(app_command(args.paths, settings.db_path, args.theme),
+                     host=args.host or DEFAULT_HOST,
+                     port=DEFAULT_PORT if args.port is None else args.port)
 
     from .app import make_app  # Textual loads only when the app really starts
 

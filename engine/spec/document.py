@@ -19,6 +19,9 @@ A step's ``skip_if`` (lambda and function steps) is an expression over ``params`
 ``outputs`` in CEL (``engine.expressions``: checked when the file loads, never Python's ``eval``) or a
 ``module:qualname`` predicate; its ``on_failure`` is a ``module:qualname`` handler only, since
 it is an action rather than a condition (not on a map's inner steps, which the map runs).
+``spec.triggers`` lists the events that start the workflow (``engine.triggers.declare``); they
+are not part of the runtime ``Workflow`` (``to_triggers`` builds them, discovery lists them on
+the catalog), so a document read and written back keeps them while ``from_workflow`` has none.
 
 The models live in ``models``, YAML reading and error placement in
 ``locate``, runtime conversion in ``convert``; this module is the API.
@@ -35,6 +38,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from ..errors import WorkflowSpecError, WorkflowValidationError
 from ..policies import ErrorPolicy, ExecutionMode, WorkflowExecutionPolicy
+from ..triggers.trigger import EventTrigger
 from ..workflow import Workflow
 from .convert import build_step, concurrency_policy, dump_yaml, workflow_doc
 from .locate import Loc, check_header, line_at, load_document, locate, schema_error
@@ -176,6 +180,12 @@ class WorkflowSpec(BaseModel):
                         concurrency=concurrency_policy(body.concurrency))
         except WorkflowValidationError as exc:
             raise self._error(str(exc), locate(exc, body.steps, meta.name)) from None
+
+    def to_triggers(self) -> list[EventTrigger]:
+        """The ``spec.triggers`` as ``EventTrigger``s that start this workflow (checked when the
+        document was read). Triggers stay out of the runtime ``Workflow``: discovery carries
+        them beside it, so ``from_workflow`` exports a workflow without them."""
+        return [spec.to_trigger(self.metadata.name) for spec in self.spec.triggers]
 
     def _error(self, message: str, loc: Loc) -> WorkflowSpecError:
         return WorkflowSpecError(message, self._source, line_at(self._node, loc))

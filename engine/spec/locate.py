@@ -28,7 +28,10 @@ Loc = tuple[str | int, ...]
 
 def load_document(text: str, source: str) -> tuple[yaml.Node, Any]:
     """The composed node tree (for line numbers) and the plain data of one YAML document."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here, before parsing
+    except yaml.YAMLError as exc:
+        raise WorkflowSpecError(f"invalid YAML: {exc}", source) from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -11,10 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from ..cron import CronError, check_cron
 from ..expressions import Expression, ExpressionError
 from ..policies import RetryPolicy, WorkflowExecutionPolicy
 from ..refs import is_ref
 from ..steps import SKIP_IF_NAMES
+from ..triggers.declare import MODEL_UNDER as TRIGGER_MODELS
+from ..triggers.declare import TriggerSpec
 from ..workflow import ConcurrencyPolicy
 
 API_VERSION = "spine.io/v1"
@@ -43,12 +46,12 @@ def _handler_ref(value: str) -> str:
 
 
 def _cron(value: str) -> str:
-    from croniter import croniter  # only documents with a schedule pay for the import
-
-    if not croniter.is_valid(value):
-        raise ValueError(f"{value!r} is not a valid cron expression (five fields: minute hour "
-                         "day-of-month month day-of-week, e.g. '0 6 * * *')")
-    return value
+    """A cron expression, optionally ``CRON_TZ=Zone``-prefixed (only documents with a schedule
+    import croniter)."""
+    try:
+        return check_cron(value)
+    except CronError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _skip_if(value: str) -> str:
@@ -256,6 +259,9 @@ class WorkflowBody(BaseModel):
     concurrency: ConcurrencySpec | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
     schedule: Cron | None = None
+    triggers: list[TriggerSpec] = Field(
+        default_factory=list, description="events that start this workflow (webhook, file, "
+        "poll); see engine.triggers.declare")
 
 
 MapSpec.model_rebuild()
@@ -263,4 +269,4 @@ MapSpec.model_rebuild()
 MODEL_UNDER: dict[str, type[BaseModel]] = {
     "metadata": Metadata, "spec": WorkflowBody, "policy": PolicySpec, "steps": StepSpec,
     "map": MapSpec, "wait": WaitSpec, "approval": ApprovalSpec, "retry": RetrySpec,
-    "concurrency": ConcurrencySpec}
+    "concurrency": ConcurrencySpec, **TRIGGER_MODELS}

@@ -5,6 +5,7 @@ behind them are private. Writing is the recorder's job (``engine.store.recorder`
 control goes through ``engine.RunControl``.
 """
 
+from .api_keys import SCOPES, ApiKeyError, ApiKeyRecord, ApiKeyStore
 from .paths import default_db_path, resolve_db_path
 from .records import (
     ApprovalRecord,
@@ -17,11 +18,21 @@ from .records import (
     StepRecord,
 )
 from .runs import RunStore, StoreLike, UnknownRunError, open_store, run_filter
+from .schedules import (
+    ScheduleExistsError,
+    ScheduleRecord,
+    ScheduleStore,
+    UnknownScheduleError,
+)
 from .schema import StoreError, StoreFileError
 from .time_window import TimeWindow, TimeWindowError, check_bound
 from .views import WorkflowStats, count_runs, find_log, log_seqs, logs_by_seq, workflow_stats
 
 __all__ = [
+    "SCOPES",
+    "ApiKeyError",
+    "ApiKeyRecord",
+    "ApiKeyStore",
     "ApprovalRecord",
     "ArtifactRecord",
     "ArtifactState",
@@ -29,6 +40,9 @@ __all__ = [
     "LogRecord",
     "RunRecord",
     "RunStore",
+    "ScheduleExistsError",
+    "ScheduleRecord",
+    "ScheduleStore",
     "StepOutput",
     "StepRecord",
     "StoreError",
@@ -37,6 +51,7 @@ __all__ = [
     "TimeWindow",
     "TimeWindowError",
     "UnknownRunError",
+    "UnknownScheduleError",
     "WorkflowStats",
     "check_bound",
     "count_runs",

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import WorkflowError
 
 APPLICATION_ID = 0x5350494E  # "SPIN"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CHECK_TIMEOUT_SECONDS = 10.0  # busy wait and retry window of the read-only file check
 
 
@@ -189,11 +189,54 @@ UPDATE step_runs SET output = (SELECT o.data FROM outputs o
 DROP TABLE outputs
 """
 
+# v5: what ``spine-engine serve`` keeps beside the runs. Cron schedules with their next and
+# last fire (a fire is claimed by moving ``next_fire_at`` in one UPDATE, so two servers on
+# one store fire it once); API keys (only a SHA-256 of the key is kept); and what each
+# event trigger has already seen (files, polled objects), so a restart does not fire again.
+_V5 = """
+CREATE TABLE schedules (
+    name TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    timezone TEXT NOT NULL DEFAULT 'UTC',
+    params TEXT NOT NULL DEFAULT '{}',
+    enabled INTEGER NOT NULL DEFAULT 1,
+    misfire TEXT NOT NULL DEFAULT 'run_once',
+    misfire_limit INTEGER NOT NULL DEFAULT 10,
+    declared_in TEXT NOT NULL DEFAULT 'api',
+    next_fire_at REAL,
+    last_fire_at REAL,
+    last_run_id TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX schedules_due ON schedules (next_fire_at) WHERE enabled = 1;
+
+CREATE TABLE api_keys (
+    key_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    scope TEXT NOT NULL,
+    key_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_used_at REAL,
+    revoked_at REAL
+);
+
+CREATE TABLE trigger_seen (
+    trigger TEXT NOT NULL,
+    item TEXT NOT NULL,
+    seen_at REAL NOT NULL,
+    run_id TEXT,
+    PRIMARY KEY (trigger, item)
+) WITHOUT ROWID
+"""
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: lambda conn: _run_script(conn, _V1),
     1: lambda conn: _run_script(conn, _V2),
     2: lambda conn: _run_script(conn, _V3),
     3: lambda conn: _run_script(conn, _V4),
+    4: lambda conn: _run_script(conn, _V5),
 }
 
 

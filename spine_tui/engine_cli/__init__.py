@@ -23,6 +23,7 @@ from spine_tui import __version__
 
 from . import (
     analytics,
+    apikey,
     approvals,
     artifacts,
     catalog,
@@ -33,7 +34,10 @@ from . import (
     retry,
     run,
     runs,
+    schedules,
+    serve,
     transfer,
+    triggers,
     versions,
 )
 from ._io import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, HelpFormatter, Streams
@@ -62,6 +66,9 @@ examples:
   spine-engine versions etl.daily           published versions; diff / rollback them
   spine-engine analytics etl.daily --days 7 success rate, p50/p90/p99, failures, trend
   spine-engine export etl.daily --yaml      a workflow as a YAML spec (import reads it)
+  spine-engine serve --port 8000            the HTTP API, cron schedules and triggers
+  spine-engine schedules                   cron schedules; create, pause, fire... them
+  spine-engine triggers fire push --event @ev.json  test a trigger's mapping by hand
 
 The run store is one SQLite file: --db PATH, else $SPINE_DB, else $SPINE_HOME/spine.db
 (SPINE_HOME defaults to ~/.spine).
@@ -70,7 +77,8 @@ Set SPINE_DEBUG=1 to see tracebacks."""
 
 #: Modules that register sub-commands (``add_parser``/``add_parsers``), in help order.
 COMMAND_MODULES = (catalog, run, debug, runs, logs, control, resume, retry, approvals,
-                   artifacts, versions, analytics, transfer)
+                   artifacts, versions, analytics, transfer, schedules, serve, apikey,
+                   triggers)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,11 +31,11 @@ from engine import (
     start_run,
     workflow_for_run,
 )
+from engine.hot_reload import LOAD_LOCK
 from engine.store import RunStore
 
 from ..locations import workflow_paths
 from ..messages import STEP_PATH_SEP, LiveRun, RunEnded, RunLaunched, StepStatusChanged
-from .reload import LOAD_LOCK
 
 _CONTEXT_NAMES = {"ctx", "context", "config", "cfg"}
 STARTED_BY = "tui"

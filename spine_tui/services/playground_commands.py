@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from engine import hot_reload as reload
 from engine import recorded_run, workflow_for_run
 from engine.playground import PlaygroundError, expression_condition
 
 from ..locations import workflow_paths
-from . import reload
 
 if TYPE_CHECKING:
     from engine import RunStore, Workflow, WorkflowPlayground

@@ -691,10 +691,17 @@ def test_json_schema_describes_approval_and_concurrency() -> None:
         "message", "approvers", "auto_approve_envs", "timeout_seconds", "timeout_hours",
         "context_fields"}
     assert set(defs["WorkflowBody"]["properties"]) == {
-        "steps", "policy", "concurrency", "defaults", "schedule"}
+        "steps", "policy", "concurrency", "defaults", "schedule", "triggers"}
     concurrency = defs["ConcurrencySpec"]
     assert set(concurrency["properties"]) == {"max_concurrent_runs", "on_conflict",
                                               "queue_timeout_seconds"}
     assert concurrency["properties"]["on_conflict"]["enum"] == [c.value for c in OnConflict]
     assert concurrency["additionalProperties"] is False
     assert defs["ApprovalSpec"]["additionalProperties"] is False
+
+
+def test_control_characters_are_a_spec_error_not_a_crash() -> None:
+    """A control character is refused by YAML's reader before parsing starts (found by the
+    API's fuzz test); it is reported like any other bad document."""
+    with pytest.raises(WorkflowSpecError, match="invalid YAML.*special characters"):
+        WorkflowSpec.from_yaml("\x1f", source="<body>")

@@ -12,7 +12,7 @@ from tui_harness import FIXTURES, drive, fixture_app, open_workflow, settled, wa
 
 from engine import WorkflowVersionStore
 from engine.discovery import Catalog, discover, load_file
-from spine_tui.services.reload import catalog_source, is_workflow_file, merge_reload
+from engine.hot_reload import catalog_source, is_workflow_file, merge_reload
 from spine_tui.widgets.catalog import LoadErrors
 from spine_tui.widgets.catalog_table import WorkflowTable
 from spine_tui.widgets.dag import DagCanvas

@@ -1,5 +1,8 @@
 """Hot reload: watch workflow files, load the changed ones again, merge them into the catalog.
 
+Shared by every long-lived front end (the workbench and ``spine-engine serve``), so a save
+reaches each of them the same way.
+
 ``watch_workflow_files`` runs in a worker thread (watchfiles' Rust watcher, debounce 50 ms,
 step 10 ms) and loads each changed ``.py``/``.yaml`` file itself, so a save reaches the UI
 as one message. ``merge_reload`` is the pure rule for the catalog: a file that loads
@@ -9,19 +12,23 @@ and shows its error; a deleted file takes its workflows away.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from engine import (
+from .discovery import (
     PYTHON_SUFFIXES,
     YAML_SUFFIXES,
     Catalog,
     DiscoveredWorkflow,
     LoadError,
+    discover,
     load_file,
 )
+
+log = logging.getLogger(__name__)
 
 LOAD_LOCK = threading.Lock()
 """Held while engine code imports workflow files (discovery and reload share sys.modules)."""
@@ -137,3 +144,63 @@ def watch_workflow_files(roots: Iterable[str], stop: threading.Event,
             if stop.is_set():
                 return
             on_reload(*reload_file(path, roots))
+
+
+class LiveCatalog:
+    """A catalog kept current by a watcher thread, for front ends without an event loop
+    (``spine-engine serve``): ``current()`` is always the latest merged catalog, and each
+    reloaded definition is published as a version when ``versions`` is given."""
+
+    def __init__(self, paths: Iterable[str | Path], *, versions: Any = None) -> None:
+        self._paths = [Path(p) for p in paths]
+        self._versions = versions
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reloads = 0  # how many file changes were merged: a cheap "did anything change"
+        self.watch_error: str | None = None
+        with LOAD_LOCK:
+            self._catalog = discover(self._paths)
+
+    def current(self) -> Catalog:
+        with self._lock:
+            return self._catalog
+
+    def reload(self, path: str | Path) -> Catalog:
+        """Load ``path`` again now (a file this process just wrote or deleted) and return the
+        catalog with it merged, without waiting for the watcher to notice."""
+        self._reloaded(*reload_file(path, self.current().paths))
+        return self.current()
+
+    def start(self) -> None:
+        """Watch the catalog's folders in a daemon thread until ``stop``."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="spine-hot-reload",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        try:
+            watch_workflow_files(self.current().paths, self._stop, self._reloaded)
+        except Exception as exc:  # e.g. out of inotify watches: the last catalog stays usable
+            self.watch_error = f"{type(exc).__name__}: {exc}"
+            log.warning("hot reload stopped: %s", self.watch_error)
+
+    def _reloaded(self, path: str, workflows: list[DiscoveredWorkflow],
+                  errors: list[LoadError], removed: bool) -> None:
+        with self._lock:
+            previous = self._catalog
+            self._catalog = merge_reload(previous, path, workflows, errors, removed)
+            self.reloads += 1
+        for error in errors:
+            log.warning("reload failed, last good version kept: %s", error)
+        if workflows and self._versions is not None:
+            try:
+                publish_changes(self._versions, previous, workflows, path)
+            except Exception:  # the reload itself worked: only the version history missed it
+                log.exception("reloaded %s, but no version was published", path)
