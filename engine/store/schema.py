@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import WorkflowError
 
 APPLICATION_ID = 0x5350494E  # "SPIN"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 CHECK_TIMEOUT_SECONDS = 10.0  # busy wait and retry window of the read-only file check
 
 
@@ -231,12 +231,78 @@ CREATE TABLE trigger_seen (
 ) WITHOUT ROWID
 """
 
+# v6: what operations keep beside the runs (issue 11): circuit breakers shared by every
+# process on the store; dead letters (failed items with their payload, replayable); anomalies
+# recorded by steps; and the alert outbox, so an alert survives the process that raised it
+# (channel configs hold secret references, never resolved values).
+_V6 = """
+CREATE TABLE circuit_breakers (
+    name TEXT PRIMARY KEY,
+    state TEXT NOT NULL DEFAULT 'closed',
+    failures INTEGER NOT NULL DEFAULT 0,
+    successes INTEGER NOT NULL DEFAULT 0,
+    failure_threshold INTEGER,
+    recovery_timeout REAL,
+    success_threshold INTEGER,
+    opened_at REAL,
+    updated_at REAL NOT NULL
+);
+
+CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    run_id TEXT,
+    workflow TEXT,
+    step TEXT,
+    payload TEXT NOT NULL,
+    error TEXT,
+    error_category TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    replayed_at REAL,
+    replay_run_id TEXT,
+    purged_at REAL
+);
+CREATE INDEX dead_letters_queue ON dead_letters (queue, created_at);
+
+CREATE TABLE anomalies (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT,
+    workflow TEXT,
+    step TEXT,
+    category TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    details TEXT,
+    created_at REAL NOT NULL,
+    resolved_at REAL
+);
+CREATE INDEX anomalies_created ON anomalies (created_at DESC);
+
+CREATE TABLE alert_outbox (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT,
+    workflow TEXT,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    delivered_at REAL
+);
+CREATE INDEX alert_outbox_due ON alert_outbox (next_attempt_at) WHERE status = 'pending'
+"""
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: lambda conn: _run_script(conn, _V1),
     1: lambda conn: _run_script(conn, _V2),
     2: lambda conn: _run_script(conn, _V3),
     3: lambda conn: _run_script(conn, _V4),
     4: lambda conn: _run_script(conn, _V5),
+    5: lambda conn: _run_script(conn, _V6),
 }
 
 
