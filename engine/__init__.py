@@ -5,7 +5,20 @@ from typing import Any as _Any
 
 from .adapters import WorkflowStepFunction, workflow_step
 from .adaptive.changes import AdaptiveChangeError, ChangeKind, GraphChange
+from .alerts import (
+    AlertChannel,
+    AlertConfigError,
+    AlertDeliveryError,
+    AlertPolicy,
+    AlertSender,
+    ConsoleChannel,
+    EmailChannel,
+    SlackChannel,
+    WebhookChannel,
+    describe_channel,
+)
 from .analytics import TREND_METRICS, RunAnalytics
+from .anomalies import AnomalyCategory, AnomalyRecorder, Severity
 from .artifacts import (
     ArtifactChecksumError,
     ArtifactError,
@@ -21,6 +34,7 @@ from .artifacts import (
 )
 from .catalog import WorkflowCatalog, WorkflowInfo, WorkflowNotFoundError
 from .checkpoints import CheckpointError, CheckpointRef, CheckpointStore, WorkflowState
+from .circuit_breaker import CircuitBreaker, CircuitOpenError, CircuitState, list_breakers
 from .context import WorkflowContext
 from .control import RunControl
 from .cron import CronError, CronSchedule
@@ -36,6 +50,7 @@ from .discovery import (
     load_file,
     resolve_workflow,
 )
+from .dlq import DLQError, DLQManager, DLQReplay
 from .errors import (
     DependencyCycleError,
     DuplicateStepError,
@@ -119,13 +134,28 @@ from .schedules import (
     Schedules,
     SyncReport,
 )
+from .secrets import (
+    EnvSecretBackend,
+    FileSecretBackend,
+    MissingSecretError,
+    SecretBackend,
+    SecretBackendError,
+    SecretError,
+    SecretReferenceError,
+    SecretsResolver,
+    SecretValue,
+    UnknownSecretBackendError,
+)
 from .serialization import to_json
 from .signals import RunSignals
 from .sources import SourceRef
 from .start import RunHandle, start_replay, start_resume, start_retry, start_run
 from .step_names import MAP_ITEM_SCOPE, is_map_item, map_item_name
 from .steps import ApprovalGate, Step, StepType
+from .store.anomalies import AnomalyRecord, UnknownAnomalyError
+from .store.breakers import BreakerRecord
 from .store.control_requests import RunControlError
+from .store.dead_letters import DeadLetter, UnknownDeadLetterError
 from .store.records import (
     ApprovalRecord,
     ArtifactRecord,
@@ -174,6 +204,14 @@ from .workflow import CheckpointConfig, ConcurrencyPolicy, OnConflict, Workflow
 __all__ = [
     "AdaptiveChange",
     "AdaptiveChangeError",
+    "AlertChannel",
+    "AlertConfigError",
+    "AlertDeliveryError",
+    "AlertPolicy",
+    "AlertSender",
+    "AnomalyCategory",
+    "AnomalyRecord",
+    "AnomalyRecorder",
     "ApprovalGate",
     "ApprovalRecord",
     "ArtifactChecksumError",
@@ -184,19 +222,31 @@ __all__ = [
     "ArtifactRetention",
     "ArtifactStore",
     "AsyncArtifactStore",
+    "BreakerRecord",
     "Catalog",
     "ChangeKind",
     "CheckpointConfig",
     "CheckpointError",
     "CheckpointRef",
     "CheckpointStore",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "CircuitState",
     "ConcurrencyPolicy",
+    "ConfigError",
+    "ConsoleChannel",
     "CronError",
     "CronSchedule",
+    "DLQError",
+    "DLQManager",
+    "DLQReplay",
+    "DeadLetter",
     "DefinitionNotFoundError",
     "DependencyCycleError",
     "DiscoveredWorkflow",
     "DuplicateStepError",
+    "EmailChannel",
+    "EnvSecretBackend",
     "ErrorCategory",
     "ErrorPolicy",
     "Event",
@@ -208,6 +258,7 @@ __all__ = [
     "Expression",
     "ExpressionError",
     "FeatureFlags",
+    "FileSecretBackend",
     "FileSource",
     "GraphChange",
     "IllegalTransitionError",
@@ -220,10 +271,13 @@ __all__ = [
     "LogLine",
     "LogRecord",
     "MAP_ITEM_SCOPE",
+    "METRICS_CONTENT_TYPE",
     "ManagedWorkflow",
+    "MetricError",
     "MigrationScriptError",
     "MisfirePolicy",
     "MissingArgumentError",
+    "MissingSecretError",
     "OnConflict",
     "OutputNotSerializableError",
     "PYTHON_SUFFIXES",
@@ -259,8 +313,17 @@ __all__ = [
     "ScheduleFire",
     "ScheduleLoop",
     "Schedules",
+    "SecretBackend",
+    "SecretBackendError",
+    "SecretError",
+    "SecretReferenceError",
+    "SecretValue",
+    "SecretsResolver",
+    "Severity",
+    "SlackChannel",
     "Snapshot",
     "SourceRef",
+    "SpineConfig",
     "Step",
     "StepFinished",
     "StepOutput",
@@ -288,9 +351,12 @@ __all__ = [
     "TriggerSignatureError",
     "TriggerStartError",
     "TriggerWorkflowError",
+    "UnknownAnomalyError",
+    "UnknownDeadLetterError",
     "UnknownDependencyError",
     "UnknownPipelineError",
     "UnknownRunError",
+    "UnknownSecretBackendError",
     "UnknownStepError",
     "UnknownTriggerError",
     "UnknownVersionError",
@@ -299,6 +365,7 @@ __all__ = [
     "VersionInfo",
     "VersionNotReplayableError",
     "WEBHOOK_SIGNATURE_HEADER",
+    "WebhookChannel",
     "WebhookSource",
     "Workflow",
     "WorkflowCatalog",
@@ -321,20 +388,26 @@ __all__ = [
     "WorkflowVersionStore",
     "YAML_SUFFIXES",
     "build_plan",
+    "counter",
     "default_artifact_root",
     "default_paths",
     "delete_run_artifacts",
+    "describe_channel",
     "discover",
     "etl_pipeline",
     "expression_condition",
     "format_result",
+    "gauge",
     "get_pipeline",
     "get_workflow",
+    "histogram",
     "is_map_item",
+    "list_breakers",
     "list_pipelines",
     "list_workflows",
     "load_file",
     "map_item_name",
+    "metrics_text",
     "missing_references",
     "new_run_id",
     "parse_param",
@@ -358,9 +431,15 @@ __all__ = [
 ]
 
 if _TYPE_CHECKING:
+    from .config import ConfigError, SpineConfig
+    from .metrics import METRICS_CONTENT_TYPE, MetricError, counter, gauge, histogram, metrics_text
     from .spec import WorkflowSpec
 
-_LAZY = {"WorkflowSpec": "spec"}  # pydantic models take ~0.1 s to build: load on use
+# pydantic models take ~0.1 s to build: load on use
+_LAZY = {"WorkflowSpec": "spec", "SpineConfig": "config", "ConfigError": "config"}
+_LAZY.update(dict.fromkeys(  # prometheus-client takes ~40 ms to import: load on use
+    ("METRICS_CONTENT_TYPE", "MetricError", "counter", "gauge", "histogram", "metrics_text"),
+    "metrics"))
 
 
 def __getattr__(name: str) -> _Any:

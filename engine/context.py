@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .adaptive.changes import AdaptiveChangeError, ChangeKind, Request
+from .secrets import resolve_secret as _resolve_secret
 
 if TYPE_CHECKING:
     from .adaptive.control import AdaptiveControl
@@ -57,6 +58,15 @@ class ContextReads:
 
     def has_output(self, step: str) -> bool:
         return step in self.outputs
+
+    def resolve_secret(self, name: str, default: Any = _MISSING) -> Any:
+        """The secret ``name`` (or a ``secret:<backend>:<NAME>`` reference) from the process's
+        ``SecretsResolver`` (env, then mounted files, unless ``SecretsResolver.set_default``
+        chose others), resolved now and masked in everything the run stores; ``default`` when
+        no backend has it, else ``MissingSecretError``."""
+        if default is _MISSING:
+            return _resolve_secret(name)
+        return _resolve_secret(name, default)
 
 
 class WorkflowContext(ContextReads):

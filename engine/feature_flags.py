@@ -2,19 +2,26 @@
 
 Resolution order: an active ``override`` block, then ``FeatureFlags.set``, then the
 environment variable ``SPINE_FEATURE_<NAME>`` (1/true/yes/on or 0/false/no/off), then the
+value saved with ``FeatureFlags.persist`` (``spine-engine flags set``) in the flags file
+(``$SPINE_FLAGS_FILE``, else ``$SPINE_HOME/flags.json``, read by every process), then the
 registered default.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+from .store.paths import spine_home
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+FLAGS_FILE_ENV = "SPINE_FLAGS_FILE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,57 @@ class FeatureFlags:
             if value in _FALSE:
                 return False
             raise ValueError(f"{cls.env_var(name)}={env!r} is not a boolean; use 1/0 or true/false")
-        return flag.default
+        saved = cls.persisted().get(name)
+        return flag.default if saved is None else saved
+
+    @classmethod
+    def source(cls, name: str) -> str:
+        """Which layer decides ``name`` now: override, set, env, file or default."""
+        cls._require(name)
+        with cls._lock:
+            if cls._overrides.get(name):
+                return "override"
+            if name in cls._values:
+                return "set"
+        if os.environ.get(cls.env_var(name)) is not None:
+            return "env"
+        return "file" if name in cls.persisted() else "default"
+
+    @classmethod
+    def flags(cls) -> list[FeatureFlag]:
+        """The registered flags, by name."""
+        with cls._lock:
+            return [cls._flags[name] for name in sorted(cls._flags)]
+
+    @staticmethod
+    def flags_file() -> Path:
+        """Where persisted values live: ``$SPINE_FLAGS_FILE``, else ``$SPINE_HOME/flags.json``."""
+        env = os.environ.get(FLAGS_FILE_ENV)
+        return Path(env).expanduser() if env else spine_home() / "flags.json"
+
+    @classmethod
+    def persisted(cls) -> dict[str, bool]:
+        """The values saved in the flags file (re-read only when the file changes)."""
+        return _read_flags_file(cls.flags_file())
+
+    @classmethod
+    def persist(cls, name: str, enabled: bool | None) -> Path:
+        """Save ``name``'s value in the flags file for every process (None removes it);
+        returns the file. Unregistered names are allowed: flags register when their
+        workflow module loads, which need not be in this process."""
+        path = cls.flags_file()
+        with cls._lock:
+            values = dict(_read_flags_file(path))
+            if enabled is None:
+                values.pop(name, None)
+            else:
+                values[name] = bool(enabled)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"flags": dict(sorted(values.items()))}, indent=2) + "\n",
+                           encoding="utf-8")
+            os.replace(tmp, path)
+        return path
 
     @classmethod
     def set(cls, name: str, enabled: bool) -> None:
@@ -101,3 +158,30 @@ class FeatureFlags:
     def _require(cls, name: str) -> None:
         if name not in cls._flags:
             cls.is_enabled(name)  # raises the helpful KeyError
+
+
+_file_cache: dict[str, tuple[tuple[int, int], dict[str, bool]]] = {}
+
+
+def _read_flags_file(path: Path) -> dict[str, bool]:
+    """The ``{"flags": {name: bool}}`` file's values; a missing file is empty, a broken one an
+    error that names it."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _file_cache.get(str(path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"feature flags file {str(path)!r} is unreadable ({exc}); fix it or "
+                         "delete it") from None
+    flags = data.get("flags") if isinstance(data, dict) else None
+    if not isinstance(flags, dict) or not all(isinstance(v, bool) for v in flags.values()):
+        raise ValueError(f"feature flags file {str(path)!r} must hold "
+                         '{"flags": {"name": true|false}}; fix it or delete it')
+    _file_cache[str(path)] = (stamp, flags)
+    return flags

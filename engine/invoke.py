@@ -10,6 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidReturnTypeError, OutputNotSerializableError, WorkflowError
 from .results import StepResult
+from .secrets import (
+    SecretsResolver,
+    is_reference,
+    is_well_formed,
+    resolve_references,
+)
 from .serialization import first_unserializable
 
 if TYPE_CHECKING:
@@ -31,6 +37,8 @@ class Signature:
     names: tuple[str, ...]
     required: frozenset[str]
     var_keyword: bool
+    #: parameters whose default is a secret reference (spec 14a: ``api_key="secret:env:KEY"``)
+    secret_defaults: tuple[tuple[str, str], ...] = ()
 
 
 def signature_of(fn: Callable[..., Any]) -> Signature:
@@ -65,12 +73,19 @@ def _inspect_signature(fn: Callable[..., Any]) -> Signature:
         names=tuple(p.name for p in named),
         required=frozenset(p.name for p in named if p.default is p.empty),
         var_keyword=any(p.kind is p.VAR_KEYWORD for p in params),
+        secret_defaults=tuple((p.name, p.default) for p in named if is_reference(p.default)),
     )
 
 
 def function_kwargs(fn: Callable[..., Any], config: Mapping[str, Any],
                     ctx: WorkflowContext, step_name: str) -> dict[str, Any]:
-    """Arguments for a plain function: step config, then run params, then earlier outputs."""
+    """Arguments for a plain function: step config, then run params, then earlier outputs.
+
+    An argument that is a secret reference gets the secret's value, resolved now and held only
+    by this call: a parameter's default (spec 14a, ``api_key="secret:env:KEY"``; malformed is
+    an error) or a well-formed reference passed in a param or an earlier output (data that
+    merely starts with ``secret:`` passes unchanged); config was resolved by ``call_handler``.
+    """
     sig = signature_of(fn)
     if sig.var_keyword:
         kwargs = {**ctx.latest, **ctx.params, **config}
@@ -92,12 +107,25 @@ def function_kwargs(fn: Callable[..., Any], config: Mapping[str, Any],
                 f"{name!r}; set it in the step's config, pass it as a run param "
                 f"(--param {name}=...), or return it from an earlier step"
             )
+    for name, reference in sig.secret_defaults:
+        if name not in kwargs:
+            kwargs[name] = resolve_references(reference, SecretsResolver.default(),
+                                              step=step_name, path=name,
+                                              label="default of argument")
+    for name, value in kwargs.items():
+        if type(value) is str and value.startswith("secret:") and is_well_formed(value):
+            kwargs[name] = resolve_references(value, SecretsResolver.default(), step=step_name,
+                                              path=name, label="argument")
     return kwargs
 
 
 def call_handler(fn: Callable[..., Any], context_style: bool, config: Mapping[str, Any],
                  ctx: WorkflowContext, step_name: str) -> StepResult:
-    """Run ``fn`` with the right convention and return a validated ``StepResult``."""
+    """Run ``fn`` with the right convention and return a validated ``StepResult``; secret
+    references in ``config`` are resolved on a copy first, so the step's own config keeps
+    the reference text."""
+    if config:  # one walk; the same object back when it holds no reference
+        config = resolve_references(config, SecretsResolver.default(), step=step_name)
     if context_style:
         returned = fn(ctx, config)
     else:

@@ -5,6 +5,8 @@ that look up the calling thread's current step: lines written by a step's thread
 events and are still passed through to the real stream; other threads are untouched.
 A root ``logging`` handler does the same for log records. The ``spine.run`` logger is set
 to INFO so ``ctx``-style run logging is kept even when the root logger says WARNING.
+Known secret values (``engine.secrets.masking``) are replaced by ``[REDACTED]`` in every
+captured line, and in what a step's thread passes through to the real stream.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from .events import Event, LogLine
+from .secrets.masking import mask
 
 RUN_LOGGER = "spine.run"
 MAX_LINE = 8192
@@ -39,6 +42,7 @@ class _Target:
         self.partial: dict[str, str] = {}
 
     def line(self, stream: str, level: str, message: str) -> None:
+        message = mask(message)
         if len(message) > MAX_LINE:
             message = message[:MAX_LINE] + f"… [{len(message) - MAX_LINE} more characters]"
         self.emit(LogLine(run_id=self.run_id, workflow=self.workflow, at=datetime.now(UTC),
@@ -70,6 +74,8 @@ class _StreamRouter(io.TextIOBase):
         target: _Target | None = getattr(_local, "target", None)
         if target is not None:
             target.write(self._name, text)
+            self._original.write(mask(text))
+            return len(text)
         return self._original.write(text)
 
     def flush(self) -> None:

@@ -6,11 +6,13 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .alerts.policy import AlertPolicy
 from .errors import WorkflowError
 from .expressions import Expression
 from .policies import ErrorPolicy, RetryPolicy, WorkflowExecutionPolicy
 from .results import RunStatus, WorkflowResult
 from .runner import WorkflowRunner
+from .secrets.masking import mask
 from .serialization import to_json
 from .sources import SourceRef
 from .steps import Step
@@ -29,17 +31,20 @@ class ManagedWorkflow:
     ``db`` names a run-store file: every run is then recorded there (see
     ``TrackedWorkflowRunner``). ``skip_if`` and ``on_failure`` on a step and ``on_failure``
     on the workflow add spec R3's conditional stages and failure handling (see those methods).
+    ``alerts`` (an ``AlertPolicy``) is passed to the built ``Workflow``.
     """
 
     def __init__(self, name: str, db: str | None = None, *, domain: str = "",
                  description: str = "", tags: Iterable[str] = (),
-                 execution_policy: WorkflowExecutionPolicy | None = None) -> None:
+                 execution_policy: WorkflowExecutionPolicy | None = None,
+                 alerts: AlertPolicy | None = None) -> None:
         self.name = name
         self.db = db
         self.domain = domain
         self.description = description
         self.tags = list(tags)
         self.execution_policy = execution_policy
+        self.alerts = alerts
         self._steps: list[Step] = []
         self._workflow: Workflow | None = None
         self.last_result: WorkflowResult | None = None
@@ -102,7 +107,8 @@ class ManagedWorkflow:
                 for s in self._steps]
             self._workflow = Workflow(self.name, steps, domain=self.domain,
                                       description=self.description, tags=self.tags,
-                                      execution_policy=self.execution_policy)
+                                      execution_policy=self.execution_policy,
+                                      alerts=self.alerts)
         return self
 
     @property
@@ -116,8 +122,10 @@ class ManagedWorkflow:
     def run(self, params: Mapping[str, Any] | None = None,
             partition: Mapping[str, Any] | None = None) -> WorkflowResult:
         """Run once; with ``db`` (or a ``partition``, which needs a store) the run is persisted
-        and a partition that already completed comes back ``skipped``."""
-        if self.db is None and partition is None:
+        and a partition that already completed comes back ``skipped``. A workflow with
+        ``alerts`` is always persisted (in the default store when ``db`` is None): its alerts
+        go through the store's outbox."""
+        if self.db is None and partition is None and self.alerts is None:
             self.last_result = WorkflowRunner().execute(self.workflow, params)
         else:
             if self._tracked is None:
@@ -149,7 +157,7 @@ def format_result(workflow: Workflow, result: WorkflowResult, width: int = 72) -
         if run.status is RunStatus.COMPLETED:
             detail = _preview(run.output, width)
         else:
-            detail = f"{run.status.value}: {run.error or ''}".strip()
+            detail = mask(f"{run.status.value}: {run.error or ''}".strip())
             if run.error_category:
                 detail += f" [{run.error_category}]"
         lines.append(f"   {_ICONS.get(run.status, '?')} {run.name.ljust(pad)}  → {detail}")
@@ -161,4 +169,5 @@ def _preview(output: Any, width: int) -> str:
         text = to_json(output, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(output)
+    text = mask(text)  # before cutting: a cut secret no longer matches
     return text if len(text) <= width else text[: width - 1] + "…"

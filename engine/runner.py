@@ -16,6 +16,7 @@ from typing import Any
 
 from . import composition
 from .adaptive.control import ContinueAsNew, artifact_outputs, restore_current, set_current
+from .circuit_breaker import CircuitBreaker, CircuitOpenError, breaker_for
 from .context import WorkflowContext
 from .errors import StepOutputError, StepTimeoutError
 from .events import (
@@ -36,7 +37,9 @@ from .policies import ErrorCategory
 from .registry import get_pipeline
 from .results import RunStatus, StepResult, WorkflowResult
 from .run_loop import DEFINITION_ERRORS, RunLoop
+from .secrets.masking import mask_event
 from .signals import RunSignals, approve_without_store
+from .step_scope import enter_step, leave_step
 from .step_state import StepState
 from .steps import Step, StepType
 from .workflow import Workflow
@@ -70,8 +73,9 @@ class WorkflowRunner:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def emit(self, event: Event) -> None:
+        """Deliver ``event``, with known secret values masked, to every listener."""
         if self._listeners:
-            dispatch(tuple(self._listeners), event)
+            dispatch(tuple(self._listeners), mask_event(event))
 
     # ------------------------------------------------------------------ public
     def execute(self, workflow: Workflow, params: Mapping[str, Any] | None = None, *,
@@ -210,6 +214,7 @@ class WorkflowRunner:
         start = time.perf_counter()
         attempt = 0
         definition_error: BaseException | None = None
+        breaker = None if step.circuit_breaker is None else breaker_for(step.circuit_breaker)
         while True:
             attempt += 1
             state.attempts = attempt
@@ -219,7 +224,8 @@ class WorkflowRunner:
                 self.emit(StepStarted(run_id=ctx.run_id, workflow=workflow, at=_now(),
                                       step=step.name, attempt=attempt))
             try:
-                result = self._attempt(step, ctx, cfg, state)
+                result = self._attempt(step, ctx, cfg, state) if breaker is None else \
+                    self._guarded_attempt(breaker, step, ctx, cfg, state)
             except DEFINITION_ERRORS as exc:  # finish the step's record, then fail the run
                 definition_error = exc
                 result = StepResult.fail(str(exc), category=ErrorCategory.CONFIGURATION)
@@ -258,6 +264,18 @@ class WorkflowRunner:
             raise definition_error
         return state
 
+    def _guarded_attempt(self, breaker: CircuitBreaker, step: Step, ctx: WorkflowContext,
+                         config: Mapping[str, Any], state: StepState) -> StepResult:
+        """One attempt behind the step's circuit breaker: refused at once while it is open,
+        else run and its outcome counted on the breaker."""
+        refused = breaker.refuse(step.name)
+        if refused is not None:
+            state.error_type = CircuitOpenError.__name__
+            return refused
+        result = self._attempt(step, ctx, config, state)
+        breaker.record_outcome(result)
+        return result
+
     def _attempt(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
                  state: StepState) -> StepResult:
         try:
@@ -276,10 +294,14 @@ class WorkflowRunner:
 
     def _dispatch(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
                   state: StepState) -> StepResult:
-        if not self.capture_logs:
-            return self._dispatch_kind(step, ctx, config, state)
-        with capture_step(self.emit, ctx.run_id, ctx.workflow_name, step.name):
-            return self._dispatch_kind(step, ctx, config, state)
+        scope = enter_step(ctx.run_id, ctx.workflow_name, step.name)  # engine.step_scope
+        try:
+            if not self.capture_logs:
+                return self._dispatch_kind(step, ctx, config, state)
+            with capture_step(self.emit, ctx.run_id, ctx.workflow_name, step.name):
+                return self._dispatch_kind(step, ctx, config, state)
+        finally:
+            leave_step(scope)
 
     def _dispatch_kind(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
                        state: StepState) -> StepResult:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from .circuit_breaker import CircuitBreaker, check_step_guard
 from .expressions import Expression, ExpressionError
 from .invoke import function_kwargs, signature_of
 from .policies import ErrorPolicy, RetryPolicy
@@ -94,6 +95,11 @@ class Step:
     ``config["failed_step"]``, or a plain function that may take ``failed_step`` and ``ctx``.
     It is a function only (in YAML a ``module:qualname`` reference): an action, not a
     condition. Not allowed on a map's inner steps, which the map runs itself.
+
+    ``circuit_breaker`` guards the step with a ``CircuitBreaker`` (or the name of one, found
+    when the step runs: see ``CircuitBreaker.named``): while it is open each attempt fails at
+    once with category DEPENDENCY, saying until when; every attempt that runs counts as a
+    success or failure on it. Not on wait and approval steps, which call nothing.
     """
 
     name: str
@@ -123,6 +129,7 @@ class Step:
     # hooks
     skip_if: Handler | Expression | str | None = None
     on_failure: Handler | None = None
+    circuit_breaker: CircuitBreaker | str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -151,6 +158,10 @@ class Step:
                 f"step {self.name!r}: handler must be callable, got {type(self.handler).__name__}"
             )
         self._check_hooks()
+        if self.circuit_breaker is not None:
+            idle = self.step_type in (StepType.WAIT, StepType.APPROVAL)  # they call nothing
+            check_step_guard(self.name, self.circuit_breaker,
+                             self.step_type.value if idle else None)
 
     def _check_hooks(self) -> None:
         """Compile an expression ``skip_if``, check both hooks, and guard the handler."""
@@ -196,12 +207,13 @@ class Step:
                 depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
                 retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
                 description: str = "", skip_if: Handler | Expression | str | None = None,
-                on_failure: Handler | None = None) -> Step:
+                on_failure: Handler | None = None,
+                circuit_breaker: CircuitBreaker | str | None = None) -> Step:
         """A step whose handler is called as ``handler(ctx, config)``."""
         return cls(name, StepType.LAMBDA, handler=handler, config=config or {},
                    depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
                    timeout_seconds=timeout_seconds, description=description or _doc(handler),
-                   skip_if=skip_if, on_failure=on_failure)
+                   skip_if=skip_if, on_failure=on_failure, circuit_breaker=circuit_breaker)
 
     @classmethod
     def from_function(cls, name: str, fn: Handler, config: Mapping[str, Any] | None = None,
@@ -210,32 +222,36 @@ class Step:
                       retry_policy: RetryPolicy | None = None,
                       timeout_seconds: float | None = None, description: str = "",
                       skip_if: Handler | Expression | str | None = None,
-                      on_failure: Handler | None = None) -> Step:
+                      on_failure: Handler | None = None,
+                      circuit_breaker: CircuitBreaker | str | None = None) -> Step:
         """A step calling a plain function with keyword arguments taken from
         step config, then run params, then earlier outputs (latest wins)."""
         return cls(name, StepType.FUNCTION, handler=fn, config=config or {},
                    depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
                    timeout_seconds=timeout_seconds, description=description or _doc(fn),
-                   skip_if=skip_if, on_failure=on_failure)
+                   skip_if=skip_if, on_failure=on_failure, circuit_breaker=circuit_breaker)
 
     @classmethod
     def pipeline(cls, name: str, pipeline_name: str, config: Mapping[str, Any] | None = None,
                  depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
                  retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
-                 description: str = "") -> Step:
+                 description: str = "",
+                 circuit_breaker: CircuitBreaker | str | None = None) -> Step:
         """A step running the handler registered under ``pipeline_name``."""
         if not pipeline_name:
             raise ValueError(f"step {name!r}: pipeline name must not be empty")
         return cls(name, StepType.PIPELINE, pipeline_name=pipeline_name, config=config or {},
                    depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
-                   timeout_seconds=timeout_seconds, description=description)
+                   timeout_seconds=timeout_seconds, description=description,
+                   circuit_breaker=circuit_breaker)
 
     @classmethod
     def workflow(cls, name: str, workflow_name: str, params: Mapping[str, Any] | None = None,
                  wait: bool = True, timeout_seconds: float | None = 600,
                  on_error: ErrorPolicy = ErrorPolicy.STOP, depends_on: Iterable[str] | None = None,
                  inherit_context: bool = True, config: Mapping[str, Any] | None = None,
-                 retry_policy: RetryPolicy | None = None, description: str = "") -> Step:
+                 retry_policy: RetryPolicy | None = None, description: str = "",
+                 circuit_breaker: CircuitBreaker | str | None = None) -> Step:
         """A step invoking another registered workflow.
 
         ``params`` values may be ``$.outputs.step.key`` / ``$.params.key`` references,
@@ -247,7 +263,8 @@ class Step:
         return cls(name, StepType.WORKFLOW, workflow_name=workflow_name, params=params or {},
                    wait_for_child=wait, timeout_seconds=timeout_seconds, on_error=on_error,
                    depends_on=_deps(depends_on), inherit_context=inherit_context,
-                   config=config or {}, retry_policy=retry_policy, description=description)
+                   config=config or {}, retry_policy=retry_policy, description=description,
+                   circuit_breaker=circuit_breaker)
 
     @classmethod
     def map(cls, name: str, items_path: str | None = None,
@@ -255,7 +272,8 @@ class Step:
             config: Mapping[str, Any] | None = None, depends_on: Iterable[str] | None = None,
             on_error: ErrorPolicy = ErrorPolicy.STOP, retry_policy: RetryPolicy | None = None,
             timeout_seconds: float | None = None, items_source: str | None = None,
-            partition_by: str | None = None, description: str = "") -> Step:
+            partition_by: str | None = None, description: str = "",
+            circuit_breaker: CircuitBreaker | str | None = None) -> Step:
         """Run ``iterator_steps`` once per item found at ``items_path``.
 
         Each item (a dict) becomes the iterator steps' config; items that are not dicts are
@@ -276,7 +294,7 @@ class Step:
                    max_concurrency=max_concurrency, config=config or {},
                    depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
                    timeout_seconds=timeout_seconds, partition_by=partition_by,
-                   description=description)
+                   description=description, circuit_breaker=circuit_breaker)
 
     @classmethod
     def wait(cls, name: str, duration_seconds: float = 0.0,
@@ -376,6 +394,9 @@ class Step:
             data["skip_if"] = callable_ref(self.skip_if)
         if self.on_failure is not None:
             data["on_failure"] = callable_ref(self.on_failure)
+        if self.circuit_breaker is not None:
+            data["circuit_breaker"] = self.circuit_breaker if isinstance(
+                self.circuit_breaker, str) else self.circuit_breaker.to_dict()
         if self.description:
             data["description"] = self.description
         return data

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .alerts.policy import AlertPolicy
 from .cron import CronError, check_cron
 from .errors import UnknownStepError, WorkflowValidationError
 from .graph import Plan, build_plan
@@ -152,11 +153,13 @@ class Workflow:
     ``artifact_retention`` (an ``ArtifactRetention``) is applied to a tracked run's artifacts
     when the run ends. ``checkpoint_config`` (a ``CheckpointConfig``) says how the run's state
     is committed for recovery; None, the default, is what tracked runs do: every step.
+    ``alerts`` (an ``AlertPolicy``, spec §15b) says whom a tracked run alerts when it fails,
+    runs slow or waits for an approval.
     """
 
     __slots__ = ("name", "steps", "domain", "description", "version", "tags", "defaults",
                  "execution_policy", "schedule", "concurrency", "artifact_retention",
-                 "checkpoint_config", "_plan")
+                 "checkpoint_config", "alerts", "_plan")
 
     def __init__(self, name: str, steps: Iterable[Step], domain: str = "",
                  description: str = "", version: int = 1, tags: Iterable[str] = (),
@@ -165,7 +168,8 @@ class Workflow:
                  schedule: str | None = None,
                  concurrency: ConcurrencyPolicy | None = None,
                  artifact_retention: Any = None,
-                 checkpoint_config: CheckpointConfig | None = None) -> None:
+                 checkpoint_config: CheckpointConfig | None = None,
+                 alerts: AlertPolicy | None = None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise WorkflowValidationError(f"a workflow needs a non-empty name, got {name!r}")
         step_list = list(steps)
@@ -204,6 +208,10 @@ class Workflow:
                 f"workflow {name!r}: checkpoint_config must be a CheckpointConfig, "
                 f"got {type(checkpoint_config).__name__}")
         self.checkpoint_config = checkpoint_config
+        if alerts is not None and not isinstance(alerts, AlertPolicy):
+            raise WorkflowValidationError(
+                f"workflow {name!r}: alerts must be an AlertPolicy, got {type(alerts).__name__}")
+        self.alerts = alerts
         self._plan = build_plan(name, self.steps)
         for step in _walk(self.steps):
             if step.step_type is StepType.MAP:
@@ -279,6 +287,8 @@ class Workflow:
             data["concurrency"] = self.concurrency.to_dict()
         if self.checkpoint_config is not None:
             data["checkpoint_config"] = self.checkpoint_config.to_dict()
+        if self.alerts is not None:
+            data["alerts"] = self.alerts.to_dict()
         return data
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from .analytics import AnalyticsScreen
 from .catalog import CatalogScreen
 from .help import HelpScreen
+from .operations import OperationsScreen
 from .playground import PlaygroundScreen
 from .playground_dialogs import OutputEditScreen, ParamEditScreen, SnapshotDiffScreen
 from .run_detail import RunDetailScreen
@@ -21,6 +22,6 @@ _HERE = Path(__file__).parent
 CSS_PATHS: list[Path] = sorted(_HERE.glob("*.tcss"))
 """Every screen's stylesheet, for the App's ``CSS_PATH`` (each rule is scoped by screen)."""
 
-__all__ = ["CSS_PATHS", "AnalyticsScreen", "CatalogScreen", "HelpScreen", "OutputEditScreen", "ParamEditScreen",
+__all__ = ["CSS_PATHS", "AnalyticsScreen", "CatalogScreen", "HelpScreen", "OperationsScreen", "OutputEditScreen", "ParamEditScreen",
            "PlaygroundScreen", "RunDetailScreen", "RunParamsScreen", "RunsScreen",
            "SchedulesScreen", "SnapshotDiffScreen", "VersionsScreen", "WorkflowScreen", "YamlScreen"]

@@ -32,6 +32,7 @@ from screens import (
     AnalyticsScreen,
     CatalogScreen,
     HelpScreen,
+    OperationsScreen,
     RunsScreen,
     SchedulesScreen,
 )
@@ -70,7 +71,8 @@ class SpineApp(App[None]):
     CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", *CSS_PATHS]
     MODES: ClassVar[dict[str, Any]] = {"catalog": CatalogScreen, "runs": RunsScreen,
                                        "analytics": AnalyticsScreen,
-                                       "schedules": SchedulesScreen}
+                                       "schedules": SchedulesScreen,
+                                       "operations": OperationsScreen}
     DEFAULT_MODE = "catalog"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
@@ -79,6 +81,7 @@ class SpineApp(App[None]):
         Binding("C", "switch_mode('catalog')", "Catalog"),
         Binding("A", "switch_mode('analytics')", "Analytics"),
         Binding("S", "switch_mode('schedules')", "Schedules"),
+        Binding("O", "switch_mode('operations')", "Ops"),
         Binding("ctrl+t", "toggle_theme", "Dark/light"),
     ]
 

@@ -4,6 +4,7 @@ serve it to browsers (``--web``, in ``web.py``)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,7 +91,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .app import make_app  # Textual loads only when the app really starts
 
     app = make_app(settings=settings)
-    app.run()
+    # engine objects that find their store themselves (breakers, the DLQ, alerts) use $SPINE_DB:
+    # point it at the store the workbench shows while the app runs
+    before = os.environ.get("SPINE_DB")
+    os.environ["SPINE_DB"] = str(settings.db_path)
+    try:
+        app.run()
+    finally:
+        if before is None:
+            os.environ.pop("SPINE_DB", None)
+        else:
+            os.environ["SPINE_DB"] = before
     return app.return_code or 0
 
 

@@ -170,10 +170,11 @@ def apply_replan(state: State, plan: Replan, requester: str | None) -> State:
     for k, i in enumerate(plan.plan.order):
         order_pos[i] = k
     new = state.evolve(steps=plan.steps, plan=plan.plan, order_pos=tuple(order_pos), runs=runs,
-                       done_prefix=0, adaptive=(*state.adaptive, *plan.changes))
+                       done_prefix=0, adaptive=(*state.adaptive, *plan.changes),
+                       stale=state.stale - set(plan.skipped))
     if plan.retried:
         new = new.without_runs(list(plan.retried)).release_skipped()
-    return _settled(new)
+    return new.settled()
 
 
 def retry_counts(state: State) -> dict[str, int]:
@@ -200,17 +201,6 @@ def _status_in(state: State) -> Any:
     return status
 
 
-def _settled(state: State) -> State:
-    """Recompute the done prefix and the halting failure after the plan changed."""
-    order, names, runs = state.plan.order, state.plan.names, state.runs
-    prefix = 0
-    while prefix < len(order) and names[order[prefix]] in runs:
-        prefix += 1
-    index = state.plan.index
-    halted = next((n for n, r in runs.items() if n in index and state.halts(index[n], r)), None)
-    return state.evolve(done_prefix=prefix, halted_by=halted)
-
-
 def _close_for_continuation(state: State, continuation: Continuation) -> State:
     """Steps that had not run are skipped: the run ended by continuing as a new one."""
     runs = dict(state.runs)
@@ -218,4 +208,4 @@ def _close_for_continuation(state: State, continuation: Continuation) -> State:
     for name in state.plan.names:
         if name not in runs:
             runs[name] = StepRun(name, RunStatus.SKIPPED, error=reason)
-    return _settled(state.evolve(runs=runs))
+    return state.evolve(runs=runs).settled()

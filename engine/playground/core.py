@@ -41,6 +41,9 @@ class WorkflowPlayground(PlaygroundSession):
     on a timeline that ``step_back``/``rewind``/``goto`` move along by pointer. Breakpoints
     (on step names or conditions over the context) pause ``continue_``/``run_to``;
     sub-workflow and map steps can be stepped over (``step``) or into (``step_into``).
+    Edit and continue: ``reload``/``reload_file`` swap in an edited definition, keeping the
+    records of unchanged steps and marking the rest stale (``stale_steps``);
+    ``continue_stale`` re-runs those, ``retry_stored`` retries a ``load_run`` run for real.
     Pass a runner with listeners to see the steps' events. Not thread-safe, except
     ``interrupt()``.
     """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import UnknownStepError, WorkflowError
 
 
@@ -59,3 +61,22 @@ class BreakpointError(PlaygroundError):
 
 class RecordedRunError(PlaygroundError):
     """A persisted run does not match its workflow definition or is not a run at all."""
+
+
+class ReloadError(PlaygroundError):
+    """An edited definition that cannot replace the session's: it does not load (``errors``
+    holds the file:line ``LoadError``s the catalog shows), names another workflow, misses a
+    pipeline, or drops the step being inspected. The session stays on its last good one."""
+
+    def __init__(self, message: str, errors: tuple[Any, ...] = ()) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class NothingStaleError(PlaygroundError):
+    """``continue_stale`` was asked for, but no step's record predates an edit."""
+
+
+class RetryStoredError(PlaygroundError):
+    """``retry_stored`` cannot start: no stored run is open, or the retry would reuse a stored
+    output that the edit changed."""

@@ -39,6 +39,7 @@ from .errors import (
     StepNotRunError,
 )
 from .nested import ChildSpec, Finish
+from .reload import Definition, ReloadMixin, as_workflow
 from .state import (
     ContextView,
     Snapshot,
@@ -64,7 +65,7 @@ class _Child:
     kind: str = "sub-workflow"
 
 
-class PlaygroundSession(AdaptiveSessionMixin):
+class PlaygroundSession(AdaptiveSessionMixin, ReloadMixin):
     """The timeline half of ``WorkflowPlayground``: every change appends an immutable
     ``Snapshot``, and going back is moving a cursor, never recomputing.
 
@@ -94,12 +95,13 @@ class PlaygroundSession(AdaptiveSessionMixin):
         self._into: dict[str, Callable[[], ChildSpec]] = {}
         self._interrupt = threading.Event()
         self._init_adaptive()
+        self._init_reload()
 
     # ------------------------------------------------------------------ loading
     def load(self, workflow: Workflow | Any, params: Mapping[str, Any] | None = None, *,
              run_id: str | None = None) -> Snapshot:
         """Open ``workflow`` at its start (params over the workflow's defaults, as in a run)."""
-        wf = _as_workflow(workflow)
+        wf = as_workflow(workflow)
         pipelines, workflows = missing_references(wf)
         if pipelines:
             raise UnknownPipelineError(pipelines, wf.name)
@@ -107,8 +109,11 @@ class PlaygroundSession(AdaptiveSessionMixin):
             raise UnknownWorkflowError(workflows, wf.name)
         state = initial_state(wf, {**wf.defaults, **(params or {})}, None, (wf.name,),
                                run_id or new_run_id())
+        self._definitions = {}
         self._open(wf, [Snapshot(0, SnapshotKind.LOAD, None, None, state)], 0)
+        self._definitions[0].prints()  # now: a later in-place module reload cannot alter them
         self.source_run_id = None
+        self._recorded = None
         return self.current
 
     def load_run(self, run_id: str, store: RunSource, *, at: int | str | None = None
@@ -130,7 +135,7 @@ class PlaygroundSession(AdaptiveSessionMixin):
         if not isinstance(recorded, RecordedRun):
             raise RecordedRunError(f"{type(store).__name__}.recorded_run({run_id!r}) returned "
                                    f"{type(recorded).__name__}, not a RecordedRun")
-        wf = _as_workflow(recorded.workflow)
+        wf = as_workflow(recorded.workflow)
         unknown = [r.name for r in recorded.steps if r.name not in wf.plan.index]
         if unknown:
             raise RecordedRunError(
@@ -150,7 +155,9 @@ class PlaygroundSession(AdaptiveSessionMixin):
             state = state.with_run(run)
             timeline.append(Snapshot(len(timeline), SnapshotKind.RESTORED, run.name, run, state))
         position = _position(timeline, at, wf, run_id)
+        self._definitions = {}
         self._open(wf, timeline, position)
+        self._remember_recorded(recorded.steps, store)
         self.source_run_id = run_id
         return self.current
 
@@ -159,10 +166,20 @@ class PlaygroundSession(AdaptiveSessionMixin):
         first = self._require_loaded()[0]
         self.abandon()
         state = first.state.evolve(run_id=new_run_id())
-        self._open(self._workflow, [replace(first, state=state)], 0)  # type: ignore[arg-type]
+        wf = self._workflow
+        assert wf is not None
+        if state.generation != self._generation:  # the load predates a reload: start on the edit
+            state = initial_state(wf, first.state.params, None, state.call_chain, state.run_id
+                                  ).evolve(generation=self._generation)
+        self._open(wf, [replace(first, state=state)], 0)
         return self.current
 
     def _open(self, wf: Workflow, timeline: list[Snapshot], position: int) -> None:
+        generation = timeline[position].state.generation
+        known = self._definitions.get(generation)
+        self._definitions = {generation: known if known is not None and known.workflow is wf
+                             else Definition(wf)}
+        self._generation = generation
         self._workflow = wf
         self._timeline = timeline
         self._pos = position
@@ -275,6 +292,7 @@ class PlaygroundSession(AdaptiveSessionMixin):
             "params": dict(state.params),
             "breakpoints": [bp.describe() for bp in self._breakpoints.values()],
             "graph_changes": [c.to_dict() for c in state.adaptive],
+            "stale": list(self.current.stale),
             "history": [s.to_dict() for s in self.history],
         }
 
@@ -331,7 +349,10 @@ class PlaygroundSession(AdaptiveSessionMixin):
                 "abandon() to drop it first")
 
     def _ready_state(self) -> State:
+        """The current state, ready for a change: on the current definition, no child open."""
         self._require_navigable()
+        if self._state.generation != self._generation:
+            self._rebase()
         return self._state
 
     def _index(self, state: State, name: str) -> int:
@@ -442,15 +463,6 @@ class PlaygroundSession(AdaptiveSessionMixin):
         self._pos = snapshot.index
         self.last_stop = None
         return snapshot
-
-
-def _as_workflow(workflow: Any) -> Workflow:
-    if isinstance(workflow, Workflow):
-        return workflow
-    inner = getattr(workflow, "workflow", None)  # ManagedWorkflow
-    if isinstance(inner, Workflow):
-        return inner
-    raise TypeError(f"the playground needs a Workflow, got {type(workflow).__name__}")
 
 
 def _position(timeline: list[Snapshot], at: int | str | None, wf: Workflow, run_id: str) -> int:

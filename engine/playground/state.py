@@ -37,6 +37,7 @@ class SnapshotKind(StrEnum):
     SET_OUTPUT = "set_output"
     RESTORED = "restored"
     CONTINUED = "continued"  # a step continued the run as a new one (continue_as_new)
+    RELOAD = "reload"  # the workflow's definition was swapped for an edited one
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -46,7 +47,9 @@ class State:
     ``outputs`` holds completed steps' outputs in completion order (seeded outputs of a
     stepped-into child first); ``runs`` every step that has a record. ``steps`` and ``plan``
     live here, not on the playground, so changes to the workflow itself can be snapshotted;
-    ``adaptive`` logs the adaptive changes applied on the way to this state.
+    ``adaptive`` logs the adaptive changes applied on the way to this state. ``stale`` names
+    steps whose record predates an edit of their code, config or wiring (always a subset of
+    ``runs``), and ``generation`` says which loaded definition ``steps`` come from.
     """
 
     run_id: str
@@ -62,6 +65,8 @@ class State:
     halted_by: str | None = None
     done_prefix: int = 0  # plan.order[:done_prefix] all have records
     adaptive: tuple[GraphChange, ...] = ()
+    stale: frozenset[str] = frozenset()
+    generation: int = 0
 
     # ------------------------------------------------------------------ queries
     def next_index(self) -> int | None:
@@ -130,7 +135,9 @@ class State:
             order, names = self.plan.order, self.plan.names
             while prefix < len(order) and names[order[prefix]] in runs:
                 prefix += 1
-        return self.evolve(outputs=outputs, runs=runs, halted_by=halted_by, done_prefix=prefix)
+        stale = self.stale - {name} if name in self.stale else self.stale
+        return self.evolve(outputs=outputs, runs=runs, halted_by=halted_by, done_prefix=prefix,
+                           stale=stale)
 
     def without_runs(self, names: list[str]) -> State:
         """A state where ``names`` have no record (and no output): they are pending again."""
@@ -140,7 +147,7 @@ class State:
         runs = {k: v for k, v in self.runs.items() if k not in names}
         prefix = min(self.done_prefix, *(self.order_pos[self.plan.index[n]] for n in names))
         return self.evolve(outputs=outputs, runs=runs, done_prefix=prefix,
-                           halted_by=self._first_halting(runs))
+                           halted_by=self._first_halting(runs), stale=self.stale - set(names))
 
     def release_skipped(self) -> State:
         """Steps skipped because an upstream step failed become pending once nothing blocks them."""
@@ -155,6 +162,15 @@ class State:
                 del runs[names[i]]
                 released.append(names[i])
         return self.without_runs(released)
+
+    def settled(self) -> State:
+        """This state with the done prefix and the halting failure recomputed, after its
+        plan or records were replaced wholesale (an adaptive change, a reload)."""
+        order, names, runs = self.plan.order, self.plan.names, self.runs
+        prefix = 0
+        while prefix < len(order) and names[order[prefix]] in runs:
+            prefix += 1
+        return self.evolve(done_prefix=prefix, halted_by=self._first_halting(runs))
 
     def _first_halting(self, runs: Mapping[str, StepRun]) -> str | None:
         index = self.plan.index
@@ -272,6 +288,16 @@ class Snapshot:
     def halted_by(self) -> str | None:
         """The failed step that stops the run at this point, if any."""
         return self.state.halted_by
+
+    @property
+    def stale(self) -> tuple[str, ...]:
+        """Steps whose record here predates an edit of the workflow, in plan order: their
+        output came from the code before the edit (``continue_stale`` runs them again)."""
+        state = self.state
+        if not state.stale:
+            return ()
+        names = state.plan.names
+        return tuple(names[i] for i in state.plan.order if names[i] in state.stale)
 
     @property
     def context(self) -> ContextView:

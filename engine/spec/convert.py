@@ -16,14 +16,16 @@ from typing import Any
 import yaml
 
 from ..adapters import WorkflowStepFunction
+from ..circuit_breaker import CircuitBreaker
 from ..errors import WorkflowSpecError
 from ..expressions import Expression
 from ..policies import ErrorPolicy, RetryPolicy
 from ..refs import import_ref, is_ref
 from ..steps import ApprovalGate, Handler, Step, StepType, callable_ref
 from ..workflow import ConcurrencyPolicy, OnConflict, Workflow
+from .alerts import alerts_doc
 from .locate import Loc
-from .models import API_VERSION, KIND, ConcurrencySpec, StepSpec
+from .models import API_VERSION, KIND, BreakerSpec, ConcurrencySpec, StepSpec
 
 #: builds the error for a message at a document location
 ErrorAt = Callable[[str, Loc], WorkflowSpecError]
@@ -40,7 +42,8 @@ def workflow_doc(workflow: Workflow, source: str) -> dict[str, Any]:
             "policy": {"execution": policy.mode.value, "on_failure": policy.on_failure.value,
                        "max_concurrency": policy.max_concurrency},
             "concurrency": workflow.concurrency and concurrency_doc(workflow.concurrency),
-            "defaults": dict(workflow.defaults), "schedule": workflow.schedule}
+            "defaults": dict(workflow.defaults), "schedule": workflow.schedule,
+            "alerts": alerts_doc(workflow.alerts, source)}
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": set_only(meta),
             "spec": set_only(body)}
 
@@ -88,7 +91,8 @@ def step_doc(step: Step, source: str) -> dict[str, Any]:
         "inherit_context": None if step.inherit_context or not sub else False,
         "skip_if": _skip_if_doc(step, source),
         "on_failure": step.on_failure and _exportable_ref(step.name, "on_failure",
-                                                          step.on_failure, source)}))
+                                                          step.on_failure, source),
+        "circuit_breaker": breaker_doc(step.circuit_breaker)}))
     if step.depends_on is not None:  # [] (a root) differs from absent (after the previous step)
         doc["depends_on"] = list(step.depends_on)
     timed = kind is not StepType.APPROVAL and step.timeout_seconds is not None
@@ -103,6 +107,15 @@ def _skip_if_doc(step: Step, source: str) -> str | None:
     if skip is None or isinstance(skip, Expression):
         return None if skip is None else skip.text
     return _exportable_ref(step.name, "skip_if", skip, source)
+
+
+def breaker_doc(breaker: CircuitBreaker | str | None) -> str | dict[str, Any] | None:
+    """``circuit_breaker:`` of a step: a name as given, a breaker as its name plus the
+    thresholds that differ from the defaults."""
+    if breaker is None or isinstance(breaker, str):
+        return breaker
+    defaults = BreakerSpec(name=breaker.name).model_dump()
+    return {k: v for k, v in breaker.to_dict().items() if k == "name" or v != defaults[k]}
 
 
 def approval_doc(gate: ApprovalGate, timeout_seconds: float | None) -> dict[str, Any]:
@@ -153,6 +166,10 @@ def build_step(spec: StepSpec, loc: Loc, error: ErrorAt) -> Step:
             **{**spec.retry.model_dump(),
                "retryable_categories": tuple(spec.retry.retryable_categories)}),
     }
+    if spec.circuit_breaker is not None:
+        breaker = spec.circuit_breaker
+        common["circuit_breaker"] = breaker if isinstance(breaker, str) else \
+            CircuitBreaker(**breaker.model_dump())
     try:
         step = _build_kind(spec, loc, error, common)
         hooks = _hooks(spec, loc, error)

@@ -40,6 +40,7 @@ from ..errors import WorkflowSpecError, WorkflowValidationError
 from ..policies import ErrorPolicy, ExecutionMode, WorkflowExecutionPolicy
 from ..triggers.trigger import EventTrigger
 from ..workflow import Workflow
+from .alerts import alert_policy
 from .convert import build_step, concurrency_policy, dump_yaml, workflow_doc
 from .locate import Loc, check_header, line_at, load_document, locate, schema_error
 from .models import (
@@ -177,7 +178,8 @@ class WorkflowSpec(BaseModel):
             return Workflow(meta.name, steps, domain=meta.domain, description=meta.description,
                         version=meta.version, tags=meta.tags, defaults=body.defaults,
                         execution_policy=policy, schedule=body.schedule,
-                        concurrency=concurrency_policy(body.concurrency))
+                        concurrency=concurrency_policy(body.concurrency),
+                        alerts=alert_policy(body.alerts))
         except WorkflowValidationError as exc:
             raise self._error(str(exc), locate(exc, body.steps, meta.name)) from None
 

@@ -11,6 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from ..circuit_breaker import (
+    DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_RECOVERY_TIMEOUT,
+    DEFAULT_SUCCESS_THRESHOLD,
+)
 from ..cron import CronError, check_cron
 from ..expressions import Expression, ExpressionError
 from ..policies import RetryPolicy, WorkflowExecutionPolicy
@@ -19,12 +24,16 @@ from ..steps import SKIP_IF_NAMES
 from ..triggers.declare import MODEL_UNDER as TRIGGER_MODELS
 from ..triggers.declare import TriggerSpec
 from ..workflow import ConcurrencyPolicy
+from .alerts import MODEL_UNDER as ALERT_MODELS
+from .alerts import AlertsSpec
 
 API_VERSION = "spine.io/v1"
 KIND = "Workflow"
 STEP_KINDS = ("pipeline", "workflow", "lambda", "function", "map", "wait", "approval")
 #: step kinds whose handler a ``skip_if`` guards
 SKIP_IF_KINDS = ("lambda", "function")
+#: step kinds that call nothing, so no circuit breaker guards them
+UNGUARDED_KINDS = ("wait", "approval")
 #: keys only sub-workflow steps take
 WORKFLOW_ONLY = frozenset({"params", "wait_for_completion", "inherit_context"})
 _RETRY = RetryPolicy()
@@ -153,6 +162,20 @@ class ApprovalSpec(BaseModel):
         return self.timeout_seconds
 
 
+class BreakerSpec(BaseModel):
+    """``circuit_breaker:`` with its thresholds; mirrors ``CircuitBreaker`` and its defaults
+    (a plain name instead finds the breaker by name when the step runs)."""
+
+    model_config = STRICT_MODEL
+    name: Name
+    failure_threshold: int = Field(default=DEFAULT_FAILURE_THRESHOLD, ge=1,
+                                   description="consecutive failures that open the breaker")
+    recovery_timeout: float = Field(default=DEFAULT_RECOVERY_TIMEOUT, ge=0,
+                                    description="seconds an open breaker refuses calls")
+    success_threshold: int = Field(default=DEFAULT_SUCCESS_THRESHOLD, ge=1,
+                                   description="trial successes that close a half-open breaker")
+
+
 class StepSpec(BaseModel):
     """One step; exactly one of the kind keys (``pipeline``, ``workflow``, ``lambda``,
     ``function``, ``map``, ``wait``, ``approval``) says what it runs."""
@@ -181,6 +204,9 @@ class StepSpec(BaseModel):
         "steps")
     on_failure: OnFailure | None = Field(
         default=None, description="'module:qualname' of a handler run after the step fails")
+    circuit_breaker: Name | BreakerSpec | None = Field(
+        default=None, description="guard the step with a circuit breaker: its name, or a "
+        "mapping with name and thresholds; while open the step fails at once (DEPENDENCY)")
 
     @property
     def kind(self) -> str:
@@ -210,6 +236,9 @@ class StepSpec(BaseModel):
         if self.skip_if is not None and kind not in SKIP_IF_KINDS:
             raise ValueError(f"step {self.name!r}: skip_if works on lambda and function steps, "
                              f"not on a {kind} step")
+        if self.circuit_breaker is not None and kind in UNGUARDED_KINDS:
+            raise ValueError(f"step {self.name!r}: circuit_breaker guards steps that call "
+                             f"something, not a {kind} step")
         return self
 
 
@@ -262,6 +291,9 @@ class WorkflowBody(BaseModel):
     triggers: list[TriggerSpec] = Field(
         default_factory=list, description="events that start this workflow (webhook, file, "
         "poll); see engine.triggers.declare")
+    alerts: AlertsSpec | None = Field(
+        default=None, description="whom to alert when a run fails, runs slow or waits for an "
+        "approval; see engine.spec.alerts")
 
 
 MapSpec.model_rebuild()
@@ -269,4 +301,5 @@ MapSpec.model_rebuild()
 MODEL_UNDER: dict[str, type[BaseModel]] = {
     "metadata": Metadata, "spec": WorkflowBody, "policy": PolicySpec, "steps": StepSpec,
     "map": MapSpec, "wait": WaitSpec, "approval": ApprovalSpec, "retry": RetrySpec,
-    "concurrency": ConcurrencySpec, **TRIGGER_MODELS}
+    "circuit_breaker": BreakerSpec,
+    "concurrency": ConcurrencySpec, **TRIGGER_MODELS, **ALERT_MODELS}

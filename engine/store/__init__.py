@@ -5,7 +5,11 @@ behind them are private. Writing is the recorder's job (``engine.store.recorder`
 control goes through ``engine.RunControl``.
 """
 
+from .alerts import ALERT_STATUSES, AlertOutbox, AlertRecord, UnknownAlertError
+from .anomalies import AnomalyRecord, UnknownAnomalyError
 from .api_keys import SCOPES, ApiKeyError, ApiKeyRecord, ApiKeyStore
+from .breakers import BreakerRecord, CircuitState
+from .dead_letters import DeadLetter, UnknownDeadLetterError
 from .paths import default_db_path, resolve_db_path
 from .records import (
     ApprovalRecord,
@@ -30,12 +34,19 @@ from .views import WorkflowStats, count_runs, find_log, log_seqs, logs_by_seq, w
 
 __all__ = [
     "SCOPES",
+    "ALERT_STATUSES",
+    "AlertOutbox",
+    "AlertRecord",
+    "AnomalyRecord",
     "ApiKeyError",
     "ApiKeyRecord",
     "ApiKeyStore",
     "ApprovalRecord",
     "ArtifactRecord",
     "ArtifactState",
+    "BreakerRecord",
+    "CircuitState",
+    "DeadLetter",
     "EventRecord",
     "LogRecord",
     "RunRecord",
@@ -50,6 +61,9 @@ __all__ = [
     "StoreLike",
     "TimeWindow",
     "TimeWindowError",
+    "UnknownAlertError",
+    "UnknownAnomalyError",
+    "UnknownDeadLetterError",
     "UnknownRunError",
     "UnknownScheduleError",
     "WorkflowStats",

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from ..alerts.listener import AlertListener
 from ..artifacts import LocalArtifactStore
 from ..events import Lineage, Listener, RunOrigin, RunPending, RunSkipped
 from ..ids import new_run_id, now
@@ -56,10 +57,11 @@ class TrackedWorkflowRunner:
         self.poll_interval = poll_interval
         self.poller = ControlPoller(self.store.db, poll_interval)
         self.recorder = RunRecorder(self.store.db)
+        self.alerts = AlertListener(self.store.db)  # queues the workflows' alerts (outbox)
         self.versions = WorkflowVersionStore(self.store)
         if artifact_store is None:
             artifact_store = LocalArtifactStore(self.store.path.parent / "artifacts")
-        self.runner = _LinkedRunner(self, listeners=[self.recorder, *listeners],
+        self.runner = _LinkedRunner(self, listeners=[self.recorder, self.alerts, *listeners],
                                     capture_logs=capture_logs, artifact_store=artifact_store)
 
     def subscribe(self, listener: Listener) -> Any:
@@ -207,6 +209,7 @@ class TrackedWorkflowRunner:
                            partition_key=origin.partition_key, version=version,
                            lineage=origin.lineage)
         emit = self.runner.emit
+        self.alerts.watch(run_id, wf.name, wf.alerts, wf.steps)
         emit(RunPending(run_id=run_id, workflow=wf.name, at=now(), params=params,
                         step_names=wf.plan.names, origin=origin))
         signals = TrackedRunSignals(self.store.db, run_id, wf.name, emit, cancel,
@@ -239,6 +242,7 @@ class TrackedWorkflowRunner:
             return result
         finally:
             self.recorder.flush()
+            self.alerts.unwatch(run_id)
 
     def launch_link(self, link: ContinuedRun) -> tuple[RunLoop | None, WorkflowResult]:
         """Run one ``continue_as_new`` link as a tracked run of its own: created, admitted by
@@ -269,6 +273,7 @@ class TrackedWorkflowRunner:
         """Flush buffered events and stop the background writer and the command poller."""
         self.poller.close()
         self.recorder.close()
+        self.alerts.close()
 
     def __enter__(self) -> TrackedWorkflowRunner:
         return self

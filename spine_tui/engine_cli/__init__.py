@@ -14,7 +14,8 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from rich.text import Text
 
@@ -22,14 +23,19 @@ from engine import StoreError
 from spine_tui import __version__
 
 from . import (
+    alerts,
     analytics,
     apikey,
     approvals,
     artifacts,
     catalog,
+    config_cmd,
     control,
     debug,
+    dlq,
+    flags,
     logs,
+    metrics,
     resume,
     retry,
     run,
@@ -45,30 +51,30 @@ from ._store import add_db_option
 
 EPILOG = """\
 examples:
-  spine-engine list                         workflows in ./workflows or the bundled samples
-  spine-engine show b1.hello_world          steps, dependencies and DAG layers
-  spine-engine validate flows/              check files without running them
-  spine-engine run flows/etl.py --param n=3 run with live progress, recorded in the store
-  spine-engine runs --status failed         the stored runs, newest first
-  spine-engine status 3f9a                  one run and its steps (a unique id prefix)
-  spine-engine logs 3f9a --follow           a run's output, live from any process
-  spine-engine pause 3f9a --wait            hold a run in any process; `resume 3f9a` goes on
-  spine-engine cancel 3f9a --wait           stop a run in any process
-  spine-engine resume 3f9a                  un-pause a run, or continue an interrupted one
-  spine-engine retry 3f9a                   re-run a failed run from the failed step (new id)
-  spine-engine replay 3f9a transform        run one step again with its stored inputs
-  spine-engine approvals                    approval steps runs are waiting on
-  spine-engine approve 3f9a deploy --by ann let a run waiting on step deploy go on
-  spine-engine reject 3f9a deploy           fail that step (category REJECTED)
-  spine-engine debug debug.pipeline         step through a workflow at a pdb-like prompt
-  spine-engine debug --run 3f9a --at load   open a stored run just before a step
-  spine-engine artifacts 3f9a --root        a run's artifacts, verified on disk
-  spine-engine versions etl.daily           published versions; diff / rollback them
-  spine-engine analytics etl.daily --days 7 success rate, p50/p90/p99, failures, trend
-  spine-engine export etl.daily --yaml      a workflow as a YAML spec (import reads it)
-  spine-engine serve --port 8000            the HTTP API, cron schedules and triggers
-  spine-engine schedules                   cron schedules; create, pause, fire... them
-  spine-engine triggers fire push --event @ev.json  test a trigger's mapping by hand
+  spine-engine list                            in ./workflows, else the bundled samples
+  spine-engine show hello.world                steps, dependencies, config and DAG layers
+  spine-engine validate flows/                 check files without running them
+  spine-engine run flows/etl.py --param n=3    run with live progress, recorded
+  spine-engine runs --status failed            the stored runs, newest first
+  spine-engine status 3f9a                     one run and its steps (a unique id prefix)
+  spine-engine logs 3f9a --follow              a run's output, live from any process
+  spine-engine pause 3f9a --wait               hold a run in any process (`resume` goes on)
+  spine-engine cancel 3f9a --wait              stop a run in any process
+  spine-engine resume 3f9a                     un-pause, or continue an interrupted run
+  spine-engine retry 3f9a                      a failed run again from its failed step
+  spine-engine replay 3f9a transform           run one step again with its stored inputs
+  spine-engine approvals                       approval steps runs are waiting on
+  spine-engine approve 3f9a deploy --by ann    let a run waiting on step deploy go on
+  spine-engine reject 3f9a deploy              fail that step (category REJECTED)
+  spine-engine debug debug.pipeline            step through it at a pdb-like prompt
+  spine-engine debug --run 3f9a --at validate  a stored run, just before a step
+  spine-engine artifacts 3f9a --root           a run's artifacts, verified on disk
+  spine-engine versions etl.daily              published versions; diff / rollback them
+  spine-engine analytics etl.daily --days 7    success rate, p50/p90/p99, trend
+  spine-engine export hello.world --yaml       as a YAML spec (import reads it)
+  spine-engine serve --port 8000               HTTP API, cron schedules, triggers
+  spine-engine schedules                       cron schedules; create, pause, fire... them
+  spine-engine triggers fire push --event @ev.json --paths flows/  fire a trigger by hand
 
 The run store is one SQLite file: --db PATH, else $SPINE_DB, else $SPINE_HOME/spine.db
 (SPINE_HOME defaults to ~/.spine).
@@ -78,7 +84,7 @@ Set SPINE_DEBUG=1 to see tracebacks."""
 #: Modules that register sub-commands (``add_parser``/``add_parsers``), in help order.
 COMMAND_MODULES = (catalog, run, debug, runs, logs, control, resume, retry, approvals,
                    artifacts, versions, analytics, transfer, schedules, serve, apikey,
-                   triggers)
+                   triggers, config_cmd, flags, dlq, alerts, metrics)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     redirect = (contextlib.redirect_stdout(io.err) if getattr(args, "json", False)
                 else contextlib.nullcontext())
     try:
-        with redirect:
+        with redirect, _store_for_engine_objects(getattr(args, "db", None)):
             code: int = args.func(args, io)
         return code
     except CliError as exc:
@@ -135,6 +141,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(io, f"{type(exc).__name__}: {exc}",
                      "this looks like a bug; set SPINE_DEBUG=1 to see the traceback")
         return EXIT_USAGE
+
+
+@contextlib.contextmanager
+def _store_for_engine_objects(db: str | None) -> Iterator[None]:
+    """With ``--db``, engine objects that find their store themselves (circuit breakers, the
+    DLQ, alerts: ``$SPINE_DB``) use the same file as the command, for the command's length."""
+    if not db:
+        yield
+        return
+    before = os.environ.get("SPINE_DB")
+    os.environ["SPINE_DB"] = str(Path(db).expanduser().absolute())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SPINE_DB", None)
+        else:
+            os.environ["SPINE_DB"] = before
 
 
 def _silence_stdout() -> None:

@@ -6,11 +6,11 @@ from typing import Any
 
 from rich.text import Text
 
-from engine import RunStatus, WorkflowPlayground
-from engine.playground import Pause, Snapshot, SnapshotDiff, StopReason
+from engine import RunStatus, WorkflowPlayground, WorkflowResult
+from engine.playground import Pause, ReloadReport, Snapshot, SnapshotDiff, StopReason
 from engine.playground import SnapshotKind as Kind
 
-from ._io import preview
+from ._io import display_path, preview
 from ._store import STATUS_STYLES
 from ._store import fine_duration as duration
 
@@ -33,6 +33,8 @@ def snapshot_lines(snap: Snapshot, *, with_detail: bool = True) -> list[Text]:
         return [Text(f"[{snap.index}] start")]
     if snap.kind is Kind.SET_PARAM:
         return [Text(f"[{snap.index}] set {snap.note}")]
+    if snap.kind is Kind.RELOAD:
+        return [Text(f"[{snap.index}] {snap.note}")]
     head = Text.assemble(f"[{snap.index}] ", (snap.step_name or "", "bold"), " → ",
                          _status(snap.status), f" ({duration(snap.duration)})")
     if snap.kind is Kind.SET_OUTPUT:
@@ -74,6 +76,9 @@ def stop_line(pg: WorkflowPlayground, pause: Pause | None) -> Text:
     elif reason is StopReason.INTERRUPTED:
         text = f"interrupted before {step!r}"
     elif reason is StopReason.HALTED:
+        if step in pg.current.stale:
+            return Text(f"halted: step {step!r} failed with the code from before the edit; "
+                        "cs runs it again with the new code", style="yellow")
         return Text(f"halted: step {step!r} failed and stops the run; back, set KEY=VALUE, "
                     f"out {step} JSON or rerun {step} to go on", style="yellow")
     else:
@@ -141,6 +146,9 @@ def _history_row(snap: Snapshot) -> tuple[str, str, str, str]:
         return "start", "", "", ""
     if snap.kind is Kind.SET_PARAM:
         return f"set {snap.note}", "set_param", "", ""
+    if snap.kind is Kind.RELOAD:
+        verb, _, what = snap.note.partition(": ")
+        return verb.split(" ", 1)[0], "reload", "", what
     name = snap.step_name or ""
     if snap.kind is Kind.SET_OUTPUT:
         return name, "edited", "", "output set"
@@ -153,8 +161,9 @@ def _history_row(snap: Snapshot) -> tuple[str, str, str, str]:
 
 def step_rows(pg: WorkflowPlayground) -> list[Text]:
     """Each step in the order ``step`` takes them: status, type, ``>`` on the next, ``B`` on
-    a breakpoint."""
+    a breakpoint, ``stale`` on a result from before an edit."""
     current = pg.current
+    stale = set(current.stale)
     nxt = pg.peek()
     marked = {bp.step for bp in pg.breakpoints if bp.step}
     width = max((len(s.name) for s in current.steps), default=0)
@@ -167,6 +176,8 @@ def step_rows(pg: WorkflowPlayground) -> list[Text]:
         line = Text(f"{marker} {'B' if name in marked else ' '} {name:<{width}}  ")
         line.append(f"{status:<10}", style=STATUS_STYLES.get(status, ""))
         line.append(f"  {step.step_type.value}", style="dim")
+        if name in stale:
+            line.append("  stale", style="yellow")
         if run is not None and run.status is RunStatus.FAILED:
             line.append(f"  {error_text(run.error, run.error_category)}", style="red")
         lines.append(line)
@@ -193,3 +204,46 @@ def banner(pg: WorkflowPlayground) -> list[Text]:
              f"nothing left to run ({status.value})" if status is not RunStatus.PENDING else "")
     lines.append(Text(f"{where} — type help for commands, q to quit"))
     return lines
+
+
+def context_lines(pg: WorkflowPlayground) -> list[Text]:
+    """The current params and step outputs, one per line."""
+    lines = [Text("params", style="bold")]
+    lines += [Text(f"  {key} = {preview(value, 100) or repr(value)}")
+              for key, value in pg.params.items()] or [Text("  (none)", style="dim")]
+    lines.append(Text("outputs", style="bold"))
+    lines += [Text(f"  {step}: {preview(value, 100) or '{}'}")
+              for step, value in pg.outputs.items()] or [Text("  (none)", style="dim")]
+    return lines
+
+
+def entered_line(parent: WorkflowPlayground, child: WorkflowPlayground) -> Text:
+    """What ``s`` says on stepping into a sub-workflow or map."""
+    into = parent.stepped_into
+    where = into.describe() if into is not None else "the step"
+    steps = child.current.steps
+    names = ", ".join(s.name for s in steps[:6]) + (", …" if len(steps) > 6 else "")
+    return Text.assemble("entered ", (where, "bold"),
+                         f": {len(steps)} step{'' if len(steps) == 1 else 's'} ({names}); "
+                         "n steps, return goes back up")
+
+
+def reload_lines(report: ReloadReport) -> list[Text]:
+    """What a reload changed, and which steps went stale (``cs`` runs them again)."""
+    where = display_path(report.path) if report.path else report.workflow
+    extra = f" (+ {', '.join(report.modules)})" if report.modules else ""
+    lines = [Text.assemble(("reloaded ", "bold"), f"{where}{extra}: "
+                           f"{report.snapshot.note.partition(': ')[2]}")]
+    if report.stale:
+        lines.append(Text(f"stale: {', '.join(report.stale)} — cs runs them again with the new "
+                          "code", style="yellow"))
+    return lines
+
+
+def retry_line(run_id: str, result: WorkflowResult) -> Text:
+    """How the retry of a stored run ended."""
+    status = result.status.value
+    failed = result.failed_steps
+    text = f"retry run {run_id}: {status}" + (f" ({', '.join(failed)} failed)" if failed else "")
+    return Text(text + f"; spine-engine status {run_id} shows it",
+                style=STATUS_STYLES.get(status, ""))

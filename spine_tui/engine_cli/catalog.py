@@ -165,10 +165,24 @@ def cmd_show(args: argparse.Namespace, io: Streams) -> int:
                       Text(", ".join(deps) if deps else "(root)"), step.on_error.value,
                       _retry(step), f"{step.timeout_seconds:g}s" if step.timeout_seconds else "-")
     console.print(table)
+    _print_config(io, wf)
     console.print(Text("Layers (steps in one layer can run together)", style="bold"))
     for number, layer in enumerate(wf.plan.layers(), start=1):
         console.print(Text(f"  {number}. {', '.join(layer)}"))
     return EXIT_OK
+
+
+def _print_config(io: Streams, wf: Workflow) -> None:
+    """Which step arguments come from step config: they win over ``--param`` and earlier
+    outputs, so a run param of the same name does not reach that step."""
+    configured = [step for step in wf.steps if step.config]
+    if not configured:
+        return
+    io.console.print(Text("Step config (these arguments win over --param and earlier outputs)",
+                          style="bold"))
+    for step in configured:
+        values = ", ".join(f"{key}={value!r}" for key, value in step.config.items())
+        io.console.print(Text(f"  {step.name}: {values}"), soft_wrap=True)
 
 
 def _retry(step: Step) -> str:
@@ -274,8 +288,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser(
         "show", help="show one workflow's steps and DAG",
         description="Print a workflow's metadata, its steps with resolved dependencies, "
-                    "error and retry policies, and the layers of its DAG.",
-        epilog="examples:\n  spine-engine show b1.hello_world\n"
+                    "error and retry policies, the step arguments set by config (they win "
+                    "over --param), and the layers of its DAG.",
+        epilog="examples:\n  spine-engine show hello.world\n"
                "  spine-engine show flows/etl.py\n"
                "  spine-engine show etl.daily --paths flows/ --json\n"
                "  spine-engine show etl.daily --paths flows/ --yaml > etl.yaml",

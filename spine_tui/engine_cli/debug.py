@@ -4,12 +4,16 @@ The session is a ``WorkflowPlayground``: steps run in this process and are not r
 the run store, so debugging never changes history. ``--run RUN_ID`` opens a stored run with
 its recorded outputs (the definition rebuilt as ``resume`` rebuilds it, or taken from
 NAME_OR_FILE when given), positioned with ``--at`` before a step or at a snapshot index.
+The workflow's file and the user modules it imports are watched (their mtimes, checked
+before each command), so a save is picked up without leaving the prompt; ``retry`` then
+starts the real retry of the stored run with the fixed code.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from engine import (
@@ -19,12 +23,12 @@ from engine import (
     WorkflowPlayground,
     recorded_run,
 )
-from engine.playground import PlaygroundError, RecordedRun
+from engine.playground import PlaygroundError, RecordedRun, SavedFiles
 
 from ._debug_view import banner
-from ._io import EXIT_OK, CliError, HelpFormatter, Streams, add_paths_option
+from ._io import EXIT_OK, CliError, HelpFormatter, Streams, add_paths_option, display_path
 from ._replay import recorded_workflow
-from ._store import add_db_option, open_store, require_store_file
+from ._store import add_db_option, db_path, open_store, require_store_file
 from .catalog import resolve_target
 from .debugger import Debugger
 from .run import parse_pairs
@@ -39,10 +43,11 @@ def cmd_debug(args: argparse.Namespace, io: Streams) -> int:
     pg = WorkflowPlayground()
     try:
         if args.run:
-            _open_run(pg, args, params)
+            source = _open_run(pg, args, params)
         elif args.target:
             item = resolve_target(args.target, args.paths)
             pg.load(item.workflow, params)
+            source = item.source
         else:
             raise CliError("give a workflow to debug, or --run RUN_ID",
                            hint="spine-engine debug NAME_OR_FILE, or "
@@ -54,24 +59,31 @@ def cmd_debug(args: argparse.Namespace, io: Streams) -> int:
     except PlaygroundError as exc:  # e.g. --at names a step the run never reached
         hint = f"`spine-engine status {args.run}` shows the run's steps" if args.run else None
         raise CliError(str(exc), hint=hint) from None
+    saves = SavedFiles(source, args.paths or ()) if Path(source).is_file() else None
     for line in banner(pg):
         io.console.print(line, soft_wrap=True)
-    Debugger(pg, io, sys.stdin).run()
+    if saves is not None:
+        names = [display_path(f) for f in saves.files]
+        io.console.print(f"watching {', '.join(names)}: saves are picked up before each "
+                         "command", style="dim", soft_wrap=True)
+    Debugger(pg, io, sys.stdin, saves=saves, db=db_path(args) if args.run else None).run()
     return EXIT_OK
 
 
-def _open_run(pg: WorkflowPlayground, args: argparse.Namespace, params: dict[str, Any]) -> None:
-    """``load_run`` on the stored run, then apply ``--param`` as edits at the chosen point."""
+def _open_run(pg: WorkflowPlayground, args: argparse.Namespace, params: dict[str, Any]) -> str:
+    """``load_run`` on the stored run, then apply ``--param`` as edits at the chosen point;
+    returns where its definition came from (a file, or a name)."""
     require_store_file(args, args.run)
     with open_store(args) as store:
         record = store.get_run(args.run)
-        workflow, _ = recorded_workflow(
+        workflow, source = recorded_workflow(
             store, record, args.target, args.paths,
             override_hint=f"give the workflow: spine-engine debug NAME_OR_FILE --run {args.run}")
-        source = _Recorded(recorded_run(store, record.run_id, workflow))
-    pg.load_run(record.run_id, source, at=_at(args.at))
+        recorded = _Recorded(recorded_run(store, record.run_id, workflow))
+    pg.load_run(record.run_id, recorded, at=_at(args.at))
     if params:
         pg.set_params(params)
+    return source
 
 
 class _Recorded:
@@ -99,20 +111,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "and re-run, diff and jump between snapshots. Steps run in this process "
                     "and are not recorded. With --run the prompt opens a stored run with its "
                     "recorded outputs (at its end, or --at a step or snapshot index), so you "
-                    "can re-run from there without executing earlier steps again. Commands "
+                    "can re-run from there without executing earlier steps again. Saves to "
+                    "the workflow file are picked up between commands (edit and continue). "
+                    "Commands "
                     "are read from stdin, so a session can be scripted; type `help` at the "
                     "prompt for the list.",
         epilog="examples:\n  spine-engine debug debug.pipeline\n"
                "  spine-engine debug flows/etl.py --param limit=10\n"
                "  spine-engine debug --run 3f9a --at validate   the run, before validate\n"
                "  spine-engine debug flows/etl.py --run 3f9a --at 2\n"
-               "  printf 's\\ns\\nhist\\n' | spine-engine debug debug.pipeline\n\n"
-               "prompt commands:\n"
-               "  s, step [STEP]   ready   b, back   p, peek   c, continue   until STEP\n"
+               "  printf 'n\\nn\\nhist\\n' | spine-engine debug debug.pipeline\n\n"
+               "prompt commands (pdb's keys):\n"
+               "  n, next [STEP]   s, step [STEP] (into a sub-workflow or map)   return   "
+               "ready\n"
+               "  b, back   p, peek   c, continue   until STEP\n"
                "  break [STEP] [if EXPR]   watch EXPR   clear [STEP|#ID]   "
                "break-on-failure on|off\n"
                "  set KEY=VALUE   out STEP [JSON]   rerun STEP   diff I [J]   goto I\n"
-               "  hist   ctx   l, list   reset   h, help   q, quit (or Ctrl-D)",
+               "  reload   cs, continue-stale   retry (with --run)\n"
+               "  hist   ctx   l, list   reset   h, help   q, quit (or Ctrl-D)\n\n"
+               "edit and continue: save the workflow file (or a module of yours it imports) "
+               "and the\nnext command picks it up: unchanged steps keep their results, changed "
+               "ones and\nwhat follows them are marked stale; cs runs them again. With --run, "
+               "retry then\nretries the stored run from its failed step with the new code.",
         formatter_class=HelpFormatter)
     p.add_argument("target", metavar="NAME_OR_FILE", nargs="?", default=None,
                    help="a workflow name or file (with --run: the definition to open the run "

@@ -1,7 +1,13 @@
 """The ``debug`` prompt: a line-oriented debugger, like pdb, over ``WorkflowPlayground``.
 
 Every command maps to one playground call; this module parses the line and prints the
-result. A bad request (unknown step, stepping back at the start, ...) prints
+result. Keys mean what they mean in pdb: ``n`` runs the next step (a sub-workflow or map
+whole), ``s`` steps into a sub-workflow or map (other steps it just runs), ``return``
+finishes the stepped-into one, ``c`` continues; commands apply to the innermost
+stepped-into playground. Saves to the workflow file (and the user modules it imports) are
+picked up before each command is run, as ``reload`` does by hand: unchanged steps keep
+their results, changed ones and what follows them are marked stale, ``cs`` runs those
+again. A bad request (unknown step, stepping back at the start, ...) prints
 ``error: <message>`` and the session goes on. Commands are read from stdin, so a session can
 be scripted (``printf 's\\ns\\nhist\\n' | spine-engine debug flow.py``); when stdin is not a
 terminal each command is echoed after the prompt, so the output reads as a transcript.
@@ -13,27 +19,41 @@ import contextlib
 import difflib
 import json
 import os
-import re
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from rich.text import Text
 
-from engine import WorkflowError, WorkflowPlayground, parse_param
+from engine import StepType, WorkflowError, WorkflowPlayground, parse_param
 from engine.playground import (
     Pause,
     PlaygroundError,
     PlaygroundStepError,
+    ReloadError,
+    SavedFiles,
     Snapshot,
     StopReason,
     expression_condition,
 )
 
+from ._debug_commands import (
+    BREAK_IF,
+    BY_NAME,
+    COMMANDS,
+    UsageError,
+    index_arg,
+    no_argument,
+    required,
+)
 from ._debug_view import (
+    context_lines,
     describe_diff,
+    entered_line,
     history_rows,
+    reload_lines,
+    retry_line,
     snapshot_lines,
     step_rows,
     stop_line,
@@ -41,63 +61,31 @@ from ._debug_view import (
 from ._io import Streams, dumps, preview
 
 PROMPT = "(spine) "
-_BREAK_IF = re.compile(r"^(?:(\S+)\s+)?if(?:\s+(.*))?$", re.DOTALL)  # break [STEP] if EXPR
 _ONE_LINE = 100  # `out STEP` prints longer outputs as indented JSON
 
 
-class UsageError(Exception):
-    """A command typed wrongly (missing or malformed argument): shown as ``error: ...``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    names: tuple[str, ...]
-    usage: str
-    help: str
-
-
-COMMANDS: tuple[Command, ...] = (
-    Command(("step", "s"), "s, step [STEP]", "run the next step, or the ready step STEP"),
-    Command(("ready",), "ready", "run every step that is ready now (concurrently in a "
-                                 "parallel workflow)"),
-    Command(("back", "b"), "b, back", "go back one snapshot (undo the last step or edit)"),
-    Command(("peek", "p"), "p, peek", "show the step that runs next"),
-    Command(("continue", "c"), "c, continue", "run to the next breakpoint, a failure or the end"),
-    Command(("until", "u"), "until STEP", "run until STEP is next, stopping before it"),
-    Command(("break",), "break [STEP] [if EXPR]",
-            "pause before STEP (when the Python expression EXPR over params, outputs and "
-            "ctx holds; without STEP it is a watch); with no argument list breakpoints"),
-    Command(("watch",), "watch EXPR", "pause after any step as soon as EXPR holds"),
-    Command(("clear",), "clear [STEP|#ID]", "remove breakpoints (all when no argument)"),
-    Command(("break-on-failure",), "break-on-failure [on|off]",
-            "pause `continue` right after a failed step (default on)"),
-    Command(("set",), "set KEY=VALUE", "change a run param (typed like --param: 3, 0.5, true)"),
-    Command(("out", "o"), "out STEP [JSON]",
-            "show a step's output, or replace it with JSON and re-run what depends on it"),
-    Command(("rerun", "r"), "rerun STEP", "run a step that already ran again"),
-    Command(("diff", "d"), "diff I [J]", "params, outputs and statuses changed from I to J "
-                                         "(default: the current snapshot)"),
-    Command(("goto", "g"), "goto I", "jump to snapshot I (see hist)"),
-    Command(("hist", "history"), "hist", "the timeline: index, step, status, duration"),
-    Command(("ctx", "context"), "ctx", "current params and step outputs"),
-    Command(("list", "l"), "l, list", "steps with their status; > marks the next one"),
-    Command(("reset",), "reset", "back to the start with an empty timeline"),
-    Command(("help", "h", "?"), "h, help", "this list"),
-    Command(("quit", "q", "exit"), "q, quit", "leave the debugger (also Ctrl-D)"),
-)
-_BY_NAME = {name: command.names[0] for command in COMMANDS for name in command.names}
-
-
 class Debugger:
-    """Reads commands from ``stdin`` and applies them to ``playground`` until quit or EOF."""
+    """Reads commands from ``stdin`` and applies them to ``playground`` until quit or EOF.
 
-    def __init__(self, playground: WorkflowPlayground, io: Streams, stdin: TextIO) -> None:
-        self.pg = playground
+    ``saves`` watches the workflow's files (none: the workflow has no file to reload);
+    ``db`` is the store ``retry`` records in (a session opened with ``--run``).
+    """
+
+    def __init__(self, playground: WorkflowPlayground, io: Streams, stdin: TextIO, *,
+                 saves: SavedFiles | None = None, db: Path | None = None) -> None:
+        self.root = playground
         self.io = io
         self.stdin = stdin
+        self.saves = saves
+        self.db = db
         self.interactive = bool(getattr(stdin, "isatty", lambda: False)())
         self.debug = os.environ.get("SPINE_DEBUG", "").strip() not in ("", "0", "false", "no")
         self._last = ""
+
+    @property
+    def pg(self) -> WorkflowPlayground:
+        """Where commands apply: the innermost stepped-into playground (pdb's current frame)."""
+        return self.root.innermost
 
     # ------------------------------------------------------------------ loop
     def run(self) -> None:
@@ -139,12 +127,14 @@ class Debugger:
         word, _, rest = line.strip().partition(" ")
         if not word or word.startswith("#"):
             return True
-        name = _BY_NAME.get(word)
+        name = BY_NAME.get(word)
         if name is None:
             self.error(f"unknown command {word!r}; type help for the list")
             return True
         if name == "quit":
             return False
+        if name != "reload":
+            self.pick_up_saves()
         handler: Callable[[str], None] = getattr(self, f"do_{name.replace('-', '_')}")
         try:
             handler(rest.strip())
@@ -188,22 +178,51 @@ class Debugger:
         self.show_end()
 
     # ------------------------------------------------------------------ moving
+    def do_next(self, arg: str) -> None:
+        pg = self.pg
+        if not arg and pg is not self.root and pg.peek() is None:
+            self.do_return("")  # the end of a stepped-into one: back up, as pdb's next does
+            return
+        self.show(pg.step(arg or None))
+        self.show_end()
+
     def do_step(self, arg: str) -> None:
-        self.show(self.pg.step(arg or None))
+        pg = self.pg
+        nxt = pg.peek() if not arg else None
+        name = arg or (nxt.name if nxt is not None else "")
+        composite = nxt is not None and nxt.step_type in (StepType.WORKFLOW, StepType.MAP)
+        if composite or (name and name in pg.composite_steps):
+            child = pg.step_into(arg or None)
+            self.say(entered_line(pg, child))
+            return
+        self.do_next(arg)
+
+    def do_return(self, arg: str) -> None:
+        no_argument("return", arg)
+        stack = self.root.stack
+        if len(stack) < 2:
+            raise UsageError("not inside a sub-workflow or map; s steps into one")
+        self.show(stack[-2].step_out())
         self.show_end()
 
     def do_ready(self, arg: str) -> None:
-        _no_argument("ready", arg)
+        no_argument("ready", arg)
         self.show(self.pg.step_ready())
         self.show_end()
 
     def do_back(self, arg: str) -> None:
-        _no_argument("back", arg)
-        self.pg.step_back()
+        no_argument("back", arg)
+        stack = self.root.stack
+        into = stack[-2].stepped_into if len(stack) > 1 else None
+        if into is not None and stack[-1].position == 0:  # back over the step into: leave it
+            stack[-2].abandon()
+            self.say(f"left {into.describe()} without recording it")
+        else:
+            self.pg.step_back()
         self.show_position()
 
     def do_peek(self, arg: str) -> None:
-        _no_argument("peek", arg)
+        no_argument("peek", arg)
         nxt = self.pg.peek()
         if nxt is not None:
             self.say(f"next: {nxt.name} ({nxt.step_type.value})")
@@ -211,27 +230,67 @@ class Debugger:
             self.say(stop_line(self.pg, self._end_pause()))
 
     def do_continue(self, arg: str) -> None:
-        _no_argument("continue", arg)
-        self.show(self.pg.continue_())
+        no_argument("continue", arg)
+        self.show(self.root.continue_())
         self.say(stop_line(self.pg, self.pg.last_stop))
 
     def do_until(self, arg: str) -> None:
-        self.show(self.pg.run_to(_required(arg, "until STEP")))
+        self.show(self.pg.run_to(required(arg, "until STEP")))
         self.say(stop_line(self.pg, self.pg.last_stop))
 
     def do_goto(self, arg: str) -> None:
-        self.pg.goto(_index(arg, "goto I"))
+        self.pg.goto(index_arg(arg, "goto I"))
         self.show_position()
 
     def do_reset(self, arg: str) -> None:
-        _no_argument("reset", arg)
-        self.pg.reset()
+        no_argument("reset", arg)
+        self.root.reset()
         self.show_position()
+
+    # ------------------------------------------------------------------ edit and continue
+    def pick_up_saves(self) -> None:
+        """Reload when a watched file was saved since the last command (a few ``stat``s)."""
+        if self.saves is not None and self.saves.changed():
+            self.do_reload("")
+
+    def do_reload(self, arg: str) -> None:
+        no_argument("reload", arg)
+        saves = self.saves
+        if saves is None:
+            raise UsageError("this workflow has no file to load again (it is registered by "
+                             "name); debug the workflow file to edit and continue")
+        try:
+            report = self.root.reload_file(saves.path, roots=saves.roots)
+        except ReloadError as exc:
+            saves.changed()  # tried once: wait for the next save
+            self.error(str(exc))
+            return
+        saves.watch(report.files)
+        for line in reload_lines(report):
+            self.say(line)
+
+    def do_continue_stale(self, arg: str) -> None:
+        no_argument("continue-stale", arg)
+        self.show(self.root.continue_stale())
+        self.say(stop_line(self.root, self.root.last_stop))
+
+    def do_retry(self, arg: str) -> None:
+        no_argument("retry", arg)
+        if self.root.source_run_id is None:
+            raise UsageError("retry needs a stored run: spine-engine debug --run RUN_ID")
+        handle = self.root.retry_stored(self.db, started_by="cli")
+        self.say(f"retrying run {self.root.source_run_id} as run {handle.run_id} …")
+        try:
+            result = handle.wait()
+        except KeyboardInterrupt:
+            handle.cancel()
+            raise
+        self.say(retry_line(handle.run_id, result))
 
     # ------------------------------------------------------------------ breakpoints
     def do_break(self, arg: str) -> None:
         if arg:
-            conditional = _BREAK_IF.match(arg)
+            conditional = BREAK_IF.match(arg)
             if conditional is None:
                 bp = self.pg.add_breakpoint(arg)
             else:
@@ -249,7 +308,7 @@ class Debugger:
         self.say(f"break-on-failure {'on' if self.pg.break_on_failure else 'off'}", style="dim")
 
     def do_watch(self, arg: str) -> None:
-        text = _required(arg, "watch EXPR (e.g. watch outputs[\"load\"][\"rows\"] > 100)")
+        text = required(arg, "watch EXPR (e.g. watch outputs[\"load\"][\"rows\"] > 100)")
         bp = self.pg.add_breakpoint(when=expression_condition(text))
         self.say(f"breakpoint #{bp.id} {bp.describe()}")
 
@@ -279,11 +338,11 @@ class Debugger:
 
     # ------------------------------------------------------------------ edits
     def do_set(self, arg: str) -> None:
-        key, value = parse_param(_required(arg, "set KEY=VALUE"))
+        key, value = parse_param(required(arg, "set KEY=VALUE"))
         self.show(self.pg.set_param(key, value))
 
     def do_out(self, arg: str) -> None:
-        step, _, raw = _required(arg, "out STEP [JSON]").partition(" ")
+        step, _, raw = required(arg, "out STEP [JSON]").partition(" ")
         if raw.strip():
             try:
                 value = json.loads(raw)
@@ -307,39 +366,31 @@ class Debugger:
         raise UsageError(f"step {step!r} has no output: {why}")
 
     def do_rerun(self, arg: str) -> None:
-        self.show(self.pg.rerun(_required(arg, "rerun STEP")))
+        self.show(self.pg.rerun(required(arg, "rerun STEP")))
         self.show_end()
 
     # ------------------------------------------------------------------ views
     def do_diff(self, arg: str) -> None:
-        parts = _required(arg, "diff I [J]").split()
+        parts = required(arg, "diff I [J]").split()
         if len(parts) > 2:
             raise UsageError("diff takes one or two snapshot indexes")
-        before = _index(parts[0], "diff I [J]")
-        after = _index(parts[1], "diff I [J]") if len(parts) == 2 else self.pg.position
+        before = index_arg(parts[0], "diff I [J]")
+        after = index_arg(parts[1], "diff I [J]") if len(parts) == 2 else self.pg.position
         for line in describe_diff(before, after, self.pg.diff(before, after)):
             self.say(line)
 
     def do_hist(self, arg: str) -> None:
-        _no_argument("hist", arg)
+        no_argument("hist", arg)
         for line in history_rows(self.pg):
             self.say(line)
 
     def do_ctx(self, arg: str) -> None:
-        _no_argument("ctx", arg)
-        self.say("params", style="bold")
-        for key, value in self.pg.params.items():
-            self.say(f"  {key} = {preview(value, 100) or repr(value)}")
-        if not self.pg.params:
-            self.say("  (none)", style="dim")
-        self.say("outputs", style="bold")
-        for step, value in self.pg.outputs.items():
-            self.say(f"  {step}: {preview(value, 100) or '{}'}")
-        if not self.pg.outputs:
-            self.say("  (none)", style="dim")
+        no_argument("ctx", arg)
+        for line in context_lines(self.pg):
+            self.say(line)
 
     def do_list(self, arg: str) -> None:
-        _no_argument("list", arg)
+        no_argument("list", arg)
         for line in step_rows(self.pg):
             self.say(line)
 
@@ -358,23 +409,3 @@ class Debugger:
             close = difflib.get_close_matches(step, workflow.plan.names, n=1)
             raise PlaygroundStepError(f"workflow {workflow.name!r} has no step {step!r}"
                                       + (f"; did you mean {close[0]!r}?" if close else ""))
-
-
-def _required(arg: str, usage: str) -> str:
-    if not arg:
-        raise UsageError(f"usage: {usage}")
-    return arg
-
-
-def _no_argument(command: str, arg: str) -> None:
-    if arg:
-        raise UsageError(f"{command} takes no argument")
-
-
-def _index(text: str, usage: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise UsageError(f"{text!r} is not a snapshot index (usage: {usage}; hist lists "
-                         "them)") from None
-

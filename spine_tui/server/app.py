@@ -13,7 +13,7 @@ from spine_tui import __version__
 
 from . import problems
 from .body_limit import BodyLimit
-from .routes import health, logs, runs, schedules, triggers, workflows
+from .routes import health, logs, metrics, runs, schedules, triggers, workflows
 from .state import ServerState
 
 DESCRIPTION = """The HTTP API of spine workflows: run workflows, follow and control their
@@ -28,7 +28,7 @@ def create_app(state: ServerState) -> FastAPI:
                   responses=problems.DOCUMENTED)
     app.state.spine = state
     problems.install(app)
-    for module in (health, workflows, runs, logs, schedules, triggers):
+    for module in (health, workflows, runs, logs, schedules, triggers, metrics):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=state.config.max_body_bytes)
     return app

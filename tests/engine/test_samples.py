@@ -44,8 +44,12 @@ SAMPLE_MODULES = {
     "b5_feature_flags": ["flagged.pipeline"],
     "i2_portfolio_fanout": ["portfolio.daily_analysis"],
     "i4_yaml_workflow": [],
+    "i5_circuit_protected_ingest": ["protected.edgar_ingest"],
     "sec_pipelines": [],
+    "m1_self_healing_dlq": ["selfheal.ingest", "selfheal.reprocess"],
     "m4_debug_pipeline": ["debug.pipeline"],
+    "f1_env_pipeline": ["infra.env_driven_pipeline"],
+    "f2_vault_credentials": ["infra.vault_credentials"],
     "f5_sec_query": ["sec.query_live_db"],
     "f6_options_chain": ["finance.options_chain"],
     "f7_credit_risk": ["risk.credit_scoring"],
@@ -77,9 +81,11 @@ needs_yaml = pytest.mark.skipif(not has_workflow_spec(),
 
 @pytest.fixture(autouse=True)
 def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Samples that write (SQLite files) write under the test's tmp folder."""
+    """Samples that write (SQLite files, the run store's breakers and dead letters) write
+    under the test's tmp folder."""
     folder = tmp_path / "scratch"
     monkeypatch.setenv("SPINE_SAMPLES_SCRATCH", str(folder))
+    monkeypatch.setenv("SPINE_DB", str(tmp_path / "spine.db"))
     monkeypatch.delenv("SPINE_SEC_DB", raising=False)
     return folder
 

@@ -78,7 +78,7 @@ def test_committed_examples_import_only_from_engine() -> None:
     files = sorted(EXAMPLES.glob("*.py"))
     assert [f.stem for f in files] == sorted(
         ["b1", "b2", "b3", "b4", "b5", "i2", "i4", "m4",
-         "f5", "f6", "f7", "f8", "f9", "f10"])
+         "f1", "f2", "f5", "f6", "f7", "f8", "f9", "f10"])
     for file in files:
         text = file.read_text(encoding="utf-8")
         assert "spine." not in "".join(line for line in text.splitlines(keepends=True)
@@ -196,6 +196,28 @@ def test_m4_playground_session(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- financial
+def test_f1_dotenv_credentials_follow_a_secret_reference(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "# the spec's example .env\nPGHOST=db.internal\nPGPORT=5433\n"
+        "PGPASSWORD=secret:env:POSTGRES_PASSWORD\nPOSTGRES_PASSWORD='pg-f1-9911'\n",
+        encoding="utf-8")
+    outputs = run_example("f1", tmp_path).outputs
+    assert outputs["connect"]["host"] == "db.internal" and outputs["connect"]["port"] == 5433
+    assert outputs["connect"]["password"] == "pg-f1-9911"  # resolved from POSTGRES_PASSWORD
+    assert outputs["summary"] == {"report": "silver_financial_facts: 17,903,144 rows",
+                                  "status": "healthy"}
+
+
+def test_f2_custom_backend_first_and_a_redacted_secret_value(tmp_path: Path) -> None:
+    ran = run_example("f2", tmp_path)
+    assert "Password: [REDACTED]" in ran.stdout
+    assert "rotated-credential-2026-02" not in ran.stdout  # show() masks resolved values
+    assert ran.outputs["creds"] == {"username": "sec_pipeline_svc",
+                                    "password": "rotated-credential-2026-02",
+                                    "source": "vault"}
+    assert ran.outputs["connect"]["user"] == "sec_pipeline_svc"
+
+
 def test_f5_tearsheet(tmp_path: Path) -> None:
     ran = run_example("f5", tmp_path)
     assert "sec.query_live_db" in ran.stdout

@@ -19,7 +19,7 @@ from pathlib import Path
 DEFAULT_SPEC = Path("/work/shared/spec/advanced-workflow-patterns.md")
 OUT_DIR = Path(__file__).resolve().parents[1] / "resources" / "spec_examples"
 EXAMPLE_IDS = ("B1", "B2", "B3", "B4", "B5", "I2", "I4", "M4",
-               "F5", "F6", "F7", "F8", "F9", "F10")
+               "F1", "F2", "F5", "F6", "F7", "F8", "F9", "F10")
 
 _HEADING = re.compile(r"^### (?P<id>[A-Z]\d+) — ", re.MULTILINE)
 _FENCE_OPEN = "```python\n"
@@ -58,9 +58,7 @@ def port_imports(code: str) -> str:
         body = line.rstrip("\r\n")
         ending = line[len(body):]
         match = _SPINE_IMPORT.match(body)
-        if match:
-            if "(" in match["names"] and ")" not in match["names"]:
-                raise SpecFormatError(f"multi-line spine import not supported: {body!r}")
+        if match:  # a parenthesised import keeps its following name lines as they are
             body = f"{match['indent']}from engine import {match['names']}"
         out.append(body + ending)
     return "".join(out)

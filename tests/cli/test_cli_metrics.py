@@ -1,0 +1,75 @@
+"""``spine-engine metrics``: the run store's metrics in the Prometheus text format, parsed with
+prometheus-client's own parser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from engine import Step, StepResult, TrackedWorkflowRunner, Workflow
+
+Cli = Callable[..., Any]  # the conftest's ``cli``/``run_module`` fixtures
+
+
+def _ok(ctx: Any, config: dict[str, Any]) -> StepResult:
+    return StepResult.ok()
+
+
+def _fail(ctx: Any, config: dict[str, Any]) -> StepResult:
+    return StepResult.fail("late file", category="TIMEOUT")
+
+
+def seed(store_path: Path) -> None:
+    with TrackedWorkflowRunner(store_path) as runner:
+        runner.execute(Workflow("cli.metrics", [Step.lambda_("a", _ok), Step.lambda_("b", _ok)]))
+        runner.execute(Workflow("cli.metrics", [Step.lambda_("a", _ok), Step.lambda_("b", _fail)]))
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_prints_the_store_in_prometheus_format(cli: Cli,
+                                                       store_path: Path) -> None:
+    seed(store_path)
+    outcome = cli("metrics")
+    assert outcome.code == 0, outcome.err
+    found = samples(outcome.out)
+    assert found[("spine_workflow_runs_total",
+                  (("status", "completed"), ("workflow", "cli.metrics")))] == 1
+    assert found[("spine_workflow_duration_seconds_count",
+                  (("status", "failed"), ("workflow", "cli.metrics")))] == 1
+    assert found[("spine_workflow_step_duration_seconds_count",
+                  (("step", "a"), ("workflow", "cli.metrics")))] == 2
+    assert found[("spine_workflow_error_total",
+                  (("category", "TIMEOUT"), ("workflow", "cli.metrics")))] == 1
+
+
+def test_metrics_writes_a_file_for_a_textfile_collector(cli: Cli,
+                                                        store_path: Path, tmp_path: Path) -> None:
+    seed(store_path)
+    target = tmp_path / "spine.prom"
+    outcome = cli("metrics", "-o", str(target))
+    assert outcome.code == 0 and outcome.out == ""
+    assert samples(target.read_text()) == samples(cli("metrics").out)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".spine.prom")] == []
+
+
+def test_metrics_of_a_missing_store_is_an_error(cli: Cli,
+                                                tmp_path: Path) -> None:
+    outcome = cli("metrics", "--db", str(tmp_path / "nothing.db"))
+    assert outcome.code == 2
+    assert "does not exist yet" in outcome.err
+    assert not (tmp_path / "nothing.db").exists()
+
+
+def test_metrics_in_a_real_process(run_module: Cli, store_path: Path) -> None:
+    seed(store_path)
+    outcome = run_module("metrics", "--db", str(store_path))
+    assert outcome.code == 0, outcome.err
+    assert ("spine_workflow_runs_total", (("status", "failed"), ("workflow", "cli.metrics"))
+            ) in samples(outcome.out)
