@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 10 * 1024 * 1024
 SHUTDOWN_GRACE_SECONDS = 30.0
 KEYS_CACHE_SECONDS = 1.0
+ALERT_SWEEP_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,17 @@ class ServerState:
         self.schedules.start(self._schedules_stop)
         self.triggers = EventRouter(self.catalog.current, start=self.launch, db=self.store)
         self.triggers.start()
+        threading.Thread(target=self._sweep_alerts, name="spine-alert-sweep",
+                         daemon=True).start()
+
+    def _sweep_alerts(self) -> None:
+        """Send alerts left pending in the outbox (by a process that died, or a retry now
+        due) even while no run starts: the runner's own sender only looks when runs do."""
+        while not self._schedules_stop.wait(ALERT_SWEEP_SECONDS):
+            try:
+                self.runner.alerts.sweep()
+            except Exception:  # the next sweep tries again; the outbox keeps the alerts
+                log.exception("sweeping the alert outbox failed")
 
     def _fired(self, fire: ScheduleFire) -> None:
         if fire.handle is not None:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from engine import (
@@ -36,6 +36,7 @@ from spine_client.models import (
 
 from ..auth import READ, RUN
 from ..problems import ApiProblem
+from ..responses import json_response
 from ..state import ServerState
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -62,19 +63,21 @@ def find_run(state: ServerState, run_id: str) -> RunRecord:
     return record
 
 
-@router.get("", operation_id="runs_list", dependencies=[READ])
+@router.get("", operation_id="runs_list", dependencies=[READ], response_model=RunPage)
 def list_runs(request: Request, workflow: str | None = None, status: RunStatus | None = None,
               since: datetime | None = None, until: datetime | None = None,
-              limit: Limit = 50, offset: Offset = 0) -> RunPage:
+              limit: Limit = 50, offset: Offset = 0) -> Response:
     """Runs newest first; ``since`` (inclusive) and ``until`` (exclusive) bound the time each
     run was created."""
-    return run_page(_state(request), workflow, status, since, until, limit, offset)
+    return json_response(run_page(_state(request), workflow, status, since, until, limit,
+                                  offset))
 
 
-@router.get("/{run_id}", operation_id="runs_get", dependencies=[READ])
-def get_run(request: Request, run_id: str) -> RunStatusResponse:
+@router.get("/{run_id}", operation_id="runs_get", dependencies=[READ],
+            response_model=RunStatusResponse)
+def get_run(request: Request, run_id: str) -> Response:
     state = _state(request)
-    return status_response(state, find_run(state, run_id))
+    return json_response(status_response(state, find_run(state, run_id)))
 
 
 @router.get("/{run_id}/outputs", operation_id="runs_outputs", dependencies=[READ])

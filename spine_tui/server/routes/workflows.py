@@ -12,6 +12,7 @@ to edit instead.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ import yaml
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
-from engine import DiscoveredWorkflow, WorkflowSpec, WorkflowSpecError
+from engine import DiscoveredWorkflow, RunStatus, WorkflowSpec, WorkflowSpecError
 from engine.hot_reload import LOAD_LOCK
 from spine_client.models import (
     CreateWorkflowRequest,
@@ -36,6 +37,7 @@ from spine_client.models import (
 
 from ..auth import ADMIN, READ, RUN
 from ..problems import ApiProblem
+from ..responses import json_response
 from ..state import ServerState
 from .runs import accepted, run_page
 
@@ -142,12 +144,13 @@ def run_workflow(request: Request, name: Name, body: RunRequest | None = None) -
     return accepted(handle, "api")
 
 
-@router.get("/{name}/runs", operation_id="workflows_runs", dependencies=[READ])
-def workflow_runs(request: Request, name: Name, status: str | None = None,
-                  since: str | None = None, until: str | None = None,
+@router.get("/{name}/runs", operation_id="workflows_runs", dependencies=[READ],
+            response_model=RunPage)
+def workflow_runs(request: Request, name: Name, status: RunStatus | None = None,
+                  since: datetime | None = None, until: datetime | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> RunPage:
-    return run_page(_state(request), name, status, since, until, limit, offset)
+                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
+    return json_response(run_page(_state(request), name, status, since, until, limit, offset))
 
 
 # ---------------------------------------------------------------------- helpers
