@@ -1,6 +1,6 @@
 """The playground: the engine's ``WorkflowPlayground`` on screen, a step debugger with
-step-back, step into/out of sub-workflows and maps, conditional breakpoints, edits and a
-snapshot timeline.
+step-back, step into/out of sub-workflows and maps, conditional breakpoints, edits, a
+snapshot timeline, and edit and continue (``playground_hot_swap``).
 
 The playground is not thread-safe and its handlers may be slow, so every command runs in
 one worker at a time (``_drive``); the worker posts a frozen ``PlaygroundView`` of the
@@ -22,7 +22,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 
 from engine import PlaygroundError, WorkflowPlayground
@@ -34,7 +33,6 @@ from spine_tui.services.playground_commands import (
     ran,
     remove_breakpoint,
     reset,
-    restart,
     run_note,
     step_back,
     step_into,
@@ -57,14 +55,15 @@ from spine_tui.workbench import workbench
 
 from .playground_dialogs import ConditionScreen, SnapshotDiffScreen
 from .playground_edits import TimelineActions
+from .playground_hot_swap import HotSwap
 
 if TYPE_CHECKING:
-    from engine import Catalog, RunStore, Workflow
+    from engine import RunStore, Workflow
 
 Command = Callable[[WorkflowPlayground], str]
 
 
-class PlaygroundScreen(TimelineActions, Screen[None]):
+class PlaygroundScreen(TimelineActions, HotSwap):
     """Step through a workflow: n steps, b goes back, c continues, space sets a breakpoint,
     s steps into a sub-workflow or map and O steps out again.
 
@@ -97,7 +96,18 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
             "the next change); d marks one end of a diff, d on another shows what changed. "
             "The inspector is the context's params and outputs: Enter opens a node or shows a "
             "long value whole. Steps run in the background: i or Esc interrupts a continue "
-            "before its next step. Nothing here is written to the run store.")
+            "before its next step. Nothing here is written to the run store. "
+            "Edit and continue: save the workflow file (or a module of yours its handlers "
+            "import) and the session takes the new code in at once, keeping every record "
+            "whose step did not change; a changed step and the steps after it that had run "
+            "are marked stale (≈stale on the DAG box, ≈ stale in the timeline and the status "
+            "line): e re-runs the selected step with the saved code, L re-runs the stale "
+            "steps from the first one (pausing as c does); earlier snapshots stay, so b or g "
+            "shows the record from before the save and d diffs it with the new one. A save "
+            "that does not load is shown with file:line and the session stays on the last "
+            "good definition. On a stored run (d on a failed run's detail) the failed step "
+            "re-runs against the recorded outputs; once it passes, t retries the stored run "
+            "for real with the saved code, as a new run linked to it.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("n,f10", "step", "Step", key_display="n"),
@@ -117,7 +127,9 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         Binding("R", "reset", "Reset"),
         Binding("f", "toggle_break_on_failure", "Break on failure", show=False),
         Binding("i", "interrupt", "Interrupt", show=False),
-        Binding("L", "reload_definition", "Reload definition", show=False),
+        Binding("L", "continue_stale", "Continue stale", show=False),
+        # only on a stored run (check_action); the status line names it there
+        Binding("t", "retry_stored", "Retry run", show=False),
     ]
 
     busy: reactive[str] = reactive("")
@@ -136,7 +148,9 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
 
     def __init__(self, workflow: Workflow | None = None, *,
                  params: Mapping[str, Any] | None = None, run_id: str | None = None,
-                 at: int | str | None = None) -> None:
+                 at: int | str | None = None, source: str | None = None) -> None:
+        """``source`` is the workflow's file, whose saves are reloaded into the session
+        (default: the catalog's file for ``workflow``; a stored run's recorded file)."""
         super().__init__()
         if (workflow is None) == (run_id is None):
             raise ValueError("open the playground on a workflow or on a stored run")
@@ -148,8 +162,9 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         self.view: PlaygroundView | None = None
         self.sub_title = f"Playground · {workflow.name if workflow else 'run ' + str(run_id)}"
         self._shown: Workflow | None = None
-        self._newer: Workflow | None = None
         self._interrupting = False
+        self._source = source
+        self._init_hot_swap()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -198,10 +213,21 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         self.conditions.display = False
         self.watch(self.app, "catalog", self._catalog_changed, init=False)
         if self.workflow is not None:
+            source = self._source or self._catalog_source(self.workflow)
+            if source is not None:
+                self._follow_source(source)
             workflow, params = self.workflow, self.params
             self._submit("loading", lambda pg: load(pg, workflow, params))
         else:
             self.watch(self.app, "store", self._store_ready)
+
+    def _catalog_source(self, workflow: Workflow) -> str | None:
+        """The file the catalog loaded ``workflow`` from (None: registered, or not listed)."""
+        catalog = workbench(self.app).catalog
+        item = catalog.get(workflow.name) if catalog is not None else None
+        if item is None or item.kind == "registry":
+            return None
+        return item.source
 
     def on_unmount(self) -> None:
         self.playground.interrupt()  # reaches every stepped-into level
@@ -210,7 +236,14 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         if store is not None and self.view is None and not self.busy:
             run_id, at = self.run_id or "", self.at
             paths = tuple(str(p) for p in workbench(self.app).settings.paths) or None
-            self._submit("opening the run", lambda pg: open_run(pg, store, run_id, at, paths))
+            self._submit("opening the run",
+                         lambda pg: self._opened(*open_run(pg, store, run_id, at, paths)))
+
+    def _opened(self, note: str, source: str | None) -> str:
+        """In the worker: the stored run is open; its file's saves are reloaded from now on."""
+        if source is not None:
+            self.post_message(self.SourceFound(self._source or source))
+        return note
 
     # ------------------------------------------------------------------ the worker
     def _submit(self, what: str, command: Command, *, root: bool = False) -> None:
@@ -253,6 +286,7 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
             self.note = message.note
         if message.view is not None:
             self._show(message.view)
+        self._after_command()
 
     def _show(self, view: PlaygroundView) -> None:
         previous = self.view
@@ -262,10 +296,13 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
             self._shown = view.workflow
             dag.dag_layout = compute_layout(view.workflow.plan, view.workflow.steps)
         dag.border_title = f"DAG · {view.workflow.name}" if view.depth else "DAG"
-        dag.border_subtitle = "O steps out" if view.depth else ""
+        watching = self._saves.name if self._saves is not None else None
+        dag.border_subtitle = ("O steps out" if view.depth else
+                               f"⟳ saves to {watching} are taken in" if watching else "")
         dag.statuses = view.statuses
         dag.breakpoints = view.marked
         dag.conditional = frozenset(view.conditions)
+        dag.stale = frozenset(view.stale)
         old_cursor = previous.next_step if previous is not None else None
         dag.cursor = view.next_step
         names = [s.name for s in view.workflow.steps]
@@ -276,6 +313,14 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
         self.inspector.show({"params": view.params, "outputs": view.outputs})
         self._show_step()
         self._show_status()
+        if previous is None or previous.source_run_id != view.source_run_id:
+            self.refresh_bindings()  # t (retry) is offered on stored runs only
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer the retry of a stored run (footer, palette and key) only on one."""
+        if action == "retry_stored":
+            return self.view is not None and self.view.source_run_id is not None
+        return True
 
     def _show_status(self) -> None:
         if self.view is not None:
@@ -298,7 +343,7 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
             name, view.runs.get(name or ""), next_step=view.next_step,
             breakpoint=name in view.breakpoints,
             condition=(bp.expression or bp.describe()) if bp is not None else None,
-            composite=name in view.composite and name not in view.runs))
+            composite=name in view.composite and name not in view.runs, stale=view.stale))
 
     @on(DagCanvas.StepClicked)
     def _step_selected(self) -> None:
@@ -405,32 +450,6 @@ class PlaygroundScreen(TimelineActions, Screen[None]):
     @on(TimelineActions.DiffReady)
     def _show_diff(self, message: TimelineActions.DiffReady) -> None:
         self.app.push_screen(SnapshotDiffScreen(message.before, message.after, message.diff))
-
-    # ------------------------------------------------------------------ reload
-    def _catalog_changed(self, catalog: Catalog | None) -> None:
-        view = self.view
-        if catalog is None or view is None:
-            return
-        opened = view.session_workflow or view.workflow
-        item = catalog.get(opened.name)
-        if item is None or item.workflow is opened or item.workflow is self._newer:
-            return
-        self._newer = item.workflow
-        banner = self.query_one("#pg-reloaded", Static)
-        banner.update(f"⚠ {opened.name} changed on disk: L restarts this session with "
-                      "the new definition (params and breakpoints kept)")
-        banner.display = True
-
-    def action_reload_definition(self) -> None:
-        """Restart the session on the workflow's definition as last saved."""
-        newer = self._newer
-        if newer is None or self.view is None:
-            self.notify("The definition has not changed since this session started",
-                        timeout=3)
-            return
-        self.query_one("#pg-reloaded").display = False
-        self._newer = None
-        self._submit("reloading", lambda pg: restart(pg, newer), root=True)
 
     def _need_step(self) -> str | None:
         step = self.selected

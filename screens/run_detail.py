@@ -113,7 +113,8 @@ class RunDetailScreen(Screen[None]):
             "one go on (an interrupted run is resumed under its own id), t retries a failed, "
             "cancelled or interrupted run from its failed step as a new run, a approves and "
             "j rejects a step waiting for approval, d opens the run in the playground just "
-            "before the step that failed.")
+            "before the step that failed, with the recorded outputs before it: save a fix "
+            "there, re-run the step, and t retries the run for real with it.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search"),

@@ -3,23 +3,26 @@
 Each command drives the playground and returns one sentence on what happened, for the
 screen's status line; ``PlaygroundError`` propagates, so the screen shows the engine's
 own message and the playground stays as it was. Most commands act on the innermost
-stepped-into playground; the stack commands (into, out, back, reset) take the root.
+stepped-into playground; the stack commands (into, out, back, reset) and edit and continue
+(reload, continue from the first stale step, retry the stored run) take the root.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine import SourceRef, recorded_run, workflow_for_run
 from engine import hot_reload as reload
-from engine import recorded_run, workflow_for_run
-from engine.playground import PlaygroundError, expression_condition
+from engine.playground import PlaygroundError, SavedFiles, expression_condition
 
 from ..locations import workflow_paths
 
 if TYPE_CHECKING:
-    from engine import RunStore, Workflow, WorkflowPlayground
-    from engine.playground import RecordedRun, Snapshot
+    from engine import RunHandle, RunStore, Workflow, WorkflowPlayground
+    from engine.playground import RecordedRun, ReloadReport, Snapshot
 
 
 class OneRun:
@@ -48,8 +51,10 @@ def load(pg: WorkflowPlayground, workflow: Workflow, params: Mapping[str, Any]) 
 
 
 def open_run(pg: WorkflowPlayground, store: RunStore, run_id: str, at: int | str | None,
-              paths: tuple[str, ...] | None) -> str:
-    """Open a stored run; by default just before the step that failed it."""
+             paths: tuple[str, ...] | None) -> tuple[str, str | None]:
+    """Open a stored run, by default just before the step that failed it; returns what
+    happened and the workflow file the run recorded (None when it has none on disk), the
+    file whose saves are then reloaded into the session."""
     record = store.get_run(run_id)
     with reload.LOAD_LOCK:  # the definition may be loaded from its file again
         workflow = workflow_for_run(store, record, paths, search=workflow_paths())
@@ -58,7 +63,10 @@ def open_run(pg: WorkflowPlayground, store: RunStore, run_id: str, at: int | str
         at = record.error_step
     pg.load_run(record.run_id, OneRun(recorded), at=at)
     where = f"before {at!r}" if isinstance(at, str) else f"at snapshot {pg.position}"
-    return f"opened run {record.run_id} {where}; later steps stay on the timeline"
+    ref = SourceRef.parse(record.source)
+    source = ref.path if ref is not None else None
+    return (f"opened run {record.run_id} {where}; later steps stay on the timeline",
+            str(source) if source is not None and source.is_file() else None)
 
 
 def ran(pg: WorkflowPlayground, go: Callable[[], list[Any]]) -> tuple[Any, int]:
@@ -167,13 +175,6 @@ def reset(root: WorkflowPlayground) -> str:
     return "reset to the start"
 
 
-def restart(root: WorkflowPlayground, workflow: Workflow) -> str:
-    """Start over on a new definition of the workflow, with the root's current params."""
-    params = dict(root.params)
-    leave_children(root)
-    return load(root, workflow, params)
-
-
 def toggle_break_on_failure(pg: WorkflowPlayground) -> str:
     pg.break_on_failure = not pg.break_on_failure
     return f"break on failure {'on' if pg.break_on_failure else 'off'}"
@@ -183,3 +184,63 @@ def set_output(pg: WorkflowPlayground, step: str, value: Any) -> str:
     done = pg.set_output(step, value)
     reran = [s.step_name for s in done[1:] if s.step_name]
     return f"output of {step} edited" + (f"; re-ran {', '.join(reran)}" if reran else "")
+
+
+# ---------------------------------------------------------------------- edit and continue
+class SaveWatch:
+    """The playground's workflow file and the user modules it imports, checked for saves by
+    a few ``stat`` calls (``engine.playground.SavedFiles``), shared by the screen's poll
+    loop and its command worker behind a lock."""
+
+    def __init__(self, path: str, roots: Iterable[str] = ()) -> None:
+        self.path = str(Path(path))
+        self.roots = tuple(roots)
+        self._lock = threading.Lock()
+        self._saves: SavedFiles | None = None
+
+    def changed(self) -> tuple[str, ...]:
+        """Files saved since the last call (the first call only takes their stamps)."""
+        with self._lock:
+            if self._saves is None:
+                self._saves = SavedFiles(self.path, self.roots)
+                return ()
+            return self._saves.changed()
+
+    def watch(self, files: Iterable[str]) -> None:
+        """Follow ``files`` from now on (a reload's ``files``); the stamps are kept while the
+        set is the same, so a save made during the reload is still noticed."""
+        files = tuple(files)
+        with self._lock:
+            if self._saves is None:
+                self._saves = SavedFiles(self.path, self.roots)
+            if set(self._saves.files) != {self.path, *files}:
+                self._saves.watch(files)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+def reload_saved(root: WorkflowPlayground, saves: SaveWatch, inspecting: str | None
+                 ) -> ReloadReport:
+    """Load the saved file again into the session (``reload_file``) and follow the files it
+    now imports; raises ``ReloadError`` (session unchanged) when the save does not load."""
+    report = root.reload_file(saves.path, roots=saves.roots, inspecting=inspecting)
+    saves.watch(report.files)
+    return report
+
+
+def reload_note(report: ReloadReport, file: str) -> str:
+    """``reloaded flow.py: changed: check (code (…)); stale: check · L re-runs from check``."""
+    text = f"reloaded {file}: {report.describe()}"
+    if report.first_stale is not None:
+        return text + f" · L re-runs from {report.first_stale}, e the selected step"
+    if report.changed:
+        return text + " · the next step runs the new code"
+    return text
+
+
+def retry_stored(root: WorkflowPlayground, db: str | Path) -> RunHandle:
+    """Start the real retry of the opened stored run with the saved code (a new run linked
+    to it, in the store at ``db``); returns its handle at once, the run goes on by itself."""
+    return root.retry_stored(db=Path(db), started_by="tui")

@@ -1,5 +1,6 @@
-"""Playground-screen pieces: a frozen view of a ``WorkflowPlayground``, the timeline list
-and the list of conditional breakpoints.
+"""Playground-screen pieces: a frozen view of a ``WorkflowPlayground``, the timeline list,
+the list of conditional breakpoints and the texts of edit and continue (stale marks, a save
+that does not load).
 
 The playground is not thread-safe, so the screen only touches it inside its worker; after
 each command the worker takes a ``PlaygroundView`` (snapshots and states are immutable, so
@@ -18,11 +19,16 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from .catalog import format_load_errors
+from .dag.canvas import STALE_LABEL, STALE_STYLE
 from .status import STATUS_ICON, STATUS_STYLE, format_duration, status_text
 
 if TYPE_CHECKING:
-    from engine import StepRun, Workflow, WorkflowPlayground
+    from engine import LoadError, StepRun, Workflow, WorkflowPlayground
     from engine.playground import Breakpoint, Pause, Snapshot
+
+STALE_MARK = STALE_LABEL[0]
+"""Marks a step whose record came from the code before the last save (DAG, timeline, step)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,8 @@ class PlaygroundView:
     """Steps that ``s`` can step into."""
     session_workflow: Workflow | None = None
     """The workflow the session opened (``workflow`` is the stepped-into one's)."""
+    stale: tuple[str, ...] = ()
+    """Steps whose record predates the last save, in plan order (``L`` re-runs them)."""
 
     @property
     def current(self) -> Snapshot:
@@ -102,7 +110,7 @@ def view_of(root: WorkflowPlayground) -> PlaygroundView:
         outputs=current.outputs, breakpoints=plain, break_on_failure=pg.break_on_failure,
         last_stop=pg.last_stop, source_run_id=root.source_run_id, conditions=conditions,
         conditional=conditional, trail=(top.name, *crumbs), composite=pg.composite_steps,
-        session_workflow=top)
+        session_workflow=top, stale=current.stale)
 
 
 def stop_note(stop: Pause | None, ran: int) -> str:
@@ -130,13 +138,19 @@ def stop_note(stop: Pause | None, ran: int) -> str:
     }.get(reason, f"{reason} after {steps}")
 
 
-_KIND_MARK = {"load": "○", "set_param": "≔", "set_output": "✎", "restored": "⤓"}
+_KIND_MARK = {"load": "○", "set_param": "≔", "set_output": "✎", "restored": "⤓",
+              "reload": "⟳"}
 
 
-def snapshot_label(snap: Snapshot, *, current: bool, later: bool, marked: bool) -> Text:
-    """One timeline row: ``▸ #3 ✓ transform  0.01s`` (later snapshots dimmed)."""
+def snapshot_label(snap: Snapshot, *, current: bool, later: bool, marked: bool,
+                   stale: bool = False) -> Text:
+    """One timeline row: ``▸ #3 ✓ transform  0.01s`` (later snapshots dimmed, a record the
+    last save made stale marked ``≈`` where the cursor's ``▸`` goes: it is never current)."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("▸ " if current else "  ", style="bold yellow")
+    if stale and not current:
+        text.append(f"{STALE_MARK} ", style=STALE_STYLE)
+    else:
+        text.append("▸ " if current else "  ", style="bold yellow")
     text.append(f"#{snap.index:<3}", style="bold" if current else "dim")
     kind = str(snap.kind)
     run = snap.run
@@ -152,6 +166,11 @@ def snapshot_label(snap: Snapshot, *, current: bool, later: bool, marked: bool) 
             text.append(f" {run.error_category}", style="red")
     elif kind == "load":
         text.append("○ start")
+    elif kind == "reload":
+        verb = snap.note.partition(":")[0] or "reloaded"
+        text.append(f"{_KIND_MARK['reload']} {verb}", style="cyan")
+        if snap.stale:
+            text.append(f" · {STALE_MARK} {', '.join(snap.stale)}", style=STALE_STYLE)
     else:
         text.append(f"{_KIND_MARK.get(kind, '·')} {snap.note or kind}", style="cyan")
     if marked:
@@ -189,9 +208,11 @@ class SnapshotTimeline(OptionList):
             return
         keep = self.highlighted
         self.clear_options()
+        stale = stale_records(view)
         self.add_options([Option(snapshot_label(s, current=s.index == view.position,
                                                 later=s.index > view.position,
-                                                marked=s.index == self.marked), id=str(s.index))
+                                                marked=s.index == self.marked,
+                                                stale=s.index in stale), id=str(s.index))
                           for s in view.snapshots])
         if keep is not None and self.option_count:
             self.highlighted = min(keep, self.option_count - 1)
@@ -202,11 +223,23 @@ class SnapshotTimeline(OptionList):
         self._redraw()
 
 
+def stale_records(view: PlaygroundView) -> frozenset[int]:
+    """The timeline rows (up to the cursor) holding a record the last save made stale: a
+    stale step's snapshots taken on an earlier definition."""
+    if not view.stale:
+        return frozenset()
+    names, generation = set(view.stale), view.current.state.generation
+    return frozenset(s.index for s in view.snapshots[:view.position + 1]
+                     if s.run is not None and s.step_name in names
+                     and s.state.generation < generation)
+
+
 def step_summary(name: str | None, run: StepRun | None, *, next_step: str | None,
-                 breakpoint: bool, condition: str | None = None, composite: bool = False
-                 ) -> Text:
+                 breakpoint: bool, condition: str | None = None, composite: bool = False,
+                 stale: tuple[str, ...] = ()) -> Text:
     """One or two lines on the selected step: its record in the current state, its
-    breakpoints, and a hint when it can be stepped into."""
+    breakpoints, whether the last save made its record stale, and a hint when it can be
+    stepped into."""
     if name is None:
         return Text("select a step in the DAG", style="dim italic")
     text = Text.assemble((name, "bold"), "  ")
@@ -225,6 +258,9 @@ def step_summary(name: str | None, run: StepRun | None, *, next_step: str | None
         text.append("  ● breakpoint", style="bold red")
     if condition:
         text.append(f"  ◆ if {condition}", style="bold yellow")
+    if name in stale:
+        text.append(f"  {STALE_MARK} stale: ran before the last save (e re-runs it, L all "
+                    f"from {stale[0]})", style=STALE_STYLE)
     if run is not None and run.error:
         text.append("\n")
         if run.error_category:
@@ -258,12 +294,37 @@ def status_line(view: PlaygroundView, busy: str, note: str, names: Sequence[str]
     if not view.break_on_failure:
         text.append(" · break on failure off", style="dim")
     if view.source_run_id:
-        text.append(f" · from run {view.source_run_id}", style="dim")
+        text.append(f" · from run {view.source_run_id} (t retries)", style="dim")
+    if view.stale:
+        text.append(f" · {STALE_MARK} stale: ", style=STALE_STYLE)
+        text.append(", ".join(view.stale), style=STALE_STYLE)
     text.append("\n")
     if busy:
         text.append(f"⏳ {busy}… (i or Esc interrupts)", style="bold yellow")
+    elif note:
+        text.append(note, style="italic")
+    elif view.stale:
+        text.append(f"L re-runs the stale steps from {view.stale[0]} · e re-runs the selected "
+                    "step", style="italic")
     else:
-        text.append(note or "n steps · c continues · u runs to the selected step", style="italic")
+        text.append("n steps · c continues · u runs to the selected step", style="italic")
+    return text
+
+
+def reload_failed_text(file: str, message: str, errors: Sequence[LoadError],
+                       roots: Sequence[str] = ()) -> Text:
+    """The banner for a save the session cannot take: each load error as
+    ``file:line: message`` (as the catalog lists them), else the playground's reason."""
+    text = Text()
+    if errors:
+        text.append(f"✗ {file} saved, but it does not load:", style="bold red")
+        for line in format_load_errors(errors, roots):
+            text.append(f"\n  {line}", style="red")
+        text.append("\nThe session stays on the last good definition; save a fix to go on.",
+                    style="italic")
+    else:
+        text.append(f"✗ {file} saved, but the session cannot take it:", style="bold red")
+        text.append(f"\n  {message}", style="red")
     return text
 
 

@@ -10,12 +10,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "resources" / "tui"
+HOT_SWAP = ROOT / "tests" / "resources" / "tui_hot_swap"
 SCRIPT = Path(sys.executable).parent / "spine-tui"
 TIMEOUT = 30.0
 SETTINGS_VARIABLES = ("SPINE_DB", "SPINE_PATHS", "SPINE_THEME", "SPINE_CURSOR_BLINK",
@@ -67,16 +69,18 @@ class Terminal:
         return tmux("has-session", "-t", self.name).returncode == 0
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
+@contextmanager
+def spine_tui(home: Path, path: str, **variables: str) -> Iterator[Terminal]:
+    """``spine-tui path`` in a detached 140x40 tmux session, its store under ``home``."""
     name = f"spine-smoke-{uuid.uuid4().hex[:8]}"
     # a tmux server that is already running gives new sessions *its* environment, so the
     # store location is set on the command itself: never the user's ~/.spine
     unset = " ".join(f"-u {name}" for name in SETTINGS_VARIABLES)
+    extra = " ".join(f"{key}={shlex.quote(value)}" for key, value in variables.items())
     command = (f"cd {shlex.quote(str(ROOT))} && exec env {unset} "
-               f"SPINE_HOME={shlex.quote(str(tmp_path))} TERM=xterm-256color "
-               f"{SCRIPT} {FIXTURES.relative_to(ROOT)}")
-    env = {**os.environ, "SPINE_HOME": str(tmp_path), "TERM": "xterm-256color"}
+               f"SPINE_HOME={shlex.quote(str(home))} TERM=xterm-256color {extra} "
+               f"{SCRIPT} {shlex.quote(path)}")
+    env = {**os.environ, "SPINE_HOME": str(home), "TERM": "xterm-256color"}
     started = subprocess.run(
         ["tmux", "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "140", "-y", "40",
          command], env=env, capture_output=True, text=True, timeout=30)
@@ -85,6 +89,12 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
         yield Terminal(name)
     finally:
         tmux("kill-session", "-t", name)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    with spine_tui(tmp_path, str(FIXTURES.relative_to(ROOT))) as term:
+        yield term
 
 
 def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
@@ -151,3 +161,42 @@ def test_browse_filter_open_run_see_history_and_quit_in_a_real_terminal(
         time.sleep(0.1)
     assert not terminal.alive(), terminal.screen()
     assert (tmp_path / "spine.db").exists()  # the run went to SPINE_HOME, not ~/.spine
+
+
+def test_edit_and_continue_in_the_playground_in_a_real_terminal(tmp_path: Path) -> None:
+    """Run to a failure, save a fix to the helper module, see the stale mark, L re-runs."""
+    folder = tmp_path / "flows"
+    shutil.copytree(HOT_SWAP, folder)
+    calls = tmp_path / "calls.txt"
+    with spine_tui(tmp_path / "home", str(folder), TUI_SWAP_CALLS=str(calls)) as terminal:
+        terminal.wait_for("tui.swap.flow")
+        terminal.wait_for("⏎ Open")
+        terminal.keys("Enter")
+        terminal.wait_for("Steps (3)")
+        terminal.keys("d")
+        terminal.wait_for("saves to tui_swap_flow.py are taken in")
+        terminal.keys("c")
+        terminal.wait_for("'check' failed")
+        terminal.keys("Right")  # select check: its record shows beside the timeline
+        terminal.wait_for("rows above 3: [4]")
+
+        helpers = folder / "tui_swap_helpers.py"
+        helpers.write_text(helpers.read_text().replace("return 3", "return 10"))
+        screen = terminal.wait_for("≈ stale: check")
+        assert "≈stale" in screen  # on check's DAG box
+        assert "changed: check (code (tui_swap_helpers.threshold))" in screen
+
+        terminal.keys("L")
+        screen = terminal.wait_for("re-ran the stale steps")
+        assert "'report' is next" in screen and "≈ stale" not in screen
+        terminal.keys("c")
+        terminal.wait_for("reached the end")
+        assert calls.read_text().split() == ["fetch"]  # the upstream step ran once
+
+        terminal.keys("Escape")
+        terminal.wait_for("Steps (3)")
+        terminal.keys("q")
+        deadline = time.monotonic() + TIMEOUT
+        while terminal.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not terminal.alive(), terminal.screen()

@@ -279,28 +279,38 @@ def test_json_tree_cuts_long_values_and_pages_big_containers() -> None:
     asyncio.run(main())
 
 
-def test_a_saved_definition_can_be_taken_into_the_session() -> None:
+def test_a_session_without_a_file_takes_in_the_catalogs_newer_definition() -> None:
     from dataclasses import replace as copy_with
 
+    from engine import DiscoveredWorkflow
+
+    def one(ctx: Any, config: Any) -> StepResult:
+        return StepResult.ok(output={"n": 1})
+
+    old = Workflow("tui.swap.registered", [Step.lambda_("first", one),
+                                           Step.lambda_("second", one)])
+
     async def scenario(pilot: Pilot[Any]) -> None:
-        screen = await debug(pilot, "etl")
-        await press(pilot, "n")
         catalog = pilot.app.catalog
-        item = catalog.get("tui.etl.daily")
-        old = item.workflow
-        steps = [*old.steps, Step.from_function("audit", old.steps[-1].handler,
-                                                depends_on=["load"])]
-        newer = Workflow(old.name, steps, version=4)
+        pilot.app.catalog = copy_with(catalog, workflows=(
+            *catalog.workflows, DiscoveredWorkflow(old, "registry", "registry")))
+        screen = PlaygroundScreen(old)
+        await pilot.app.push_screen(screen)
+        await settled(pilot)
+        assert screen.watching is None
+        await press(pilot, "n", "n")
+        newer = Workflow(old.name, [*old.steps, Step.lambda_("audit", one)], version=2)
+        catalog = pilot.app.catalog
         pilot.app.catalog = copy_with(catalog, workflows=tuple(
             copy_with(w, workflow=newer) if w.name == old.name else w
             for w in catalog.workflows))
-        await pilot.pause()
-        banner = screen.query_one("#pg-reloaded")
-        assert banner.display and "changed on disk" in str(banner.render())
-        await press(pilot, "L")
-        assert not banner.display
-        assert screen.view.workflow is newer and screen.view.position == 0
+        await wait_until(pilot, lambda: screen.view.workflow is newer, what="the reload")
+        await settled(pilot)
+        view = screen.view
         assert "audit" in screen.dag.dag_layout.boxes
+        assert view.outputs["second"] == {"n": 1} and view.next_step == "audit"
+        assert view.current.kind == "reload" and view.position == 3
+        assert "audit (added)" in screen.note
 
     drive(fixture_app(), scenario)
 

@@ -19,12 +19,16 @@ from textual.strip import Strip
 from ..status import STATUS_STYLE, STEP_TYPE_STYLE
 from .layout import LABEL_OFFSET, BoxPlacement, DagLayout
 
+STALE_LABEL = "≈stale"
+STALE_STYLE = "bold medium_purple1"
+"""Not a status colour: a stale record keeps its status colour and gets this mark."""
+
 
 class DagCanvas(ScrollView, can_focus=True):
     """Scrollable view of a workflow's DAG: arrow keys and clicks move the selection from box
     to box, each box takes its step's status colour, a debugger can mark the next step
-    (``cursor``) and its breakpoints; only the rows on screen are drawn (a 500-step graph
-    scrolls smoothly)."""
+    (``cursor``), its breakpoints and the steps whose record an edit made stale; only the
+    rows on screen are drawn (a 500-step graph scrolls smoothly)."""
 
     DEFAULT_CSS = """
     DagCanvas { height: 1fr; padding: 0 1; }
@@ -46,6 +50,9 @@ class DagCanvas(ScrollView, can_focus=True):
     """Steps with a breakpoint (drawn with a red ● on the box's top edge)."""
     conditional: reactive[frozenset[str]] = reactive(frozenset)
     """Steps whose breakpoint has a condition (a yellow ◆ in place of the ●)."""
+    stale: reactive[frozenset[str]] = reactive(frozenset)
+    """Steps whose record came from the code before an edit (italic, ``≈stale`` on the box's
+    bottom edge)."""
 
     @dataclass
     class StepClicked(Message):
@@ -92,6 +99,9 @@ class DagCanvas(ScrollView, can_focus=True):
     def watch_conditional(self) -> None:
         self.refresh()
 
+    def watch_stale(self) -> None:
+        self.refresh()
+
     def on_mount(self) -> None:
         self.call_after_refresh(self.watch_selected, self.selected)
 
@@ -123,6 +133,9 @@ class DagCanvas(ScrollView, can_focus=True):
                 marks.append((box.left + box.width - 3, "●", "bold red"))
             if row == box.top + 1 and box.name == self.cursor:
                 marks.append((box.left + 1, "▶", "bold yellow"))
+            if row == box.top + box.height - 1 and box.name in self.stale:
+                label = STALE_LABEL if box.width - 2 >= len(STALE_LABEL) else STALE_LABEL[0]
+                marks += [(box.left + 1 + k, char, STALE_STYLE) for k, char in enumerate(label)]
         if marks:
             chars = list(line.ljust(self._layout.width))
             for col, char, _ in marks:
@@ -136,6 +149,8 @@ class DagCanvas(ScrollView, can_focus=True):
                 text.stylize(STATUS_STYLE.get(status, ""), box.left, box.left + box.width)
             if row == box.top:
                 _stylize_type(text, box)
+            if box.name in self.stale:
+                text.stylize("italic", box.left, box.left + box.width)
             if box.name == self.cursor:
                 text.stylize("bold", box.left, box.left + box.width)
             if box.name == self.selected:
