@@ -318,7 +318,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "idempotent: when that partition already completed, the run is recorded "
                     "as skipped and nothing executes. Exit status: 0 completed or skipped, "
                     "1 the workflow failed, 2 bad input, 130 cancelled (Ctrl-C).",
-        epilog="examples:\n  spine-engine run b1.hello_world\n"
+        epilog="examples:\n  spine-engine run hello.world\n"
                "  spine-engine run flows/etl.py --param date=2024-01-31 --param limit=500\n"
                "  spine-engine run etl.daily --paths flows/ --partition date=2024-01-31\n"
                "  spine-engine run etl.daily --paths flows/ --json > result.json\n"

@@ -241,7 +241,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog="examples:\n  spine-engine schedules\n"
                "  spine-engine schedules create nightly etl.daily --cron '0 2 * * *' "
                "--timezone Europe/Paris --param region=eu\n"
-               "  spine-engine schedules create hourly b1.hello_world --cron '0 * * * *' "
+               "  spine-engine schedules create hourly hello.world --cron '0 * * * *' "
                "--misfire skip\n"
                "  spine-engine schedules pause nightly; spine-engine schedules resume nightly\n"
                "  spine-engine schedules fire nightly --wait\n"

@@ -176,7 +176,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                     "or to FILE with -o). Steps must name registered pipelines, "
                     "sub-workflows or importable module-level functions; anything else "
                     "(lambdas, closures) cannot be expressed in YAML and exits with status 2.",
-        epilog="examples:\n  spine-engine export b1.hello_world --yaml\n"
+        epilog="examples:\n  spine-engine export hello.world --yaml\n"
                "  spine-engine export flows/etl.py --yaml -o workflows/etl.yaml\n"
                "  spine-engine export etl.daily --paths flows/ --json",
         formatter_class=HelpFormatter)
