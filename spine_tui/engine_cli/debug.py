@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import (
+    StoreError,
     UnknownPipelineError,
     UnknownWorkflowError,
     WorkflowCycleError,
@@ -42,6 +43,8 @@ def cmd_debug(args: argparse.Namespace, io: Streams) -> int:
                        hint="spine-engine debug --run RUN_ID --at STEP")
     pg = WorkflowPlayground()
     try:
+        if not args.run and args.target and _is_stored_run(args):
+            args.run, args.target = args.target, None  # `spine-engine debug RUN_ID`
         if args.run:
             source = _open_run(pg, args, params)
         elif args.target:
@@ -68,6 +71,26 @@ def cmd_debug(args: argparse.Namespace, io: Streams) -> int:
                          "command", style="dim", soft_wrap=True)
     Debugger(pg, io, sys.stdin, saves=saves, db=db_path(args) if args.run else None).run()
     return EXIT_OK
+
+
+def _is_stored_run(args: argparse.Namespace) -> bool:
+    """Whether the positional argument names a stored run rather than a workflow: it is not a
+    file, no workflow has that name, and the store holds a run with that id (or prefix)."""
+    target = str(args.target)
+    if Path(target).suffix in (".py", ".yaml", ".yml") or Path(target).exists() or \
+            not db_path(args).exists():
+        return False
+    try:
+        resolve_target(target, args.paths)
+        return False
+    except CliError:
+        pass
+    with open_store(args) as store:
+        try:
+            store.get_run(target)
+        except StoreError:
+            return False
+    return True
 
 
 def _open_run(pg: WorkflowPlayground, args: argparse.Namespace, params: dict[str, Any]) -> str:
@@ -136,8 +159,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                "retry then\nretries the stored run from its failed step with the new code.",
         formatter_class=HelpFormatter)
     p.add_argument("target", metavar="NAME_OR_FILE", nargs="?", default=None,
-                   help="a workflow name or file (with --run: the definition to open the run "
-                        "with, instead of the one it recorded)")
+                   help="a workflow name or file, or a stored run's id (the same as --run ID); "
+                        "with --run: the definition to open the run with, instead of the one "
+                        "it recorded")
     add_paths_option(p)
     p.add_argument("--param", action="append", metavar="KEY=VALUE", default=[],
                    help="a run param, repeatable, typed like `run --param` (with --run: "

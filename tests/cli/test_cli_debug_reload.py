@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import re
@@ -13,9 +14,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from debug_transcript import replies
+
+from engine.store import RunStore
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "hot_swap"
 MODULES = ("hot_swap_flow", "hot_swap_helpers")
@@ -249,3 +253,16 @@ def test_edit_and_continue_over_a_pty(flow: Flow, tmp_path: Path) -> None:
     finally:
         term.close()
     assert flow.fetches() == 1
+
+
+def test_a_run_id_in_place_of_the_workflow_opens_the_stored_run(
+        cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`spine-engine debug RUN_ID` is `debug --run RUN_ID` (the issue's spelling)."""
+    assert cli("run", "hello.world").code == 0
+    store = RunStore(os.environ["SPINE_DB"])
+    run_id = store.list_runs(limit=1)[0].run_id
+    store.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("list\nq\n"))
+    out = cli("debug", run_id[:8])
+    assert out.code == 0, out.err
+    assert run_id in out.out and "shout" in out.out
