@@ -15,8 +15,9 @@ from typing import Any
 logger = logging.getLogger("engine.events")
 
 
-#: who may start a run: these, or ``schedule:NAME`` / ``trigger:NAME``
-STARTERS = ("cli", "tui", "api", "script")
+#: who may start a run: these (``package``: a ``.pyz`` made by ``WorkflowPackager``), or
+#: ``schedule:NAME`` / ``trigger:NAME``
+STARTERS = ("cli", "tui", "api", "script", "package")
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from . import (
     flags,
     logs,
     metrics,
+    package,
     resume,
     retry,
     run,
@@ -72,6 +73,7 @@ examples:
   spine-engine versions etl.daily              published versions; diff / rollback them
   spine-engine analytics etl.daily --days 7    success rate, p50/p90/p99, trend
   spine-engine export hello.world --yaml       as a YAML spec (import reads it)
+  spine-engine package etl.daily --paths flows/ -o dist  a .pyz: python dist/etl_daily.pyz
   spine-engine serve --port 8000               HTTP API, cron schedules, triggers
   spine-engine schedules                       cron schedules; create, pause, fire... them
   spine-engine triggers fire push --event @ev.json --paths flows/  fire a trigger by hand
@@ -83,7 +85,7 @@ Set SPINE_DEBUG=1 to see tracebacks."""
 
 #: Modules that register sub-commands (``add_parser``/``add_parsers``), in help order.
 COMMAND_MODULES = (catalog, run, debug, runs, logs, control, resume, retry, approvals,
-                   artifacts, versions, analytics, transfer, schedules, serve, apikey,
+                   artifacts, versions, analytics, transfer, package, schedules, serve, apikey,
                    triggers, config_cmd, flags, dlq, alerts, metrics)
 
 

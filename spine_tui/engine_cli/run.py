@@ -31,6 +31,7 @@ from engine import (
     WorkflowCycleError,
     WorkflowResult,
     parse_params,
+    redact_secrets,
     start_run,
 )
 
@@ -147,7 +148,7 @@ def report(io: Streams, args: argparse.Namespace, wf: Workflow, result: Workflow
            restored: Collection[str] = ()) -> int:
     """Print the result (JSON or a summary table) and return the exit status for it."""
     if args.json:
-        io.write_json(result.to_dict())
+        io.write_json(redact_secrets(result.to_dict()))  # outputs are unmasked in memory
     else:
         _print_summary(io, wf, result, quiet=args.quiet, restored=restored)
     return _EXIT_BY_STATUS.get(result.status, EXIT_FAILED)
@@ -283,7 +284,7 @@ def _print_summary(io: Streams, wf: Workflow, result: WorkflowResult, quiet: boo
         icon, style = ICONS.get(run.status.value, ("?", ""))
         if run.status is RunStatus.COMPLETED:
             kept = "restored · " if name in restored else ""
-            detail = Text(kept + preview(run.output), style="dim")
+            detail = Text(kept + preview(redact_secrets(run.output)), style="dim")
         else:
             category = f"[{run.error_category}]" if run.error_category else ""
             detail = Text(" ".join(part for part in (run.error, category) if part),

@@ -45,11 +45,17 @@ SAMPLE_MODULES = {
     "i2_portfolio_fanout": ["portfolio.daily_analysis"],
     "i4_yaml_workflow": [],
     "i5_circuit_protected_ingest": ["protected.edgar_ingest"],
+    "a1_local_process_job": ["jobs.local_process"],
+    "a5_hot_reload_jobs": ["jobs.hot_reload_dev"],
+    "m3_adapter_failover": ["jobs.adapter_failover"],
+    "f3_container_pipeline": ["market.daily_pipeline"],
     "sec_pipelines": [],
     "m1_self_healing_dlq": ["selfheal.ingest", "selfheal.reprocess"],
     "m4_debug_pipeline": ["debug.pipeline"],
+    "a4_portable_etl": ["portable.etl"],
     "f1_env_pipeline": ["infra.env_driven_pipeline"],
     "f2_vault_credentials": ["infra.vault_credentials"],
+    "f4_portable_financial_etl": ["portable.financial_etl"],
     "f5_sec_query": ["sec.query_live_db"],
     "f6_options_chain": ["finance.options_chain"],
     "f7_credit_risk": ["risk.credit_scoring"],
@@ -546,3 +552,57 @@ def test_f10_deadlines_filings_and_alerts() -> None:
     assert alerts["alerts_generated"] == 3
     assert {a["severity"] for a in alerts["alerts"]} == {"CRITICAL"}
     assert alerts["summary"] == "4 filed, 3 pending, 3 alerts"
+
+
+# --------------------------------------------------------------------------- jobs (spec §12)
+def test_a1_job_step_output_feeds_the_next_step_and_sees_only_its_env(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINE_DB", "/tmp/a1-secret.db")  # the engine's env: never the job's
+    a1 = sample("a1_local_process_job")
+    result = ok(a1.wf)
+    assert result.outputs["transform"] == {"processed": 42, "status": "complete",
+                                           "sees_engine_env": False}
+    assert result.outputs["summarize"] == {"summary": "42 records complete", "ok": True}
+    assert ok(a1.wf, records=7).outputs["transform"]["processed"] == 7
+
+
+def test_a5_the_job_after_a_reload_sees_the_new_config() -> None:
+    a5 = sample("a5_hot_reload_jobs")
+    before = a5.hot.reload_count
+    result = ok(a5.wf)
+    assert result.outputs["before"]["log_level"] == "INFO"
+    assert result.outputs["after"]["log_level"] == "DEBUG"
+    assert result.outputs["compare"]["changed"] is True
+    assert result.outputs["before"]["job"] != result.outputs["after"]["job"]
+    assert a5.hot.reload_count - before in (1, 2)  # v2 -> v1 first when a run came before
+    assert a5.hot.current_config == a5.V2
+
+
+def test_m3_fails_over_to_local_processes_without_docker() -> None:
+    m3 = sample("m3_adapter_failover")
+    result = ok(m3.wf)
+    assert result.outputs["capabilities"]["adapters"] == ["docker", "local"]
+    assert result.outputs["capabilities"]["supports_gpu"] is False
+    if result.outputs["resilient_etl"]["runtime"] == "local":
+        assert result.outputs["report"] == {"summary": "1000 records via local",
+                                            "fell_back": True}
+    assert result.outputs["resilient_etl"]["batch_date"] == "2025-01-15"
+
+
+def test_f3_jobs_compute_and_store_the_days_returns(tmp_path: Path) -> None:
+    f3 = sample("f3_container_pipeline")
+    db = tmp_path / "returns.db"
+    result = ok(f3.wf, db_path=str(db))
+    returns = {t: round((f3.CLOSE[t] / f3.PREVIOUS_CLOSE[t] - 1) * 100, 3) for t in f3.CLOSE}
+    assert result.outputs["fetch"]["prices"] == f3.CLOSE
+    assert result.outputs["calculate"]["returns_pct"] == returns
+    assert result.outputs["calculate"]["avg_return"] == round(sum(returns.values()) / 4, 3)
+    assert result.outputs["store"] == {"stored": 4, "table_rows": 4, "db_path": str(db)}
+    with sqlite3.connect(db) as conn:
+        rows = dict(conn.execute("SELECT ticker, return_pct FROM daily_returns"))
+    assert rows == returns
+    again = ok(f3.wf, db_path=str(db), trade_date="2026-02-17")
+    assert again.outputs["store"]["table_rows"] == 8
+    bad = run(f3.wf, trade_date="16/02/2026")
+    assert bad.status is RunStatus.FAILED and bad.error_step == "plan"
+    assert "fetch" not in bad.outputs  # no job started

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -77,8 +79,8 @@ def load_port_tool() -> ModuleType:
 def test_committed_examples_import_only_from_engine() -> None:
     files = sorted(EXAMPLES.glob("*.py"))
     assert [f.stem for f in files] == sorted(
-        ["b1", "b2", "b3", "b4", "b5", "i2", "i4", "m4",
-         "f1", "f2", "f5", "f6", "f7", "f8", "f9", "f10"])
+        ["b1", "b2", "b3", "b4", "b5", "i2", "i4", "m4", "a1", "a4", "a5", "m3",
+         "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10"])
     for file in files:
         text = file.read_text(encoding="utf-8")
         assert "spine." not in "".join(line for line in text.splitlines(keepends=True)
@@ -182,6 +184,53 @@ def test_i4_yaml_round_trip(tmp_path: Path) -> None:
     assert ran.report == [["fetch", "validate", "normalize", "store"]] * 2
 
 
+# --------------------------------------------------------------------------- advanced
+#: what the place an archive runs provides: the pipelines A4 and F4 name but do not define
+WAREHOUSE = textwrap.dedent("""
+    from engine import register_pipeline
+
+    def load(transformed: int = 0) -> dict:
+        return {"loaded": transformed}
+
+    def store_metrics(metrics_calculated: int = 0) -> dict:
+        return {"stored": metrics_calculated}
+
+    register_pipeline("warehouse.load", load)
+    register_pipeline("warehouse.store_metrics", store_metrics)
+""")
+
+
+def run_archive(archive: Path, tmp_path: Path, *args: str,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python dist/NAME.pyz args`` from the example's folder, with the given environment."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir(exist_ok=True)
+    (plugins / "warehouse.py").write_text(WAREHOUSE, encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items() if k != "SPINE_DB"}
+    environ.update({"SPINE_HOME": str(tmp_path / "home"), **(env or {})})
+    return subprocess.run([sys.executable, str(archive.relative_to(tmp_path)), *args],
+                          cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60)
+
+
+def test_a4_packaged_archive_is_inspected_then_run_with_python(tmp_path: Path) -> None:
+    ran = run_example("a4", tmp_path)
+    assert "Archive: dist/portable_etl.pyz\nSteps: 3\n" in ran.stdout
+    assert "Workflow: portable.etl\nHandlers: ('a4.py',)\n" in ran.stdout
+    archive = tmp_path / "dist" / "portable_etl.pyz"
+    manifest = engine.WorkflowPackager.inspect(archive)
+    assert (manifest.entry, manifest.modules) == ("workflow.yaml", ("a4",))
+    assert any("'warehouse.load' is not registered here" in w for w in manifest.warnings)
+    packaged = archive.read_bytes()
+
+    missing = run_archive(archive, tmp_path)
+    assert missing.returncode == 2
+    assert "needs pipeline 'warehouse.load', which nothing registered" in missing.stderr
+    done = run_archive(archive, tmp_path, "--paths", "plugins")
+    assert done.returncode == 0, done.stderr
+    assert '{"transformed": 100}' in done.stdout and '{"loaded": 100}' in done.stdout
+    assert archive.read_bytes() == packaged  # a4.py ran again inside it, and wrote nothing
+
+
 # --------------------------------------------------------------------------- mind-blowing
 @pytest.mark.xfail(not hasattr(engine, "WorkflowPlayground"), strict=False,
                    reason="WorkflowPlayground arrives with the playground issue")
@@ -216,6 +265,29 @@ def test_f2_custom_backend_first_and_a_redacted_secret_value(tmp_path: Path) -> 
                                     "password": "rotated-credential-2026-02",
                                     "source": "vault"}
     assert ran.outputs["connect"]["user"] == "sec_pipeline_svc"
+
+
+def test_f4_archive_is_configured_by_the_environment_it_runs_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = "f4-db-user-8c1d5e"
+    monkeypatch.setenv("PGUSER", user)  # set while packaging: it must not be baked in
+    ran = run_example("f4", tmp_path)
+    assert "  Version:      2\n  Steps:        4\n  Handlers:     ('f4.py',)" in ran.stdout
+    assert "  Tags:         ('portable', 'finance', 'etl')" in ran.stdout
+    archive = tmp_path / "dist" / "portable_financial_etl.pyz"
+    with zipfile.ZipFile(archive) as zf:
+        contents = [zf.read(name) for name in zf.namelist()]
+    assert all(user.encode() not in data for data in [archive.read_bytes(), *contents])
+
+    dev = run_archive(archive, tmp_path, "--paths", "plugins", env={"PGUSER": user})
+    prod = run_archive(archive, tmp_path, "--paths", "plugins", "--json",
+                       env={"PGUSER": user, "PGHOST": "prod-db.example", "PGPORT": "5432"})
+    assert dev.returncode == 0 and prod.returncode == 0, dev.stderr + prod.stderr
+    assert "postgresql://[REDACTED]@localhost:5447/sec_dev_data" in dev.stdout
+    assert json.loads(prod.stdout)["outputs"]["load_env"]["db_url"] == \
+        "postgresql://[REDACTED]@prod-db.example:5432/sec_dev_data"
+    assert user not in dev.stdout + prod.stdout
+    assert '{"stored": 5000}' in dev.stdout
 
 
 def test_f5_tearsheet(tmp_path: Path) -> None:
@@ -263,3 +335,52 @@ def test_f10_filing_monitor(tmp_path: Path) -> None:
     assert outputs["deadlines"]["count"] == 7
     assert outputs["deadlines"]["overdue_count"] == 7
     assert {a["ticker"] for a in outputs["alerts"]["alerts"]} == {"TSLA", "SMCI", "GME"}
+
+
+# --------------------------------------------------------------------------- jobs (spec §12)
+#: the job examples, ported like the rest (``port_spec_examples.generate(spec, JOB_EXAMPLES)``)
+JOB_EXAMPLES = ("A1", "A5", "M3", "F3")
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="the spec markdown is not on this machine")
+def test_committed_job_examples_match_the_spec() -> None:
+    tool = load_port_tool()
+    for name, source in tool.generate(SPEC.read_text(encoding="utf-8"), JOB_EXAMPLES).items():
+        assert (EXAMPLES / name).read_text(encoding="utf-8") == source, f"{name} is stale"
+
+
+def test_a1_local_process_job(tmp_path: Path) -> None:
+    lines = run_example("a1", tmp_path).stdout.splitlines()
+    assert lines[0] in ("Job state: running", "Job state: succeeded")  # right after submit
+    assert lines[2:] == ['Output: {"processed": 42, "status": "complete"}', ""]
+
+
+def test_a5_hot_reload_adapter(tmp_path: Path) -> None:
+    assert run_example("a5", tmp_path).stdout.splitlines() == [
+        "Current config: {'image': 'spine-pipeline:v1', 'timeout': 30, "
+        "'env': {'LOG_LEVEL': 'INFO'}}",
+        "Reload count: 0",
+        "Updated config: {'image': 'spine-pipeline:v2', 'timeout': 60, "
+        "'env': {'LOG_LEVEL': 'DEBUG'}}",
+        "Reload count: 1",
+    ]
+
+
+def test_m3_failover_orchestration(tmp_path: Path) -> None:
+    lines = run_example("m3", tmp_path).stdout.splitlines()
+    assert lines[0] == "Adapter used: LocalProcess"
+    assert lines[2:] == ["Supports GPU: False", "Supports volumes: False", "Max timeout: 86400s"]
+
+
+def test_f3_container_pipeline(tmp_path: Path) -> None:
+    out = run_example("f3", tmp_path).stdout
+    assert '  Output: {"tickers": ["AAPL", "MSFT", "NVDA", "AMZN"], "prices": {"AAPL": ' in out
+    prices = {"AAPL": 245.50, "MSFT": 420.30, "NVDA": 890.10, "AMZN": 195.60}
+    prev = {"AAPL": 242.00, "MSFT": 415.00, "NVDA": 875.00, "AMZN": 192.00}
+    returns = {t: round((prices[t] / prev[t] - 1) * 100, 3) for t in prices}
+    calc = next(line for line in out.splitlines() if line.startswith('  Output: {"returns_pct"'))
+    assert json.loads(calc.removeprefix("  Output: ")) == {
+        "returns_pct": returns, "avg_return": round(sum(returns.values()) / len(returns), 3)}
+    assert "Workflow 'market.daily_pipeline' — 3 steps" in out
+    assert f"  {'market.calc_returns':30s} → spine-analytics:latest" in out
+    assert out.rstrip().endswith("Container pipeline complete!")

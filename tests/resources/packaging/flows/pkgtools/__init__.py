@@ -1,0 +1,1 @@
+"""A local package of the orders workflow: carried with its ``__init__``."""
