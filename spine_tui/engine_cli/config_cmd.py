@@ -10,18 +10,19 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from engine import ConfigError, SecretError, SpineConfig
+import engine  # SpineConfig (pydantic-settings, ~90 ms) loads on first use, not per command
+from engine import SecretError
 
 from ._io import EXIT_OK, CliError, HelpFormatter, Streams, display_path, preview
 
 
-def load_config(args: argparse.Namespace) -> SpineConfig:
+def load_config(args: argparse.Namespace) -> engine.SpineConfig:
     """The profile the arguments name, or a ``CliError`` (exit 2) saying what is wrong."""
     try:
-        config = SpineConfig.load(profile=args.profile, path=args.file)
+        config = engine.SpineConfig.load(profile=args.profile, path=args.file)
         if not args.no_check:
             config.check_secrets()
-    except ConfigError as exc:
+    except engine.ConfigError as exc:
         raise CliError(str(exc), hint="see `spine-engine config show --help` for the file's "
                                       "layout") from None
     except SecretError as exc:

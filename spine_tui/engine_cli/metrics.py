@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine import metrics_text
+import engine  # prometheus-client loads on first use, not with every command
 
 from ._io import EXIT_OK, CliError, HelpFormatter, Streams
 from ._store import add_db_option, db_path, open_store
@@ -22,7 +22,7 @@ def cmd_metrics(args: argparse.Namespace, io: Streams) -> int:
                        hint="runs are stored by `spine-engine run`; pass the store with --db "
                             "or SPINE_DB")
     with open_store(args) as store:
-        text = metrics_text(store)
+        text = engine.metrics_text(store)
     if args.output is None:
         io.out.write(text)
         return EXIT_OK

@@ -14,7 +14,7 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from engine import PackageError, PackageManifest, WorkflowPackager
+import engine  # the packager loads on first use (~50 ms), not with every command
 
 from ._io import EXIT_OK, CliError, HelpFormatter, Streams, add_paths_option, display_path
 from .catalog import resolve_target
@@ -24,8 +24,8 @@ def cmd_package(args: argparse.Namespace, io: Streams) -> int:
     """Resolve the workflow, write its archive into ``-o DIR`` and print the manifest."""
     item = resolve_target(args.target, args.paths)
     try:
-        result = WorkflowPackager().package(item, args.output, paths=args.paths or ())
-    except PackageError as exc:
+        result = engine.WorkflowPackager().package(item, args.output, paths=args.paths or ())
+    except engine.PackageError as exc:
         raise CliError(str(exc), hint="see `spine-engine package --help`") from None
     size = result.archive_path.stat().st_size
     if args.json:
@@ -44,8 +44,8 @@ def cmd_package(args: argparse.Namespace, io: Streams) -> int:
 def cmd_inspect(args: argparse.Namespace, io: Streams) -> int:
     """Print a verified archive's manifest; nothing in the archive runs."""
     try:
-        manifest = WorkflowPackager.inspect(args.file)
-    except PackageError as exc:
+        manifest = engine.WorkflowPackager.inspect(args.file)
+    except engine.PackageError as exc:
         raise CliError(str(exc), hint="give a .pyz written by `spine-engine package`, or "
                                       "package the workflow again") from None
     if args.json:
@@ -57,7 +57,7 @@ def cmd_inspect(args: argparse.Namespace, io: Streams) -> int:
     return EXIT_OK
 
 
-def _print_manifest(io: Streams, manifest: PackageManifest) -> None:
+def _print_manifest(io: Streams, manifest: engine.PackageManifest) -> None:
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
     table.add_column(style="dim")
     table.add_column(overflow="fold")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waits import wait_until
 
 from engine import (
     CommandNotFoundError,
@@ -28,7 +29,6 @@ from engine import (
     WorkflowExecutionPolicy,
     WorkflowRunner,
 )
-from tests.engine.waits import wait_until
 
 pytestmark = pytest.mark.usefixtures("clean_registry")
 
