@@ -1,15 +1,16 @@
-"""Operations: the circuit breakers and the dead-letter queue of the run store, refreshed live.
+"""Operations: the circuit breakers, dead letters and alerts of the run store, refreshed live.
 
 A timer asks a worker to re-read the store every ``refresh_seconds`` while the screen is shown
 (one read at a time), so breakers opened and items quarantined by runs in any process appear
-here. Purging an item and resetting a breaker are writes done in workers too; a read begun
-before a write is dropped, so the row does not flicker back.
+here. Purging an item, resetting a breaker and sending a failed alert again are writes done
+in workers too; a read begun before a write is dropped, so the row does not flicker back.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -26,9 +27,18 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker
 
 from engine import CircuitState, DeadLetter, RunStore
+from engine.store import AlertRecord
 from spine_tui.services import operations as service
 from spine_tui.services.operations import BreakerRow, OperationsView
-from spine_tui.widgets.schedules_table import KeyedTable, when
+from spine_tui.widgets.alerts_table import (
+    AlertsBox,
+    OpsTable,
+    alert_details,
+    alert_summary,
+    fields_text,
+    shorten,
+)
+from spine_tui.widgets.schedules_table import when
 from spine_tui.widgets.status import format_time
 from spine_tui.workbench import workbench
 
@@ -46,14 +56,8 @@ _STATES = {CircuitState.CLOSED: ("● closed", "green"), CircuitState.OPEN: ("�
            CircuitState.HALF_OPEN: ("◐ half-open", "yellow")}
 
 
-class OpsTable(KeyedTable):
-    """A keyed table whose Enter opens the highlighted row's details."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Details")]
-
-
 class OpsDetailsScreen(ModalScreen[None]):
-    """Everything about one breaker or dead letter; Escape closes."""
+    """Everything about one breaker, dead letter or alert; Escape closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
 
@@ -70,9 +74,10 @@ class OpsDetailsScreen(ModalScreen[None]):
 
 
 class OperationsScreen(Screen[None]):
-    """Circuit breakers and dead letters: p purges an item, x resets a breaker, Enter details."""
+    """Circuit breakers, dead letters and alerts: p purges an item, x resets a breaker, s sends
+    a failed alert again, Enter details."""
 
-    SUB_TITLE = "Breakers & DLQ"
+    SUB_TITLE = "Breakers, DLQ & alerts"
     AUTO_FOCUS = "#breakers"
     HELP = ("The circuit breakers and the dead-letter queue kept in the run store, as every "
             "process sees them. A breaker opens after its failure threshold of consecutive "
@@ -81,11 +86,15 @@ class OperationsScreen(Screen[None]):
             "timeout has passed). x resets the highlighted breaker (closed, counts cleared). "
             "Dead letters are the pending items workflows quarantined, oldest first: p purges "
             "the highlighted one (kept in the store, no longer listed or replayed); replay them "
-            "with `spine-engine dlq replay`. Enter shows everything about the highlighted row, "
-            "the payload too. Tab moves between the tables; r reads the store again.")
+            "with `spine-engine dlq replay`. Alerts are the outbox of alerts runs raised, newest "
+            "first, pending until sent, then delivered or failed: s sends the highlighted "
+            "failed alert again now with fresh attempts (as `spine-engine alerts retry`). "
+            "Enter shows everything about the highlighted row, the payload too. Tab moves "
+            "between the tables; r reads the store again.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "purge", "Purge"),
         Binding("x", "reset_breaker", "Reset"),
+        Binding("s", "retry_alert", "Retry"),
         Binding("r", "refresh", "Refresh", show=False),
     ]
 
@@ -100,7 +109,7 @@ class OperationsScreen(Screen[None]):
 
     @dataclass
     class Changed(Message):
-        """A purge or a reset was stored (or failed with ``error``)."""
+        """A purge, a reset or an alert's retry was stored (or failed with ``error``)."""
 
         what: str
         error: str = ""
@@ -123,6 +132,7 @@ class OperationsScreen(Screen[None]):
         with Vertical(id="dlq-box"):
             yield OpsTable(LETTER_COLUMNS, id="letters")
             yield Static(NO_LETTERS, id="dlq-empty", classes="empty")
+        yield AlertsBox(id="alert-box")
         yield Static(id="ops-details")
         yield Footer()
 
@@ -133,6 +143,10 @@ class OperationsScreen(Screen[None]):
     @property
     def letters_table(self) -> OpsTable:
         return self.query_one("#letters", OpsTable)
+
+    @property
+    def alerts_table(self) -> OpsTable:
+        return self.query_one(AlertsBox).table
 
     def on_mount(self) -> None:
         self.query_one("#ops-problem").display = False
@@ -156,7 +170,7 @@ class OperationsScreen(Screen[None]):
             self.action_refresh()
 
     def action_refresh(self) -> None:
-        """Read the breakers and dead letters again."""
+        """Read the breakers, dead letters and alerts again."""
         store = workbench(self.app).store
         if store is not None:
             self._reading = self._load(store, self._generation)
@@ -166,7 +180,7 @@ class OperationsScreen(Screen[None]):
         try:
             view = service.load(store, workbench(self.app).clock)
         except Exception as exc:  # shown above the tables; the next tick tries again
-            self.post_message(self.LoadFailed(f"reading breakers and dead letters from "
+            self.post_message(self.LoadFailed(f"reading breakers, dead letters and alerts from "
                                               f"{store.path}: {type(exc).__name__}: {exc}"))
         else:
             self.post_message(self.Loaded(view, generation))
@@ -201,19 +215,23 @@ class OperationsScreen(Screen[None]):
         self.query_one("#dlq-box").border_title = (
             f"Dead letters ({sum(c for _, c in view.queues)} pending{': ' if queues else ''}"
             f"{queues})")
+        self.query_one(AlertsBox).show(view.alerts, view.alert_counts)
         self._show_details()
         self.refresh_bindings()
 
     @on(DataTable.RowHighlighted)
     @on(DescendantFocus)
     def _show_details(self) -> None:
-        """Summarise the highlighted row of the focused table (breakers when neither is)."""
+        """Summarise the highlighted row of the focused table (breakers when none is)."""
         details = self.query_one("#ops-details", Static)
         if self.view is None:
             return
         if self.focused is self.letters_table:
             item = self._highlighted_letter()
             details.update(letter_summary(item) if item else "")
+        elif self.focused is self.alerts_table:
+            alert = self._highlighted_alert()
+            details.update(alert_summary(alert) if alert else "")
         else:
             row = self._highlighted_breaker()
             details.update(breaker_summary(row, self.view.read_at) if row else "")
@@ -228,16 +246,23 @@ class OperationsScreen(Screen[None]):
         items = self.view.letters if self.view is not None else ()
         return next((i for i in items if str(i.id) == key), None)
 
+    def _highlighted_alert(self) -> AlertRecord | None:
+        return self.query_one(AlertsBox).highlighted
+
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Purge acts on the highlighted item, reset on the highlighted breaker: shown
-        disabled when their table is not focused or empty."""
+        """Purge acts on the highlighted item, reset on the highlighted breaker, send again on
+        the highlighted failed alert: shown disabled when their table is not focused or has
+        no such row."""
         if action == "purge":
             return True if self.focused is self.letters_table and \
                 self._highlighted_letter() else None
         if action == "reset_breaker":
             return True if self.focused is self.breakers_table and \
                 self._highlighted_breaker() else None
+        if action == "retry_alert":
+            alert = self._highlighted_alert() if self.focused is self.alerts_table else None
+            return True if alert is not None and alert.status == "failed" else None
         return True
 
     def action_purge(self) -> None:
@@ -249,19 +274,8 @@ class OperationsScreen(Screen[None]):
         self._generation += 1  # the row leaves now; older reads would bring it back
         self._show(replace(self.view, letters=tuple(
             i for i in self.view.letters if i.id != item.id)))
-        self._writes += 1
-        self._purge(store, item.id)
-
-    @work(thread=True, exit_on_error=False, group="operations-write")
-    def _purge(self, store: RunStore, item_id: int) -> None:
-        try:
-            with self._write_lock:
-                service.purge(store, [item_id], workbench(self.app).clock)
-        except Exception as exc:  # a locked or broken store: say so, the next read shows truth
-            self.post_message(self.Changed(f"dead letter {item_id}",
-                                           f"{type(exc).__name__}: {exc}"))
-        else:
-            self.post_message(self.Changed(f"dead letter {item_id}"))
+        clock = workbench(self.app).clock
+        self._write(f"dead letter {item.id}", lambda: service.purge(store, [item.id], clock))
 
     def action_reset_breaker(self) -> None:
         """Close the highlighted breaker and clear its counts."""
@@ -269,19 +283,32 @@ class OperationsScreen(Screen[None]):
         store = workbench(self.app).store
         if row is None or store is None:
             return
-        self._writes += 1
-        self._reset(store, row)
+        clock = workbench(self.app).clock
+        self._write(f"breaker {row.record.name}",
+                    lambda: service.reset_breaker(store, row.record, clock))
+
+    def action_retry_alert(self) -> None:
+        """Send the highlighted failed alert again now, with fresh attempts."""
+        alert = self._highlighted_alert()
+        store = workbench(self.app).store
+        if alert is None or alert.status != "failed" or store is None:
+            return
+        self._write(f"alert {alert.id}",
+                    lambda: retry_problem(service.retry_alert(store, alert.id)))
+
+    def _write(self, what: str, write: Callable[[], object]) -> None:
+        self._writes += 1  # the timer reads nothing until it is stored
+        self._run_write(what, write)
 
     @work(thread=True, exit_on_error=False, group="operations-write")
-    def _reset(self, store: RunStore, row: BreakerRow) -> None:
+    def _run_write(self, what: str, write: Callable[[], object]) -> None:
+        """One write at a time, in the order asked; a str it returns is a problem to show."""
         try:
             with self._write_lock:
-                service.reset_breaker(store, row.record, workbench(self.app).clock)
-        except Exception as exc:  # as for a purge
-            self.post_message(self.Changed(f"breaker {row.record.name}",
-                                           f"{type(exc).__name__}: {exc}"))
-        else:
-            self.post_message(self.Changed(f"breaker {row.record.name}"))
+                result = write()
+        except Exception as exc:  # a locked or broken store: say so, the next read shows truth
+            result = f"{type(exc).__name__}: {exc}"
+        self.post_message(self.Changed(what, result if isinstance(result, str) else ""))
 
     @on(Changed)
     def _changed(self, message: Changed) -> None:
@@ -294,7 +321,7 @@ class OperationsScreen(Screen[None]):
 
     @on(DataTable.RowSelected)
     def _open_details(self, event: DataTable.RowSelected) -> None:
-        """Enter: everything about the chosen breaker or dead letter."""
+        """Enter: everything about the chosen breaker, dead letter or alert."""
         if self.view is None or event.row_key.value is None:
             return
         key = str(event.row_key.value)
@@ -303,6 +330,10 @@ class OperationsScreen(Screen[None]):
             if item is not None:
                 self.app.push_screen(OpsDetailsScreen(f"Dead letter {item.id}",
                                                    letter_details(item)))
+        elif event.data_table is self.alerts_table:
+            alert = self.query_one(AlertsBox).find(key)
+            if alert is not None:
+                self.app.push_screen(OpsDetailsScreen(f"Alert {alert.id}", alert_details(alert)))
         else:
             row = next((r for r in self.view.breakers if r.record.name == key), None)
             if row is not None:
@@ -311,6 +342,13 @@ class OperationsScreen(Screen[None]):
 
 
 # ---------------------------------------------------------------------- cells and texts
+def retry_problem(alert: AlertRecord) -> str:
+    """Why an alert sent again is not delivered ("" when it is)."""
+    if alert.status == "delivered":
+        return ""
+    return f"it is {alert.status}: {alert.last_error or 'no error recorded'}"
+
+
 def state_text(state: CircuitState) -> Text:
     label, style = _STATES[state]
     return Text(label, style=style)
@@ -332,7 +370,7 @@ def thresholds(row: BreakerRow) -> str:
 
 def letter_cells(item: DeadLetter) -> tuple[Any, ...]:
     return (str(item.id), item.queue, item.workflow or "—", item.step or "—",
-            Text(_short(error_line(item), ERROR_CHARS), style="red"),
+            Text(shorten(error_line(item), ERROR_CHARS), style="red"),
             format_time(item.created), str(item.attempts))
 
 
@@ -356,35 +394,23 @@ def letter_summary(item: DeadLetter) -> Text:
     origin = " / ".join(p for p in (item.workflow, item.step, item.run_id) if p) or "no run"
     return Text.assemble((f"#{item.id} {item.queue}", "bold"), f"  from {origin}\n",
                          (error_line(item), "red"), "\n",
-                         ("payload ", "dim"), _short(json.dumps(item.payload, default=str), 200))
+                         ("payload ", "dim"), shorten(json.dumps(item.payload, default=str), 200))
 
 
 def breaker_details(row: BreakerRow, now: float) -> Text:
     data = row.record.to_dict()
     data["state"] = f"{row.record.state.value} (a request now meets {row.effective.value})"
-    return _fields(data)
+    return fields_text(data)
 
 
 def letter_details(item: DeadLetter) -> Text:
     data = item.to_dict()
     payload = json.dumps(data.pop("payload"), indent=2, default=str)
-    text = _fields(data)
+    text = fields_text(data)
     text.append("\npayload\n", style="bold")
-    text.append(_short(payload, PAYLOAD_CHARS))
-    return text
-
-
-def _fields(data: dict[str, Any]) -> Text:
-    text = Text()
-    for key, value in data.items():
-        text.append(f"{key:>18}  ", style="bold")
-        text.append(f"{'—' if value is None else value}\n")
+    text.append(shorten(payload, PAYLOAD_CHARS))
     return text
 
 
 def _moment(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,5 +1,5 @@
-"""The thread side of the Operations screen: read circuit breakers and dead letters, purge
-items, reset breakers.
+"""The thread side of the Operations screen: read circuit breakers, dead letters and alerts,
+purge items, reset breakers, send a failed alert again.
 
 Every function here blocks (SQLite) and runs in the screen's workers; each returns frozen
 values and touches no widget. Breakers are shown as stored, with the state a caller would
@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine import (
+    AlertSender,
     BreakerRecord,
     CircuitBreaker,
     CircuitState,
@@ -21,9 +22,12 @@ from engine import (
     RunStore,
     list_breakers,
 )
+from engine.store import AlertOutbox, AlertRecord
 
 #: how many pending dead letters the screen lists (oldest first)
 LETTER_LIMIT = 500
+#: how many alerts the screen lists (newest first)
+ALERT_LIMIT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +46,21 @@ class OperationsView:
     letters: tuple[DeadLetter, ...]
     queues: tuple[tuple[str, int], ...]
     read_at: float
+    alerts: tuple[AlertRecord, ...] = ()
+    alert_counts: tuple[tuple[str, int], ...] = ()
 
 
 def load(store: RunStore, clock: Callable[[], float]) -> OperationsView:
-    """Every breaker and the oldest pending dead letters, with the pending count per queue."""
+    """Every breaker, the oldest pending dead letters with the pending count per queue, and
+    the newest alerts with the count per status."""
     now = clock()
     breakers = tuple(BreakerRow(r, effective_state(r, now)) for r in list_breakers(store))
     dlq = DLQManager(store, clock=clock)
+    outbox = AlertOutbox(store.db)
     return OperationsView(breakers, tuple(dlq.list(limit=LETTER_LIMIT)),
-                          tuple(dlq.queues().items()), now)
+                          tuple(dlq.queues().items()), now,
+                          tuple(outbox.list_alerts(limit=ALERT_LIMIT)),
+                          tuple(outbox.counts().items()))
 
 
 def effective_state(record: BreakerRecord, now: float) -> CircuitState:
@@ -70,3 +80,13 @@ def reset_breaker(store: RunStore, record: BreakerRecord, clock: Callable[[], fl
     """Close a breaker and clear its counts, keeping its stored thresholds."""
     CircuitBreaker(record.name, record.failure_threshold, record.recovery_timeout,
                    record.success_threshold, store=store, clock=clock).reset()
+
+
+def retry_alert(store: RunStore, alert_id: int) -> AlertRecord:
+    """Queue a failed alert again with fresh attempts and send it now, as
+    ``spine-engine alerts retry`` does; the row as stored afterwards (``UnknownAlertError``
+    when it is delivered or in flight)."""
+    outbox = AlertOutbox(store.db)
+    outbox.requeue(alert_id)
+    AlertSender(outbox).send_one(alert_id)
+    return outbox.get(alert_id)

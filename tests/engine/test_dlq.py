@@ -1,21 +1,17 @@
 """The dead-letter queue over a real store file: adding (inside a step it knows where it came
 from), listing, replaying through a function or a workflow run (claimed once, even by racing
-threads), purging (soft), and the spec's M1 example and its sample."""
+threads), purging (soft), and the M1 sample (the spec's own M1 is run by
+test_spec_examples)."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
-import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_spec_examples import DRIVER, SPEC, load_port_tool
 
 from engine import (
     AnomalyRecorder,
@@ -276,23 +272,3 @@ def test_m1_sample_opens_its_breaker_when_the_data_api_is_down() -> None:
     assert sample.api_circuit.state is CircuitState.OPEN
     refused = AnomalyRecorder().list(category="DEPENDENCY")
     assert len(refused) == 2 and {a.step for a in refused} == {"fetch"}  # attempts 4 and 5
-
-
-@pytest.mark.skipif(not SPEC.exists(), reason="the spec markdown is not on this machine")
-def test_the_spec_m1_example_runs_with_only_its_imports_changed(tmp_path: Path) -> None:
-    source = load_port_tool().generate(SPEC.read_text(encoding="utf-8"), ("M1",))["m1.py"]
-    example = tmp_path / "m1.py"
-    example.write_text(source, encoding="utf-8")
-    out = tmp_path / "payload.json"
-    extra = "from engine import WorkflowRunner\nresult = WorkflowRunner().execute(wf)\n"
-    proc = subprocess.run([sys.executable, "-c", DRIVER, str(example), str(out), extra],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                          env={**os.environ})
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(out.read_text(encoding="utf-8"))["result"]
-    assert result["status"] == "completed"
-    assert result["outputs"]["validate"] == {"valid": 490, "quarantined": 10,
-                                             "quality_score": 0.98}
-    assert result["outputs"]["post_mortem"] == {"incident_created": True, "severity": "P4",
-                                                "auto_retry_eligible": True}
-
