@@ -131,10 +131,17 @@ def watch_workflow_files(roots: Iterable[str], stop: threading.Event,
                          on_reload: Callable[[str, list[DiscoveredWorkflow], list[LoadError],
                                               bool], None]) -> None:
     """Block until ``stop`` is set, reloading each workflow file that changes under ``roots``."""
+    roots = [str(r) for r in roots]
+    watch_changed_files(roots, stop, lambda path: on_reload(*reload_file(path, roots)))
+
+
+def watch_changed_files(roots: Iterable[str], stop: threading.Event,
+                        on_change: Callable[[str], object]) -> None:
+    """Block until ``stop`` is set, calling ``on_change`` with each workflow file that changes
+    under ``roots`` (the caller loads it)."""
     from watchfiles import watch
 
-    roots = [str(r) for r in roots]
-    existing = [r for r in roots if Path(r).exists()]
+    existing = [str(r) for r in roots if Path(r).exists()]
     if not existing:
         return
     for changes in watch(*existing, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
@@ -143,7 +150,7 @@ def watch_workflow_files(roots: Iterable[str], stop: threading.Event,
         for path in sorted({p for _change, p in changes}):
             if stop.is_set():
                 return
-            on_reload(*reload_file(path, roots))
+            on_change(path)
 
 
 class LiveCatalog:
@@ -155,6 +162,7 @@ class LiveCatalog:
         self._paths = [Path(p) for p in paths]
         self._versions = versions
         self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.reloads = 0  # how many file changes were merged: a cheap "did anything change"
@@ -168,8 +176,13 @@ class LiveCatalog:
 
     def reload(self, path: str | Path) -> Catalog:
         """Load ``path`` again now (a file this process just wrote or deleted) and return the
-        catalog with it merged, without waiting for the watcher to notice."""
-        self._reloaded(*reload_file(path, self.current().paths))
+        catalog with it merged, without waiting for the watcher to notice.
+
+        Loading and merging happen under one lock, for the watcher too: a watcher that read
+        the file just before this process replaced or deleted it can then never merge its
+        stale load after this one."""
+        with self._reload_lock:
+            self._reloaded(*reload_file(path, self.current().paths))
         return self.current()
 
     def start(self) -> None:
@@ -186,7 +199,7 @@ class LiveCatalog:
 
     def _watch(self) -> None:
         try:
-            watch_workflow_files(self.current().paths, self._stop, self._reloaded)
+            watch_changed_files(self.current().paths, self._stop, self.reload)
         except Exception as exc:  # e.g. out of inotify watches: the last catalog stays usable
             self.watch_error = f"{type(exc).__name__}: {exc}"
             log.warning("hot reload stopped: %s", self.watch_error)
