@@ -292,7 +292,7 @@ def _load_yaml(file: Path) -> tuple[list[DiscoveredWorkflow], list[LoadError]]:
     try:
         # deliberate lazy load, not a cycle: the pydantic models cost ~0.1 s to build, paid
         # on the first YAML file instead of by every ``import engine``
-        from .spec import WorkflowSpec
+        from .spec import WorkflowSpec  # deliberate lazy load (see above)
 
         spec = WorkflowSpec.from_file(file)
         workflow = spec.to_workflow()

@@ -9,6 +9,7 @@ timeout) stay httpx's own exceptions, as in httpx.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -139,10 +140,8 @@ def error_for_response(response: httpx.Response) -> SpineAPIError:
 
 def problem_of(response: httpx.Response) -> Problem:
     """The response's problem body, or one made up from its status and body text."""
-    try:
+    with contextlib.suppress(ValidationError):  # not a problem body: made up below
         return Problem.model_validate_json(response.content)
-    except ValidationError:
-        pass
     title = response.reason_phrase or "Error"
     detail: str | None = response.text.strip()[:500] or None
     errors: list[dict[str, Any]] | None = None

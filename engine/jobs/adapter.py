@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any, Protocol, runtime_checkable
 
-from .errors import JobSpecError
+from .errors import JobSpecError, UnsupportedSpecError
 from .spec import ContainerJobSpec
 from .status import JobLogLine, JobStatus, RuntimeCapabilities
 
@@ -107,8 +107,12 @@ class BaseRuntimeAdapter(ABC):
         """Stop what still runs and release what the job held (scratch folders, containers)."""
 
     async def read_file(self, job_id: str, path: str) -> bytes:
-        """The bytes of a file the job wrote (``path`` relative to its working directory)."""
-        raise NotImplementedError(f"the {self.runtime_name} adapter cannot read job files")
+        """The bytes of a file the job wrote (``path`` relative to its working directory); an
+        adapter that cannot reach its jobs' files says so (the built-in ones all can)."""
+        raise UnsupportedSpecError(
+            f"the {self.runtime_name} adapter cannot read files its jobs write ({path!r} of job "
+            f"{job_id}); print the output as the job's last stdout line (a JSON object) instead "
+            "of declaring an output file")
 
 
 async def unavailable_reason(adapter: Any) -> str | None:

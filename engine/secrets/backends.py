@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,7 +17,7 @@ _SUFFIXES = ("SecretBackend", "Backend")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
-class SecretBackend:
+class SecretBackend(ABC):
     """Base class for secret sources: override ``get(name)`` (None when the backend does not
     have the secret). ``scheme`` is the backend's name in references (``secret:<scheme>:NAME``);
     without one it comes from the class name (``APISecretBackend`` -> ``api``). A lookup that
@@ -25,9 +26,9 @@ class SecretBackend:
 
     scheme: ClassVar[str | None] = None
 
+    @abstractmethod
     def get(self, name: str) -> str | None:
         """The secret's value, or None when this backend does not have it."""
-        raise NotImplementedError(f"{type(self).__name__} must implement get(name)")
 
     @property
     def reference_name(self) -> str:

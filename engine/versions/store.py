@@ -150,7 +150,7 @@ def canonical_definition(workflow: Workflow | Any) -> tuple[dict[str, Any], bool
 def _workflow_spec() -> type[WorkflowSpec]:
     # deliberate lazy load, not a cycle: building the pydantic models costs ~85 ms, paid on
     # the first publish instead of by every ``import engine``
-    from ..spec import WorkflowSpec
+    from ..spec import WorkflowSpec  # deliberate lazy load (see above)
 
     return WorkflowSpec
 

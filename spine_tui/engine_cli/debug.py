@@ -80,16 +80,21 @@ def _is_stored_run(args: argparse.Namespace) -> bool:
     if Path(target).suffix in (".py", ".yaml", ".yml") or Path(target).exists() or \
             not db_path(args).exists():
         return False
-    try:
-        resolve_target(target, args.paths)
+    if _names_a_workflow(target, args.paths):
         return False
-    except CliError:
-        pass
     with open_store(args) as store:
         try:
             store.get_run(target)
         except StoreError:
             return False
+    return True
+
+
+def _names_a_workflow(target: str, paths: list[str] | None) -> bool:
+    try:
+        resolve_target(target, paths)
+    except CliError:
+        return False
     return True
 
 

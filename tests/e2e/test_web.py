@@ -10,6 +10,7 @@ deadline, and types through the browser with DevTools input events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -207,10 +208,8 @@ def stop_group(process: subprocess.Popen[bytes], first: signal.Signals) -> int |
     except subprocess.TimeoutExpired:
         return None
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)  # its sessions, and whatever else lingers
-        except (ProcessLookupError, PermissionError):
-            pass
         process.wait()
 
 

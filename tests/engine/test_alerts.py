@@ -228,7 +228,7 @@ def test_managed_workflow_passes_alerts_to_its_workflow(tmp_path: Path, peer: Pe
 # ------------------------------------------------------------------ delivery
 def test_a_failed_run_alerts_webhook_and_slack_with_their_json(
         runner: TrackedWorkflowRunner, peer: Peer, monkeypatch: pytest.MonkeyPatch) -> None:
-    slack_url = f"{peer.url}/slack/T000/B000/XXXXSECRETPATH"
+    slack_url = f"{peer.url}/slack/T000/B000/hook-token-5f1c9a"
     monkeypatch.setenv("SPINE_TEST_SLACK_WEBHOOK", slack_url)
     policy = AlertPolicy(on_failure=[
         WebhookChannel(f"{peer.url}/hook", headers={"X-Team": "data"}),
@@ -241,7 +241,7 @@ def test_a_failed_run_alerts_webhook_and_slack_with_their_json(
     assert hook["workflow"] == "alerts.etl" and hook["run_id"] == result.run_id
     assert hook["error_step"] == "save" and hook["category"] == "DEPENDENCY"
     assert "warehouse unreachable" in hook["error"] and "failed at step save" in hook["text"]
-    [slack] = peer.wait_for("/slack/T000/B000/XXXXSECRETPATH")
+    [slack] = peer.wait_for("/slack/T000/B000/hook-token-5f1c9a")
     assert slack["channel"] == "#pipeline" and slack["text"] == hook["text"]
     assert slack["blocks"][0] == {"type": "section",
                                   "text": {"type": "mrkdwn", "text": hook["text"]}}
@@ -253,7 +253,7 @@ def test_a_failed_run_alerts_webhook_and_slack_with_their_json(
     runner.close()
     stored = b"".join(p.read_bytes() for p in runner.store.path.parent.glob("spine.db*"))
     assert b"secret:env:SPINE_TEST_SLACK_WEBHOOK" in stored  # the reference is kept ...
-    assert b"XXXXSECRETPATH" not in stored  # ... never the value
+    assert b"hook-token-5f1c9a" not in stored  # ... never the value
 
 
 def test_email_goes_through_a_real_smtp_server(runner: TrackedWorkflowRunner,

@@ -290,6 +290,7 @@ def test_snapshot_of_stale_marks_after_a_saved_fix(snap_compare: Any, flow: Flow
                          what="check marked stale")
         await settled(pilot)
         await pilot.press("right")  # check: its record is stale
-        await pilot.pause()
+        await wait_until(pilot, lambda: screen.selected == "check", what="check selected")
+        await settled(pilot)
 
     assert snap_compare(fixture_app(flow.folder), terminal_size=SIZE, run_before=save_a_fix)
