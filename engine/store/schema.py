@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import WorkflowError
 
 APPLICATION_ID = 0x5350494E  # "SPIN"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CHECK_TIMEOUT_SECONDS = 10.0  # busy wait and retry window of the read-only file check
 
 
@@ -296,6 +296,36 @@ CREATE TABLE alert_outbox (
 CREATE INDEX alert_outbox_due ON alert_outbox (next_attempt_at) WHERE status = 'pending'
 """
 
+# v7: where a step ran and what data it touched (issues 12 and 13). ``step_runs.worker`` names
+# the thread, process or Dask worker that ran the step's last attempt; ``lineage`` records which
+# step read or wrote which artifact, table or file in a run; ``incremental_cursors`` keeps the
+# high-water mark of an incremental source, so a re-run reads only new rows.
+_V7 = """
+ALTER TABLE step_runs ADD COLUMN worker TEXT;
+
+CREATE TABLE lineage (
+    run_id TEXT NOT NULL,
+    step TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    details TEXT,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (run_id, step, direction, kind, name)
+) WITHOUT ROWID;
+CREATE INDEX lineage_name ON lineage (kind, name);
+
+CREATE TABLE incremental_cursors (
+    name TEXT PRIMARY KEY,
+    workflow TEXT,
+    step TEXT,
+    cursor_field TEXT NOT NULL,
+    value TEXT,
+    run_id TEXT,
+    updated_at REAL NOT NULL
+)
+"""
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: lambda conn: _run_script(conn, _V1),
     1: lambda conn: _run_script(conn, _V2),
@@ -303,6 +333,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: lambda conn: _run_script(conn, _V4),
     4: lambda conn: _run_script(conn, _V5),
     5: lambda conn: _run_script(conn, _V6),
+    6: lambda conn: _run_script(conn, _V7),
 }
 
 
