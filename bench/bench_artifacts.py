@@ -2,7 +2,8 @@
 (durable vs not), and how listing / overwrite GC scale with the number of keys.
 
 Run ``.venv/bin/python bench/bench_artifacts.py``; it prints a markdown table to paste into
-bench/RESULTS.md. Every figure is the median of ``--repeats`` runs; compare ratios, not times.
+bench/RESULTS.md. ``--backends`` compares the URL stores instead: local vs ``file://`` vs
+``memory://`` vs ``s3://`` on a moto server on 127.0.0.1 (issue 12). Every figure is the median of ``--repeats`` runs; compare ratios, not times.
 """
 
 from __future__ import annotations
@@ -102,11 +103,152 @@ def scaling(workdir: Path, sizes: list[int], repeats: int) -> list[str]:
     return rows
 
 
+# ---------------------------------------------------------------------- URL stores (issue 12)
+def _moto_bucket(bucket: str) -> tuple[Any, str]:
+    """A moto S3 server in its own process on 127.0.0.1 (so it does not share this process's
+    GIL), with ``bucket`` created; returns the process and its endpoint."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    import boto3
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        os.environ.setdefault(name, value)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the moto server did not start within 30 s") from None
+            time.sleep(0.1)
+    os.environ["SPINE_S3_ENDPOINT_URL"] = endpoint
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    return proc, endpoint
+
+
+def _human(size: int) -> str:
+    return f"{size // MB} MB" if size >= MB else f"{size // 1024} KB"
+
+
+def backend_throughput(workdir: Path, sizes: list[int], repeats: int) -> list[str]:
+    """put / get of one artifact per size on each backend, against the same bytes written and
+    read raw on that backend (a plain file, or ``fs.pipe_file``/``fs.cat_file``): the floor."""
+    from engine.artifacts import FsspecArtifactStore
+
+    stores: dict[str, Any] = {
+        "local (fsync)": LocalArtifactStore(workdir / "b-local"),
+        "local (no fsync)": LocalArtifactStore(workdir / "b-nosync", durable=False),
+        "fsspec file://": FsspecArtifactStore(f"file://{workdir}/b-file"),
+        "memory://": FsspecArtifactStore("memory://bench-artifacts"),
+        "s3:// (moto process, 127.0.0.1)": FsspecArtifactStore("s3://bench/artifacts"),
+    }
+    rows = []
+    local = (1.0, 1.0)
+    for size in sizes:
+        data = os.urandom(size)
+        for name in ["local (no fsync)", *(n for n in stores if n != "local (no fsync)")]:
+            store = stores[name]  # the reference first: the other rows compare with it
+            counter = iter(range(10**9))
+            fs = getattr(store, "fs", None)
+            raw_path = (f"{store.location.root}/raw.bin" if fs is not None
+                        else str(workdir / "raw.bin"))
+
+            def put(store: Any = store, counter: Any = counter, data: bytes = data) -> None:
+                n = next(counter)  # a unique prefix: nothing dedupes in the local store
+                store.put_stream(f"bench/{n}.bin", [n.to_bytes(8), data])
+
+            def raw_write(fs: Any = fs, path: str = raw_path, data: bytes = data) -> None:
+                if fs is not None:
+                    fs.pipe_file(path, data)
+                else:
+                    Path(path).write_bytes(data)
+
+            def raw_read(fs: Any = fs, path: str = raw_path) -> int:
+                return len(fs.cat_file(path) if fs is not None else Path(path).read_bytes())
+
+            ref = store.put("bench/read.bin", data)
+            put_s = median_seconds(put, repeats)
+            get_s = median_seconds(lambda store=store, ref=ref: store.get(ref), repeats)
+            if name == "local (no fsync)":
+                local = (put_s, get_s)
+            raw = "—"  # memory's raw write stores a pointer: no meaningful floor
+            if name.startswith(("s3", "fsspec")):
+                raw_write()
+                raw = (f"{put_s / median_seconds(raw_write, repeats):.2f}× / "
+                       f"{get_s / median_seconds(raw_read, repeats):.2f}×")
+            mb = size / MB
+            rows.append(f"| {_human(size)} | {name} | {mb / put_s:.1f} MB/s | "
+                        f"{mb / get_s:.1f} MB/s | {put_s / local[0]:.2f}× / "
+                        f"{get_s / local[1]:.2f}× | {raw} |")
+    return rows
+
+
+def small_put_latency(count: int) -> list[str]:
+    """put_json + get_json of a tiny record and a prefix listing, per URL backend, against one
+    raw request (``fs.pipe_file`` / ``fs.cat_file``) on the same backend."""
+    from engine.artifacts import FsspecArtifactStore
+
+    rows = []
+    for name, url in (("memory://", "memory://bench-small"),
+                      ("s3:// (moto process)", "s3://bench/small")):
+        store = FsspecArtifactStore(url)
+        raw = f"{store.location.root}/raw.json"
+        raw_put = median_seconds(lambda store=store, raw=raw: store.fs.pipe_file(raw, b"{}"), 51)
+        raw_get = median_seconds(lambda store=store, raw=raw: store.fs.cat_file(raw), 51)
+        puts, gets = [], []
+        for i in range(count):
+            start = time.perf_counter()
+            ref = store.put_json(f"runs/r/s/{i}.json", {"i": i})
+            puts.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            store.get_json(ref)
+            gets.append(time.perf_counter() - start)
+        put_s, get_s = statistics.median(puts), statistics.median(gets)
+        list_s = median_seconds(lambda store=store: store.list(prefix="runs/r/"), 3)
+        rows.append(f"| small JSON, {name} | put {put_s * 1e3:.2f} ms ({put_s / raw_put:.1f}× "
+                    f"one raw PUT), get {get_s * 1e3:.2f} ms ({get_s / raw_get:.1f}× one raw "
+                    f"GET) | list of {count} keys {list_s * 1e3:.0f} ms |")
+    return rows
+
+
+def main_backends(repeats: int) -> None:
+    proc, _ = _moto_bucket("bench")
+    try:
+        small = small_put_latency(300)
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = backend_throughput(Path(tmp), [64 * 1024, MB, 16 * MB, 64 * MB], repeats)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print("| size | backend | put | get (verified) | put / get time vs local store (no "
+          "fsync) | put / get time vs one raw write / read on the same backend |\n"
+          "|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print("\n| benchmark | per artifact | listing |\n|---|---|---|")
+    print("\n".join(small))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--size-mb", type=int, default=64)
+    parser.add_argument("--backends", action="store_true",
+                        help="compare local, file://, memory:// and s3:// (moto) stores instead")
     args = parser.parse_args()
+    if args.backends:
+        main_backends(args.repeats)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         rows = [

@@ -20,6 +20,7 @@ from .alerts import (
 from .analytics import TREND_METRICS, RunAnalytics
 from .anomalies import AnomalyCategory, AnomalyRecorder, Severity
 from .artifacts import (
+    ArtifactBackendError,
     ArtifactChecksumError,
     ArtifactError,
     ArtifactNotFoundError,
@@ -29,8 +30,10 @@ from .artifacts import (
     AsyncArtifactStore,
     InvalidArtifactKeyError,
     LocalArtifactStore,
+    artifact_location,
     default_artifact_root,
     delete_run_artifacts,
+    open_artifact_store,
 )
 from .catalog import WorkflowCatalog, WorkflowInfo, WorkflowNotFoundError
 from .checkpoints import CheckpointError, CheckpointRef, CheckpointStore, WorkflowState
@@ -38,6 +41,14 @@ from .circuit_breaker import CircuitBreaker, CircuitOpenError, CircuitState, lis
 from .context import WorkflowContext
 from .control import RunControl
 from .cron import CronError, CronSchedule
+from .data_steps import (
+    DataLineage,
+    DataStepError,
+    IncrementalConfig,
+    IncrementalCursors,
+    UnknownCursorError,
+    run_data_lineage,
+)
 from .definitions import DefinitionNotFoundError, StoredRuns, recorded_run, workflow_for_run
 from .discovery import (
     PYTHON_SUFFIXES,
@@ -51,6 +62,21 @@ from .discovery import (
     resolve_workflow,
 )
 from .dlq import DLQError, DLQManager, DLQReplay
+from .documents import (
+    DocumentChunk,
+    ExtractionResult,
+    ParsedFiling,
+    ValidationFinding,
+    XbrlFact,
+    check_xbrl_totals,
+    extract_financial_tables,
+    extract_mda_section,
+    filing_quality_gate,
+    map_xbrl_to_schema,
+    parse_filing,
+    parse_filing_structure,
+    validate_xbrl_totals,
+)
 from .errors import (
     DependencyCycleError,
     DuplicateStepError,
@@ -71,6 +97,7 @@ from .events import (
     AdaptiveChange,
     Event,
     Lineage,
+    LineageRecorded,
     LogLine,
     RunFinished,
     RunInterrupted,
@@ -87,6 +114,17 @@ from .events import (
     StepStarted,
 )
 from .executed_graph import RunChange, RunGraph, run_graph
+from .executors import (
+    DaskExecutor,
+    Executor,
+    ExecutorError,
+    ExecutorUnavailableError,
+    HandlerNotPortableError,
+    ProcessExecutor,
+    ThreadExecutor,
+    WorkerLostError,
+    make_executor,
+)
 from .expressions import Expression, ExpressionError
 from .feature_flags import FeatureFlags
 from .graph import Plan, build_plan
@@ -112,6 +150,22 @@ from .policies import (
     ExecutionMode,
     RetryPolicy,
     WorkflowExecutionPolicy,
+)
+from .records import (
+    AdjustmentChain,
+    AdjustmentFactor,
+    AdjustmentMethod,
+    AssetKey,
+    AssetMaterialization,
+    BiTemporalHistory,
+    BiTemporalRecord,
+    CorrectionReason,
+    CorrectionRecord,
+    QualityCategory,
+    QualityCheck,
+    QualityResult,
+    QualityStatus,
+    TemporalEnvelope,
 )
 from .registry import (
     get_pipeline,
@@ -205,6 +259,9 @@ from .workflow import CheckpointConfig, ConcurrencyPolicy, OnConflict, Workflow
 __all__ = [
     "AdaptiveChange",
     "AdaptiveChangeError",
+    "AdjustmentChain",
+    "AdjustmentFactor",
+    "AdjustmentMethod",
     "AlertChannel",
     "AlertConfigError",
     "AlertDeliveryError",
@@ -215,6 +272,7 @@ __all__ = [
     "AnomalyRecorder",
     "ApprovalGate",
     "ApprovalRecord",
+    "ArtifactBackendError",
     "ArtifactChecksumError",
     "ArtifactError",
     "ArtifactNotFoundError",
@@ -222,8 +280,13 @@ __all__ = [
     "ArtifactRef",
     "ArtifactRetention",
     "ArtifactStore",
+    "AssetKey",
+    "AssetMaterialization",
     "AsyncArtifactStore",
+    "BiTemporalHistory",
+    "BiTemporalRecord",
     "BreakerRecord",
+    "CalculationError",
     "Catalog",
     "ChangeKind",
     "CheckpointConfig",
@@ -234,21 +297,30 @@ __all__ = [
     "CircuitOpenError",
     "CircuitState",
     "CommandNotFoundError",
+    "ComplianceRule",
+    "ComplianceRules",
+    "ComplianceRulesError",
     "ConcurrencyPolicy",
     "ConfigError",
     "ConsoleChannel",
     "ContainerJobSpec",
     "ContainerRunnable",
+    "CorrectionReason",
+    "CorrectionRecord",
     "CronError",
     "CronSchedule",
     "DLQError",
     "DLQManager",
     "DLQReplay",
+    "DaskExecutor",
+    "DataLineage",
+    "DataStepError",
     "DeadLetter",
     "DefinitionNotFoundError",
     "DependencyCycleError",
     "DiscoveredWorkflow",
     "DockerAdapter",
+    "DocumentChunk",
     "DuplicateStepError",
     "EmailChannel",
     "EnvSecretBackend",
@@ -260,16 +332,25 @@ __all__ = [
     "EventSource",
     "EventTrigger",
     "ExecutionMode",
+    "Executor",
+    "ExecutorError",
+    "ExecutorUnavailableError",
     "Expression",
     "ExpressionError",
+    "ExtractionResult",
     "FailureReason",
     "FeatureFlags",
     "FileSecretBackend",
     "FileSource",
+    "FinancialCalculation",
+    "FsspecArtifactStore",
     "GraphChange",
+    "HandlerNotPortableError",
     "HotReloadAdapter",
     "IllegalTransitionError",
     "ImageUnavailableError",
+    "IncrementalConfig",
+    "IncrementalCursors",
     "InvalidArtifactKeyError",
     "InvalidReturnTypeError",
     "JobEngine",
@@ -282,6 +363,7 @@ __all__ = [
     "JobStatus",
     "LIVE_STATUSES",
     "Lineage",
+    "LineageRecorded",
     "LoadError",
     "LocalArtifactStore",
     "LocalProcessAdapter",
@@ -291,6 +373,7 @@ __all__ = [
     "METRICS_CONTENT_TYPE",
     "ManagedWorkflow",
     "MetricError",
+    "MetricsServer",
     "MigrationScriptError",
     "MisfirePolicy",
     "MissingArgumentError",
@@ -305,15 +388,23 @@ __all__ = [
     "PackageResult",
     "PackageSecretError",
     "PackageTamperedError",
+    "ParsedFiling",
     "Plan",
     "PlaygroundError",
     "PollingSource",
+    "ProcessExecutor",
+    "QualityCategory",
+    "QualityCheck",
+    "QualityResult",
+    "QualityStatus",
     "RESUMABLE_STATUSES",
     "RETRYABLE_STATUSES",
     "RecordedRun",
     "ResourceLimitError",
     "ResourceRequirements",
     "RetryPolicy",
+    "RiskCalculation",
+    "RuleSeverity",
     "RunAnalytics",
     "RunChange",
     "RunControl",
@@ -342,6 +433,7 @@ __all__ = [
     "ScheduleFire",
     "ScheduleLoop",
     "Schedules",
+    "SecDataset",
     "SecretBackend",
     "SecretBackendError",
     "SecretError",
@@ -372,6 +464,9 @@ __all__ = [
     "StoredRuns",
     "SyncReport",
     "TREND_METRICS",
+    "TemporalEnvelope",
+    "ThreadExecutor",
+    "TimeSeriesAggregation",
     "TimeWindow",
     "TimeWindowError",
     "TrackedWorkflowRunner",
@@ -384,6 +479,7 @@ __all__ = [
     "TriggerStartError",
     "TriggerWorkflowError",
     "UnknownAnomalyError",
+    "UnknownCursorError",
     "UnknownDeadLetterError",
     "UnknownDependencyError",
     "UnknownJobError",
@@ -395,12 +491,14 @@ __all__ = [
     "UnknownVersionError",
     "UnknownWorkflowError",
     "UnsupportedSpecError",
+    "ValidationFinding",
     "VersionDiff",
     "VersionInfo",
     "VersionNotReplayableError",
     "WEBHOOK_SIGNATURE_HEADER",
     "WebhookChannel",
     "WebhookSource",
+    "WorkerLostError",
     "Workflow",
     "WorkflowCatalog",
     "WorkflowContext",
@@ -421,8 +519,11 @@ __all__ = [
     "WorkflowValidationError",
     "WorkflowVersion",
     "WorkflowVersionStore",
+    "XbrlFact",
     "YAML_SUFFIXES",
+    "artifact_location",
     "build_plan",
+    "check_xbrl_totals",
     "counter",
     "default_artifact_root",
     "default_paths",
@@ -431,8 +532,12 @@ __all__ = [
     "discover",
     "etl_pipeline",
     "expression_condition",
+    "extract_financial_tables",
+    "extract_mda_section",
+    "filing_quality_gate",
     "format_result",
     "gauge",
+    "generate_sec_dataset",
     "get_pipeline",
     "get_workflow",
     "histogram",
@@ -441,10 +546,15 @@ __all__ = [
     "list_pipelines",
     "list_workflows",
     "load_file",
+    "make_executor",
     "map_item_name",
+    "map_xbrl_to_schema",
     "metrics_text",
     "missing_references",
     "new_run_id",
+    "open_artifact_store",
+    "parse_filing",
+    "parse_filing_structure",
     "parse_param",
     "parse_params",
     "recorded_run",
@@ -452,8 +562,10 @@ __all__ = [
     "register_pipeline",
     "register_workflow",
     "resolve_workflow",
+    "run_data_lineage",
     "run_graph",
     "scheduled_batch",
+    "serve_metrics",
     "sign_webhook",
     "start_replay",
     "start_resume",
@@ -462,11 +574,23 @@ __all__ = [
     "to_json",
     "unregister_pipeline",
     "unregister_workflow",
+    "validate_xbrl_totals",
     "workflow_for_run",
     "workflow_step",
 ]
 
 if _TYPE_CHECKING:
+    from .artifacts.fsspec_store import FsspecArtifactStore
+    from .calculations import (
+        CalculationError,
+        ComplianceRule,
+        ComplianceRules,
+        ComplianceRulesError,
+        FinancialCalculation,
+        RiskCalculation,
+        RuleSeverity,
+        TimeSeriesAggregation,
+    )
     from .config import ConfigError, SpineConfig
     from .jobs import (
         CommandNotFoundError,
@@ -497,7 +621,16 @@ if _TYPE_CHECKING:
         UnknownJobError,
         UnsupportedSpecError,
     )
-    from .metrics import METRICS_CONTENT_TYPE, MetricError, counter, gauge, histogram, metrics_text
+    from .metrics import (
+        METRICS_CONTENT_TYPE,
+        MetricError,
+        MetricsServer,
+        counter,
+        gauge,
+        histogram,
+        metrics_text,
+        serve_metrics,
+    )
     from .packaging import (
         NotAPackageError,
         PackageError,
@@ -507,13 +640,19 @@ if _TYPE_CHECKING:
         PackageTamperedError,
         WorkflowPackager,
     )
+    from .sample_data import SecDataset, generate_sec_dataset
     from .spec import WorkflowSpec
 
 # pydantic models take ~0.1 s to build: load on use
 _LAZY = {"WorkflowSpec": "spec", "SpineConfig": "config", "ConfigError": "config"}
+_LAZY["FsspecArtifactStore"] = "artifacts"  # fsspec takes ~70 ms to import: load on use
+_LAZY.update(dict.fromkeys(  # calculation steps (spec §8): ~20 ms of modules, load on use
+    ("CalculationError", "ComplianceRule", "ComplianceRules", "ComplianceRulesError",
+     "FinancialCalculation", "RiskCalculation", "RuleSeverity", "TimeSeriesAggregation"),
+    "calculations"))
 _LAZY.update(dict.fromkeys(  # prometheus-client takes ~40 ms to import: load on use
-    ("METRICS_CONTENT_TYPE", "MetricError", "counter", "gauge", "histogram", "metrics_text"),
-    "metrics"))
+    ("METRICS_CONTENT_TYPE", "MetricError", "MetricsServer", "counter", "gauge", "histogram",
+     "metrics_text", "serve_metrics"), "metrics"))
 _LAZY.update(dict.fromkeys(  # packaging builds WorkflowSpec documents (pydantic): load on use
     ("NotAPackageError", "PackageError", "PackageManifest", "PackageResult",
      "PackageSecretError", "PackageTamperedError", "WorkflowPackager"), "packaging"))
@@ -525,6 +664,8 @@ _LAZY.update(dict.fromkeys(  # jobs import asyncio, subprocess and httpx: load o
      "RuntimeAdapterRouter", "RuntimeCapabilities", "RuntimeUnavailableError", "SidecarError",
      "SidecarSpec", "SpecValidator", "UnknownJobError", "UnsupportedSpecError", "_DEFAULT_IMAGE"),
     "jobs"))
+_LAZY.update(dict.fromkeys(  # sample data generators import zipfile: load on use
+    ("SecDataset", "generate_sec_dataset"), "sample_data"))
 
 
 def __getattr__(name: str) -> _Any:

@@ -127,7 +127,13 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
         items = ctx.resolve(step.items_path)
     except KeyError as exc:
         return StepResult.fail(f"map step {step.name!r}: {exc.args[0]}", category="DATA_QUALITY")
-    if isinstance(items, Mapping):
+    if step.item_key is not None:
+        found = partitions_of(items, step.item_key)
+        if isinstance(found, str):
+            return StepResult.fail(f"parallel step {step.name!r}: {step.items_path} {found}",
+                                   category="DATA_QUALITY")
+        items = found
+    elif isinstance(items, Mapping):
         items = list(items.values())
     if not isinstance(items, list | tuple):
         return StepResult.fail(
@@ -136,6 +142,7 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
     if step.partition_by:
         items = _partition(items, step.partition_by)
     plan = build_plan(step.name, step.iterator_steps)
+    item_key = step.item_key or "item"
 
     cancel = ctx.cancel_event
 
@@ -143,7 +150,7 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
         if cancel is not None and cancel.is_set():
             return StepResult.fail("not run: the run was cancelled",
                                    category=ErrorCategory.CANCELLED)
-        item_config = dict(item) if isinstance(item, Mapping) else {"item": item}
+        item_config = dict(item) if isinstance(item, Mapping) else {item_key: item}
         item_ctx = WorkflowContext(ctx.run_id, ctx.workflow_name, ctx.params, ctx.outputs,
                                    ctx.call_chain)
         item_ctx.cancel_event = cancel
@@ -151,7 +158,8 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
         last: StepResult = StepResult.ok()
         for i in plan.order:
             inner = step.iterator_steps[i]
-            scoped = inner.with_changes(name=map_item_name(step.name, index, inner.name))
+            scoped = inner.with_changes(name=map_item_name(step.name, index, inner.name),
+                                        executor=inner.executor or step.executor)
             state = runner.run_step(scoped, item_ctx, StepState(scoped.name),
                                     {**config, **inner.config, **item_config})
             if state.status is RunStatus.FAILED or state.status is RunStatus.CANCELLED:
@@ -180,6 +188,26 @@ def run_map(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
             output={"results": results, "count": len(items),
                     "errors": {str(k): v for k, v in errors.items()}})
     return StepResult.ok(output={"results": results, "count": len(items)})
+
+
+def partitions_of(output: Any, key: str) -> list[Any] | str:
+    """The partitions a ``parallel=True`` step fans out over, from the previous step's
+    output: the output itself when it is a list, else its ``partitions`` list, else the list
+    under ``key`` + "s" (``quarter`` -> ``quarters``), else its only list value; a string
+    saying what was found when none fits."""
+    if isinstance(output, list | tuple):
+        return list(output)
+    if not isinstance(output, Mapping):
+        return f"is a {type(output).__name__}, expected a list or a dict holding one"
+    for name in ("partitions", f"{key}s", key):
+        if isinstance(output.get(name), list | tuple):
+            return list(output[name])
+    lists = [name for name, value in output.items() if isinstance(value, list | tuple)]
+    if len(lists) == 1:
+        return list(output[lists[0]])
+    found = ", ".join(lists) if lists else "no list"
+    return (f"holds {found}; return the partitions as 'partitions' or {key + 's'!r} "
+            "(or a single list)")
 
 
 def _partition(items: list[Any] | tuple[Any, ...], key: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .adaptive.changes import AdaptiveChangeError, ChangeKind, Request
+from .artifacts.refs import ArtifactRef
 from .secrets import resolve_secret as _resolve_secret
 
 if TYPE_CHECKING:
@@ -16,6 +17,18 @@ if TYPE_CHECKING:
     from .steps import Step
 
 _MISSING = object()
+
+
+def _as_ref(value: Any) -> ArtifactRef | None:
+    """``value`` as an artifact reference when it is one (or its stored dict form)."""
+    if isinstance(value, ArtifactRef):
+        return value
+    if ArtifactRef.is_ref_dict(value):
+        try:
+            return ArtifactRef.from_dict(value)
+        except ValueError:
+            return None
+    return None
 
 
 class ContextReads:
@@ -58,6 +71,36 @@ class ContextReads:
 
     def has_output(self, step: str) -> bool:
         return step in self.outputs
+
+    @property
+    def artifacts(self) -> dict[str, ArtifactRef]:
+        """The artifact references earlier steps handed out, by name (what ``$.artifacts.NAME``
+        reads): an output key holding a ref is named by its key; a step whose output is a
+        ref, holds one under ``artifact`` or holds exactly one is also named by the step.
+        Later outputs win, as in ``latest``; refs read back from the store as dicts count."""
+        found: dict[str, ArtifactRef] = {}
+        for step, output in self.outputs.items():
+            own = _as_ref(output)
+            if own is None and isinstance(output, Mapping):
+                held = {key: ref for key, value in output.items()
+                        if (ref := _as_ref(value)) is not None}
+                found.update(held)
+                own = held.get("artifact") or (next(iter(held.values())) if len(held) == 1
+                                                 else None)
+            if own is not None:
+                found[step] = own
+        return found
+
+    def artifact(self, name: str) -> ArtifactRef:
+        """The artifact reference named ``name`` (see ``artifacts``), or a ``KeyError`` naming
+        the ones there are."""
+        found = self.artifacts
+        if name not in found:
+            known = ", ".join(sorted(found)) or "none yet"
+            raise KeyError(f"reference '$.artifacts.{name}': no earlier step handed out an "
+                           f"artifact named {name!r} (artifacts so far: {known}); a step "
+                           "publishes one by returning an ArtifactRef, alone or under a key")
+        return found[name]
 
     def resolve_secret(self, name: str, default: Any = _MISSING) -> Any:
         """The secret ``name`` (or a ``secret:<backend>:<NAME>`` reference) from the process's
@@ -110,11 +153,17 @@ class WorkflowContext(ContextReads):
             self.latest.update(output)
 
     def resolve(self, value: Any) -> Any:
-        """Resolve ``$.outputs.step[.key...]`` and ``$.params.key`` references; other values pass."""
+        """Resolve ``$.outputs.step[.key...]``, ``$.params.key`` and ``$.artifacts.NAME``
+        (an ``ArtifactRef``, see ``artifacts``) references; other values pass."""
         if not (isinstance(value, str) and value.startswith("$.")):
             return value
         parts = value[2:].split(".")
         root, rest = parts[0], parts[1:]
+        if root == "artifacts":
+            if len(rest) > 1 or rest == [""]:
+                raise KeyError(f"reference {value!r}: an artifact reference is "
+                               "'$.artifacts.NAME' (NAME a step or output key)")
+            return self.artifact(rest[0]) if rest else self.artifacts
         if root == "outputs":
             if not rest:
                 return dict(self.outputs)
@@ -123,7 +172,8 @@ class WorkflowContext(ContextReads):
         elif root == "params":
             current = self.params
         else:
-            raise KeyError(f"reference {value!r} must start with $.outputs or $.params")
+            raise KeyError(f"reference {value!r} must start with $.outputs, $.params or "
+                           "$.artifacts")
         for part in rest:
             if current is _MISSING:
                 break

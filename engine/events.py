@@ -144,6 +144,8 @@ class StepFinished(Event):
     category: str | None = None
     error_type: str | None = None
     child_run_id: str | None = None
+    #: where the last attempt ran (``thread:NAME``, ``process:HOST:PID``, ``dask:ADDRESS``)
+    worker: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,6 +166,21 @@ class AdaptiveChange(Event):
 
     step: str | None
     change: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineageRecorded(Event):
+    """A data step (spec §3) read or wrote a dataset: ``direction`` is ``read`` or ``write``,
+    ``kind`` what it touched (``artifact``, ``table``, ``query``, ``file``, ``callable``),
+    ``name`` which one, ``detail`` JSON-ready facts (rows, schema, checksum, transform hash,
+    and for an incremental source the cursor window it read, which moves the cursor when the
+    run completes)."""
+
+    step: str
+    direction: str
+    kind: str
+    name: str
     detail: dict[str, Any] = field(default_factory=dict)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from .alerts.policy import AlertPolicy
 from .errors import WorkflowError
+from .executors import Executor
 from .expressions import Expression
 from .policies import ErrorPolicy, RetryPolicy, WorkflowExecutionPolicy
 from .results import RunStatus, WorkflowResult
@@ -31,14 +32,19 @@ class ManagedWorkflow:
     ``db`` names a run-store file: every run is then recorded there (see
     ``TrackedWorkflowRunner``). ``skip_if`` and ``on_failure`` on a step and ``on_failure``
     on the workflow add spec R3's conditional stages and failure handling (see those methods).
-    ``alerts`` (an ``AlertPolicy``) is passed to the built ``Workflow``.
+    ``alerts`` (an ``AlertPolicy``) is passed to the built ``Workflow``. ``executor`` says
+    where handlers run (``"threads"``, ``"processes"``, ``"dask"``, or an ``Executor`` you
+    start and close): a name is kept on the ``Workflow`` (so ``spine-engine run`` uses it
+    too), an instance is used by ``.run()``.
     """
 
     def __init__(self, name: str, db: str | None = None, *, domain: str = "",
                  description: str = "", tags: Iterable[str] = (),
                  execution_policy: WorkflowExecutionPolicy | None = None,
-                 alerts: AlertPolicy | None = None) -> None:
+                 alerts: AlertPolicy | None = None,
+                 executor: str | Executor | None = None) -> None:
         self.name = name
+        self.executor = executor
         self.db = db
         self.domain = domain
         self.description = description
@@ -56,7 +62,9 @@ class ManagedWorkflow:
              retry_policy: RetryPolicy | None = None,
              timeout_seconds: float | None = None,
              skip_if: Callable[..., Any] | Expression | str | None = None,
-             on_failure: Callable[..., Any] | None = None) -> ManagedWorkflow:
+             on_failure: Callable[..., Any] | None = None, *, parallel: bool = False,
+             partition_key: str | None = None, max_workers: int | None = None,
+             executor: str | None = None) -> ManagedWorkflow:
         """Add a step calling ``fn``.
 
         ``skip_if`` is asked right before the step would run: a function called like a step
@@ -65,14 +73,48 @@ class ManagedWorkflow:
         an expression over ``params`` and ``outputs`` such as ``"params.dry_run"``. When it is
         true the step is ``skipped`` (its dependents still run). ``on_failure`` handles this
         step's failures instead of the workflow's ``on_failure`` (see that method).
+
+        ``parallel=True`` fans out (spec R5): ``fn`` runs once per partition of the previous
+        step's output (its list, its ``partitions`` list, the list under ``partition_key`` +
+        "s", or its only list), each call getting the partition as ``partition_key``
+        (``quarter=...``; a dict partition gives its keys), at most ``max_workers`` at once
+        (default 4), on the step's ``executor`` or the run's. The step's output is
+        ``{"results": [...], "count": n}`` in partition order; ``retry_policy`` and
+        ``timeout_seconds`` apply to each call. ``executor`` alone moves one step elsewhere.
         """
         self._check_open("add steps")
         target = getattr(fn, "fn", fn)  # accept @workflow_step objects
-        self._steps.append(Step.from_function(
-            name, target, config=config, depends_on=depends_on, on_error=on_error,
-            retry_policy=retry_policy, timeout_seconds=timeout_seconds, skip_if=skip_if,
-            on_failure=on_failure))
+        step = Step.from_function(
+            name, target, config=config, depends_on=None if parallel else depends_on,
+            on_error=on_error, retry_policy=retry_policy, timeout_seconds=timeout_seconds,
+            skip_if=skip_if, on_failure=None if parallel else on_failure)
+        if parallel:
+            step = self._fan_out(step, depends_on, on_error, on_failure, partition_key,
+                                 max_workers)
+        elif partition_key is not None or max_workers is not None:
+            raise ValueError(f"step {name!r}: partition_key and max_workers need parallel=True")
+        self._steps.append(step if executor is None else step.with_changes(executor=executor))
         return self
+
+    def _fan_out(self, inner: Step, depends_on: Iterable[str] | None, on_error: ErrorPolicy,
+                 on_failure: Callable[..., Any] | None, partition_key: str | None,
+                 max_workers: int | None) -> Step:
+        """The map step ``parallel=True`` stands for: ``inner`` once per partition."""
+        deps = list(depends_on) if depends_on is not None else None
+        if deps is not None and len(deps) != 1:
+            raise ValueError(f"parallel step {inner.name!r} fans out over one step's output; "
+                             f"give depends_on one step, not {deps!r}")
+        source = deps[0] if deps else (self._steps[-1].name if self._steps else None)
+        if source is None:
+            raise ValueError(f"parallel step {inner.name!r} needs an earlier step whose output "
+                             "lists the partitions")
+        if inner.skip_if is not None:
+            raise ValueError(f"parallel step {inner.name!r}: skip_if is not available on a "
+                             "fan-out; skip inside the function or in the step before")
+        fan = Step.map(inner.name, items_path=f"$.outputs.{source}", iterator_steps=[inner],
+                       max_concurrency=max_workers or 4, depends_on=deps, on_error=on_error,
+                       description=inner.description)
+        return fan.with_changes(item_key=partition_key or "item", on_failure=on_failure)
 
     def on_failure(self, fn: Callable[..., Any]) -> ManagedWorkflow:
         """Call ``fn`` whenever a step fails (after its retries), as spec R3's rollback.
@@ -108,7 +150,9 @@ class ManagedWorkflow:
             self._workflow = Workflow(self.name, steps, domain=self.domain,
                                       description=self.description, tags=self.tags,
                                       execution_policy=self.execution_policy,
-                                      alerts=self.alerts)
+                                      alerts=self.alerts,
+                                      executor=self.executor if isinstance(self.executor, str)
+                                      else None)
         return self
 
     @property
@@ -125,11 +169,12 @@ class ManagedWorkflow:
         and a partition that already completed comes back ``skipped``. A workflow with
         ``alerts`` is always persisted (in the default store when ``db`` is None): its alerts
         go through the store's outbox."""
+        given = self.executor if isinstance(self.executor, Executor) else None
         if self.db is None and partition is None and self.alerts is None:
-            self.last_result = WorkflowRunner().execute(self.workflow, params)
+            self.last_result = WorkflowRunner(executor=given).execute(self.workflow, params)
         else:
             if self._tracked is None:
-                self._tracked = TrackedWorkflowRunner(self.db)
+                self._tracked = TrackedWorkflowRunner(self.db, executor=given)
             self.last_result = self._tracked.execute(self.workflow, params, partition=partition,
                                                      source=str(SourceRef.managed(self.name)))
         return self.last_result

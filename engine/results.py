@@ -81,6 +81,8 @@ class StepRun:
     finished_at: datetime | None = None
     duration_seconds: float = 0.0
     child_run_id: str | None = None
+    #: where the step's last attempt ran: ``thread:NAME``, ``process:HOST:PID``, ``dask:ADDRESS``
+    worker: str | None = None
 
     @property
     def category(self) -> str | None:
@@ -150,6 +152,7 @@ class WorkflowResult:
                     "finished_at": iso(s.finished_at),
                     "duration_seconds": s.duration_seconds,
                     "child_run_id": s.child_run_id,
+                    **({"worker": s.worker} if s.worker else {}),
                 }
                 for name, s in self.steps.items()
             },

@@ -29,6 +29,7 @@ from .adaptive.run import AdaptiveRunMixin
 from .context import WorkflowContext
 from .errors import UnknownPipelineError, UnknownWorkflowError, WorkflowCycleError
 from .events import RunFinished, RunOrigin, RunStarted
+from .executors.base import ExecutorError
 from .ids import now
 from .policies import ErrorCategory, ErrorPolicy, ExecutionMode
 from .registry import missing_references
@@ -46,7 +47,8 @@ _COMPLETED = RunStatus.COMPLETED
 _PENDING = RunStatus.PENDING
 
 #: Errors in the definition itself: recorded on the run, then raised from ``execute``.
-DEFINITION_ERRORS = (WorkflowCycleError, UnknownPipelineError, UnknownWorkflowError)
+DEFINITION_ERRORS = (WorkflowCycleError, UnknownPipelineError, UnknownWorkflowError,
+                     ExecutorError)
 
 
 class RunLoop(AdaptiveRunMixin):
@@ -114,6 +116,7 @@ class RunLoop(AdaptiveRunMixin):
                 raise UnknownPipelineError(pipelines, wf.name)
             if workflows:
                 raise UnknownWorkflowError(workflows, wf.name)
+            self.runner.prepare_executors(wf, ctx.run_id, self.parent_run_id)
             if wf.mode is ExecutionMode.PARALLEL and len(self.states) > 1:
                 self._run_parallel()
             else:

@@ -28,6 +28,8 @@ from .events import (
     StepStarted,
     dispatch,
 )
+from .executors import Executor, ExecutorLike, RunExecutors
+from .executors.remote import remote_attempt
 from .ids import new_run_id
 from .ids import now as _now
 from .invoke import MissingArgumentError, call_handler, signature_of
@@ -49,13 +51,15 @@ __all__ = ["DEFINITION_ERRORS", "ContinuedRun", "StepState", "WorkflowRunner"]
 _CANCELLED = ErrorCategory.CANCELLED.value
 #: step kinds that watch their own timeout instead of running on a helper thread
 _OWN_TIMEOUT = (StepType.WORKFLOW, StepType.APPROVAL)
+#: step kinds that call a handler, and so may run on another executor
+_HANDLER_STEPS = (StepType.LAMBDA, StepType.FUNCTION, StepType.PIPELINE)
 
 
 class WorkflowRunner:
     """Runs workflows in memory; subscribe listeners to observe every event of every run."""
 
     def __init__(self, *, listeners: Iterable[Listener] = (), capture_logs: bool = False,
-                 artifact_store: Any = None) -> None:
+                 artifact_store: Any = None, executor: ExecutorLike = None) -> None:
         #: handed to handlers as ``ctx.artifact_store`` (tracked runs get a local store)
         self.artifact_store = artifact_store
         self._listeners: list[Listener] = list(listeners)
@@ -65,6 +69,11 @@ class WorkflowRunner:
         self._background_lock = threading.Lock()
         #: signals of runs in flight by run id (approval steps look theirs up)
         self._signals: dict[str, RunSignals] = {}
+        #: where handlers run: "threads" (default), "processes", "dask", or an ``Executor``
+        #: the caller starts and closes (see ``engine.executors``); steps may choose their own
+        self.executor = executor
+        #: the executors of runs in flight by run id (map items and sub-workflows share them)
+        self._executors: dict[str, RunExecutors] = {}
 
     # ------------------------------------------------------------------ events
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -114,6 +123,8 @@ class WorkflowRunner:
             workflow = inner
         if signals is not None and cancel is None:
             cancel = signals.cancel_event
+        if parent_run_id is None:  # a handler no worker could run: refused before RunStarted
+            self.check_workflow(workflow)
         parent = (parent_run_id, parent_step)
         run = self._loop(workflow, params, run_id or new_run_id(), cancel, parent,
                          call_chain, seed_outputs, origin=origin)
@@ -171,10 +182,34 @@ class WorkflowRunner:
             self._signals.pop(run.ctx.run_id, None)
 
     def _go(self, run: RunLoop) -> WorkflowResult:
-        if not self.capture_logs:
-            return run.go()
-        with capturing_run():
-            return run.go()
+        try:
+            if not self.capture_logs:
+                return run.go()
+            with capturing_run():
+                return run.go()
+        finally:
+            self.release_executors(run.ctx.run_id, run.parent_run_id)
+
+    def prepare_executors(self, workflow: Workflow, run_id: str,
+                          parent_run_id: str | None = None) -> None:
+        """Choose and start the run's executors, refusing handlers a worker could not run
+        (``HandlerNotPortableError``) and an unreachable cluster (``ExecutorUnavailableError``)
+        before any step runs; a sub-workflow run shares its parent's."""
+        shared = self._executors.get(parent_run_id or "")
+        executors = shared or RunExecutors(self.executor, workflow)
+        self._executors[run_id] = executors
+        executors.check(workflow)
+        if shared is None:
+            executors.start()
+
+    def check_workflow(self, workflow: Workflow) -> None:
+        """Refuse, without starting anything, handlers the run's executors could not run."""
+        RunExecutors(self.executor, workflow).check(workflow)
+
+    def release_executors(self, run_id: str, parent_run_id: str | None = None) -> None:
+        executors = self._executors.pop(run_id, None)
+        if executors is not None and self._executors.get(parent_run_id or "") is not executors:
+            executors.close()
 
     def signals_for(self, run_id: str) -> RunSignals | None:
         """The signals attached to an in-flight run (sub-workflows inherit their parent's)."""
@@ -259,7 +294,7 @@ class WorkflowRunner:
                                    duration_seconds=state.duration, output=state.output,
                                    error=state.error, category=state.category,
                                    error_type=state.error_type,
-                                   child_run_id=state.child_run_id))
+                                   child_run_id=state.child_run_id, worker=state.worker))
         if definition_error is not None:
             raise definition_error
         return state
@@ -279,6 +314,10 @@ class WorkflowRunner:
     def _attempt(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
                  state: StepState) -> StepResult:
         try:
+            remote = self._remote_executor(step, ctx)
+            if remote is not None:
+                return remote_attempt(remote, step, ctx, config, state, self.emit,
+                                      self.capture_logs)
             if step.timeout_seconds is None or step.step_type in _OWN_TIMEOUT:
                 return self._dispatch(step, ctx, config, state)
             return self._dispatch_with_timeout(step, ctx, config, state)
@@ -292,9 +331,17 @@ class WorkflowRunner:
             state.traceback = traceback.format_exc()
             return StepResult.fail(_describe(exc), category=_category_of(exc))
 
+    def _remote_executor(self, step: Step, ctx: WorkflowContext) -> Executor | None:
+        """The remote executor a handler step runs on in this run; None: on this process."""
+        if step.step_type not in _HANDLER_STEPS:
+            return None
+        executors = self._executors.get(ctx.run_id)
+        return None if executors is None else executors.for_step(step)
+
     def _dispatch(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
                   state: StepState) -> StepResult:
-        scope = enter_step(ctx.run_id, ctx.workflow_name, step.name)  # engine.step_scope
+        scope = enter_step(ctx.run_id, ctx.workflow_name, step.name,  # engine.step_scope
+                           self.emit)
         try:
             if not self.capture_logs:
                 return self._dispatch_kind(step, ctx, config, state)

@@ -9,16 +9,23 @@ steps report the innermost step.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .events import Event
 
 
 @dataclass(frozen=True, slots=True)
 class StepScope:
-    """The step a thread is running."""
+    """The step a thread is running, and where events it reports go (the runner's ``emit``;
+    None outside a runner, e.g. a hand-made call)."""
 
     run_id: str
     workflow: str
     step: str
+    emit: Callable[[Event], None] | None = None
 
 
 _local = threading.local()
@@ -26,15 +33,18 @@ _local = threading.local()
 
 def current_step() -> StepScope | None:
     """The step this thread is running, or None outside any step."""
-    scope: tuple[str, str, str] | None = getattr(_local, "scope", None)
+    scope: tuple[str, str, str, Callable[[Event], None] | None] | None = \
+        getattr(_local, "scope", None)
     return None if scope is None else StepScope(*scope)
 
 
-def enter_step(run_id: str, workflow: str, step: str) -> object:
+def enter_step(run_id: str, workflow: str, step: str,
+               emit: Callable[[Event], None] | None = None) -> object:
     """Mark this thread as running ``step`` (a plain tuple: this is on every step's path);
-    returns what to hand to ``leave_step``."""
+    ``emit`` receives events the step reports (lineage); returns what to hand to
+    ``leave_step``."""
     previous = getattr(_local, "scope", None)
-    _local.scope = (run_id, workflow, step)
+    _local.scope = (run_id, workflow, step, emit)
     return previous
 
 

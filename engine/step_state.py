@@ -25,7 +25,7 @@ class StepState:
     """
 
     __slots__ = ("name", "status", "attempts", "output", "error", "category", "error_type",
-                 "traceback", "started", "finished", "duration", "child_run_id")
+                 "traceback", "started", "finished", "duration", "child_run_id", "worker")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -40,6 +40,8 @@ class StepState:
         self.finished: float | None = None
         self.duration = 0.0
         self.child_run_id: str | None = None
+        #: where the last attempt ran (``thread:NAME``, ``process:HOST:PID``, ``dask:ADDRESS``)
+        self.worker: str | None = None
 
     @property
     def started_at(self) -> datetime | None:
@@ -54,13 +56,13 @@ class StepState:
         self.status = RunStatus.PENDING
         self.attempts = 0
         self.output = self.error = self.category = self.error_type = self.traceback = None
-        self.started = self.finished = self.child_run_id = None
+        self.started = self.finished = self.child_run_id = self.worker = None
         self.duration = 0.0
 
     def freeze(self) -> StepRun:
         return StepRun(self.name, self.status, self.attempts, self.output, self.error,
                        self.category, self.error_type, self.traceback, self.started_at,
-                       self.finished_at, self.duration, self.child_run_id)
+                       self.finished_at, self.duration, self.child_run_id, self.worker)
 
 
 class FrozenSteps(Mapping[str, StepRun]):

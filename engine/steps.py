@@ -10,6 +10,16 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from .circuit_breaker import CircuitBreaker, check_step_guard
+from .data_steps import (
+    IncrementalConfig,
+    SinkStep,
+    SourceStep,
+    TransformStep,
+    data_settings,
+    describe,
+    incremental_of,
+)
+from .executor_names import check_executor_name
 from .expressions import Expression, ExpressionError
 from .invoke import function_kwargs, signature_of
 from .policies import ErrorPolicy, RetryPolicy
@@ -130,6 +140,10 @@ class Step:
     skip_if: Handler | Expression | str | None = None
     on_failure: Handler | None = None
     circuit_breaker: CircuitBreaker | str | None = None
+    # where the handler runs ("threads", "processes", "dask"; None: the run's choice) and,
+    # for a map built by ``ManagedWorkflow.step(parallel=True)``, the argument each item fills
+    executor: str | None = None
+    item_key: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -158,6 +172,7 @@ class Step:
                 f"step {self.name!r}: handler must be callable, got {type(self.handler).__name__}"
             )
         self._check_hooks()
+        check_executor_name(f"step {self.name!r}", self.executor)
         if self.circuit_breaker is not None:
             idle = self.step_type in (StepType.WAIT, StepType.APPROVAL)  # they call nothing
             check_step_guard(self.name, self.circuit_breaker,
@@ -296,6 +311,84 @@ class Step:
                    timeout_seconds=timeout_seconds, partition_by=partition_by,
                    description=description, circuit_breaker=circuit_breaker)
 
+    # ----------------------------------------------------------------- data steps (spec §3)
+    @classmethod
+    def source(cls, name: str, source_type: str | None = None, *,
+               connection: str | None = None, query: str | None = None,
+               table: str | None = None, path: str | None = None,
+               handler: Handler | None = None, params: Mapping[str, Any] | None = None,
+               format: str | None = None, output_format: str = "parquet",
+               chunk_size: int | None = None,
+               incremental: IncrementalConfig | Mapping[str, Any] | None = None,
+               depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
+               retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
+               description: str = "",
+               circuit_breaker: CircuitBreaker | str | None = None) -> Step:
+        """Read a table into an artifact: a SQLite ``table`` or ``query`` (``connection`` =
+        ``sqlite:///file.db`` or a path; ``params`` for its ``:names``), a CSV/Parquet ``path``,
+        or what ``handler`` returns (a DataFrame, row dicts, or a generator of them), in
+        ``chunk_size``-row chunks. With ``incremental`` only rows past the stored cursor are
+        read (``engine.data_steps``). Output: ``{"artifact", "row_count", "schema"}``."""
+        inc = incremental_of(incremental)
+        settings = data_settings(
+            "source", name, handler, source_type=source_type, connection=connection,
+            query=query, table=table, path=path, params=dict(params) if params else None,
+            format=format, output_format=output_format, chunk_size=chunk_size,
+            incremental=None if inc is None else inc.to_dict())
+        return cls.lambda_(name, SourceStep(name, handler, inc), config=settings,
+                           depends_on=depends_on, on_error=on_error, retry_policy=retry_policy,
+                           timeout_seconds=timeout_seconds,
+                           description=description or describe("source", settings, handler),
+                           circuit_breaker=circuit_breaker)
+
+    @classmethod
+    def transform(cls, name: str, handler: Handler | None = None, *,
+                  input_ref: str | None = None, inputs: Mapping[str, str] | None = None,
+                  output_format: str = "parquet", chunk_size: int | None = None,
+                  depends_on: Iterable[str] | None = None,
+                  on_error: ErrorPolicy = ErrorPolicy.STOP,
+                  retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
+                  description: str = "",
+                  circuit_breaker: CircuitBreaker | str | None = None) -> Step:
+        """Turn a table into a table: ``handler(df)`` (plus ``ctx=`` if it takes one) over the
+        artifact ``input_ref`` names (``$.artifacts.STEP``; default: the latest earlier
+        ``artifact`` output), per ``chunk_size``-row chunk when given; with ``inputs``
+        (name -> ref) it gets each table as a keyword argument. Its result is a new artifact."""
+        settings = data_settings(
+            "transform", name, handler, input_ref=input_ref,
+            inputs=dict(inputs) if inputs else None, output_format=output_format,
+            chunk_size=chunk_size)
+        return cls.lambda_(name, TransformStep(name, handler),  # type: ignore[arg-type]
+                           config=settings, depends_on=depends_on, on_error=on_error,
+                           retry_policy=retry_policy, timeout_seconds=timeout_seconds,
+                           description=description or _doc(handler)
+                           or describe("transform", settings, handler),
+                           circuit_breaker=circuit_breaker)
+
+    @classmethod
+    def sink(cls, name: str, sink_type: str | None = None, *, connection: str | None = None,
+             table: str | None = None, path: str | None = None,
+             handler: Handler | None = None, write_mode: str = "append",
+             key: str | Iterable[str] | None = None, input_ref: str | None = None,
+             format: str | None = None, chunk_size: int | None = None,
+             depends_on: Iterable[str] | None = None, on_error: ErrorPolicy = ErrorPolicy.STOP,
+             retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
+             description: str = "",
+             circuit_breaker: CircuitBreaker | str | None = None) -> Step:
+        """Write an artifact's table out, all or nothing: a SQLite ``table`` (created when
+        missing; ``write_mode`` append, replace or upsert by ``key``), a CSV/Parquet ``path``,
+        or ``handler(chunk)``. Output: ``{"rows_written", "target"}``."""
+        keys = None if key is None else ([key] if isinstance(key, str) else list(key))
+        settings = data_settings(
+            "sink", name, handler, sink_type=sink_type, connection=connection, table=table,
+            path=path, write_mode=write_mode, key=keys, input_ref=input_ref, format=format,
+            chunk_size=chunk_size)
+        return cls.lambda_(name, SinkStep(name, handler), config=settings,
+                           depends_on=depends_on, on_error=on_error, retry_policy=retry_policy,
+                           timeout_seconds=timeout_seconds,
+                           description=description or describe("sink", settings, handler),
+                           circuit_breaker=circuit_breaker)
+
     @classmethod
     def wait(cls, name: str, duration_seconds: float = 0.0,
              depends_on: Iterable[str] | None = None, description: str = "") -> Step:
@@ -330,6 +423,69 @@ class Step:
         return cls(name, StepType.APPROVAL, gate=gate, timeout_seconds=timeout_seconds,
                    depends_on=_deps(depends_on), on_error=on_error,
                    description=description or message)
+
+    # ------------------------------------------------------- spec §8 calculation steps
+    @classmethod
+    def calculate(cls, name: str, calculation: Any, depends_on: Iterable[str] | None = None,
+                  on_error: ErrorPolicy = ErrorPolicy.STOP,
+                  retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
+                  description: str = "", skip_if: Handler | Expression | str | None = None,
+                  config: Mapping[str, Any] | None = None) -> Step:
+        """Spec §8's calculation step: a ``FinancialCalculation`` or ``RiskCalculation``
+        (``engine.calculations``) reading ``$.artifacts``/``$.outputs`` references.
+
+        The calculation is the handler of a lambda step (called ``(ctx, config)``), so every
+        runner, executor and the playground run it as they run any step; its output is
+        JSON-safe (a table as an artifact ref or inline rows, figures as numbers or None).
+        """
+        return cls._calculation_step(name, "calculate", calculation, depends_on=depends_on,
+                                     on_error=on_error, retry_policy=retry_policy,
+                                     timeout_seconds=timeout_seconds, description=description,
+                                     skip_if=skip_if, config=config)
+
+    @classmethod
+    def aggregate(cls, name: str, aggregation: Any, depends_on: Iterable[str] | None = None,
+                  on_error: ErrorPolicy = ErrorPolicy.STOP,
+                  retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
+                  description: str = "", skip_if: Handler | Expression | str | None = None,
+                  config: Mapping[str, Any] | None = None) -> Step:
+        """Spec §8's time-series step: a ``TimeSeriesAggregation`` (``pct_change``,
+        ``rolling_mean_N``, ``rolling_std_N`` per group, optional period roll-up)."""
+        return cls._calculation_step(name, "aggregate", aggregation, depends_on=depends_on,
+                                     on_error=on_error, retry_policy=retry_policy,
+                                     timeout_seconds=timeout_seconds, description=description,
+                                     skip_if=skip_if, config=config)
+
+    @classmethod
+    def validate(cls, name: str, rules: Any, depends_on: Iterable[str] | None = None,
+                 on_error: ErrorPolicy = ErrorPolicy.STOP,
+                 retry_policy: RetryPolicy | None = None, timeout_seconds: float | None = None,
+                 description: str = "", skip_if: Handler | Expression | str | None = None,
+                 config: Mapping[str, Any] | None = None) -> Step:
+        """Spec §8's compliance step: ``ComplianceRules`` (YAML rules, CEL expressions over
+        each row or the metrics); an error-severity violation fails it as DATA_QUALITY."""
+        return cls._calculation_step(name, "validate", rules, depends_on=depends_on,
+                                     on_error=on_error, retry_policy=retry_policy,
+                                     timeout_seconds=timeout_seconds, description=description,
+                                     skip_if=skip_if, config=config)
+
+    @classmethod
+    def _calculation_step(cls, name: str, kind: str, body: Any, *,
+                          depends_on: Iterable[str] | None, on_error: ErrorPolicy,
+                          retry_policy: RetryPolicy | None, timeout_seconds: float | None,
+                          description: str, skip_if: Handler | Expression | str | None,
+                          config: Mapping[str, Any] | None) -> Step:
+        """A lambda step whose handler is a calculation of ``kind`` (its ``kind`` attribute)."""
+        if getattr(body, "kind", None) != kind or not callable(body):
+            wanted = {"calculate": "a FinancialCalculation or RiskCalculation",
+                      "aggregate": "a TimeSeriesAggregation",
+                      "validate": "ComplianceRules"}[kind]
+            raise TypeError(f"step {name!r}: Step.{kind} takes {wanted} (from engine), got "
+                            f"{type(body).__name__}")
+        return cls(name, StepType.LAMBDA, handler=body, config=config or {},
+                   depends_on=_deps(depends_on), on_error=on_error, retry_policy=retry_policy,
+                   timeout_seconds=timeout_seconds, skip_if=skip_if,
+                   description=description or f"{kind}: {body.describe()}")
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -394,6 +550,10 @@ class Step:
             data["skip_if"] = callable_ref(self.skip_if)
         if self.on_failure is not None:
             data["on_failure"] = callable_ref(self.on_failure)
+        if self.executor is not None:
+            data["executor"] = self.executor
+        if self.item_key is not None:
+            data["item_key"] = self.item_key
         if self.circuit_breaker is not None:
             data["circuit_breaker"] = self.circuit_breaker if isinstance(
                 self.circuit_breaker, str) else self.circuit_breaker.to_dict()
@@ -446,6 +606,16 @@ class SkipIf:
             if not (hasattr(ctx, "params") and hasattr(ctx, "outputs")):
                 raise TypeError(f"step {self.step!r}: a config key, param or output named "
                                 "'ctx' hides the run context skip_if needs; rename it")
+        skipped = self.verdict(ctx, config)
+        if skipped is not None:
+            return skipped
+        if self.fn_context_style:
+            return self.fn(ctx, config)
+        return self.fn(**function_kwargs(self.fn, config, ctx, self.step))
+
+    def verdict(self, ctx: Any, config: Mapping[str, Any]) -> StepResult | None:
+        """The skip result when the predicate is true, else None (a remote executor asks
+        this on the coordinator and ships only ``fn``)."""
         predicate = self.predicate
         if isinstance(predicate, Expression):
             try:
@@ -457,11 +627,7 @@ class SkipIf:
         else:
             skip = predicate(**function_kwargs(predicate, config, ctx, self.step))
             label = f"({getattr(predicate, '__name__', 'predicate')})"
-        if skip:
-            return StepResult.skip(f"skip_if {label} was true")
-        if self.fn_context_style:
-            return self.fn(ctx, config)
-        return self.fn(**function_kwargs(self.fn, config, ctx, self.step))
+        return StepResult.skip(f"skip_if {label} was true") if skip else None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SkipIf):

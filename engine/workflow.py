@@ -11,8 +11,11 @@ from typing import Any
 from .alerts.policy import AlertPolicy
 from .cron import CronError, check_cron
 from .errors import UnknownStepError, WorkflowValidationError
+from .executor_names import check_executor_name
 from .graph import Plan, build_plan
 from .policies import ExecutionMode, WorkflowExecutionPolicy
+from .secrets.errors import SecretReferenceError
+from .secrets.references import check_references
 from .steps import Step, StepType
 
 
@@ -159,7 +162,7 @@ class Workflow:
 
     __slots__ = ("name", "steps", "domain", "description", "version", "tags", "defaults",
                  "execution_policy", "schedule", "concurrency", "artifact_retention",
-                 "checkpoint_config", "alerts", "_plan")
+                 "checkpoint_config", "alerts", "executor", "_plan")
 
     def __init__(self, name: str, steps: Iterable[Step], domain: str = "",
                  description: str = "", version: int = 1, tags: Iterable[str] = (),
@@ -169,7 +172,7 @@ class Workflow:
                  concurrency: ConcurrencyPolicy | None = None,
                  artifact_retention: Any = None,
                  checkpoint_config: CheckpointConfig | None = None,
-                 alerts: AlertPolicy | None = None) -> None:
+                 alerts: AlertPolicy | None = None, executor: str | None = None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise WorkflowValidationError(f"a workflow needs a non-empty name, got {name!r}")
         step_list = list(steps)
@@ -212,10 +215,15 @@ class Workflow:
             raise WorkflowValidationError(
                 f"workflow {name!r}: alerts must be an AlertPolicy, got {type(alerts).__name__}")
         self.alerts = alerts
+        try:  # where handlers run unless the run or a step says otherwise (engine.executors)
+            self.executor = check_executor_name(f"workflow {name!r}", executor)
+        except ValueError as exc:
+            raise WorkflowValidationError(str(exc)) from None
         self._plan = build_plan(name, self.steps)
         for step in _walk(self.steps):
             if step.step_type is StepType.MAP:
                 build_plan(f"{name}.{step.name}", step.iterator_steps)
+            _check_secret_references(name, step)
 
     @property
     def plan(self) -> Plan:
@@ -289,6 +297,8 @@ class Workflow:
             data["checkpoint_config"] = self.checkpoint_config.to_dict()
         if self.alerts is not None:
             data["alerts"] = self.alerts.to_dict()
+        if self.executor is not None:
+            data["executor"] = self.executor
         return data
 
     def __repr__(self) -> str:
@@ -300,6 +310,16 @@ def _walk(steps: Iterable[Step]) -> Iterable[Step]:
         yield step
         if step.iterator_steps:
             yield from _walk(step.iterator_steps)
+
+
+def _check_secret_references(workflow: str, step: Step) -> None:
+    """A malformed ``secret:`` reference in a step's config is a definition error, found when
+    the workflow is built (validate, load, the API), not when the step finally runs."""
+    try:
+        check_references(step.config)
+    except SecretReferenceError as exc:
+        raise WorkflowValidationError(
+            f"workflow {workflow!r}: step {step.name!r}: {exc.reason}") from None
 
 
 def _valid_schedule(workflow: str, schedule: str | None) -> str | None:

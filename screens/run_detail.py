@@ -42,9 +42,11 @@ from engine import (
     run_graph,
 )
 from engine.hot_reload import LOAD_LOCK
+from engine.store import LineageRecord, run_lineage
 from spine_tui.config import current_settings
 from spine_tui.locations import workflow_paths
 from spine_tui.messages import STEP_PATH_SEP
+from spine_tui.widgets.lineage import LineageView
 from spine_tui.widgets.logview import LogView
 from spine_tui.widgets.run_detail import (
     ApprovalsView,
@@ -104,7 +106,8 @@ class RunDetailScreen(Screen[None]):
             "items), - closes it, c closes all; without a definition boxes stay closed. "
             "o shows or hides the outputs: "
             "each step's JSON (long values cut) and, under them, the artifacts the steps "
-            "wrote (step, key, size, content type, SHA-256 prefix, time written). The log "
+            "wrote (step, key, size, content type, SHA-256 prefix, time written), then the "
+            "lineage of data steps (what each read and wrote, rows, cursor window). The log "
             "pane follows new lines as any process writes them: f toggles follow, space pauses, "
             "s and l filter by step and level, / searches (n/N jump between matches), "
             "m maximises the logs. The footer offers the actions that apply to the run as it "
@@ -139,6 +142,7 @@ class RunDetailScreen(Screen[None]):
         artifacts: list[ArtifactRecord] = field(default_factory=list)
         statuses: dict[str, str] | None = None
         """``recorded_statuses`` (read only while the graph is shown)."""
+        lineage: list[LineageRecord] = field(default_factory=list)
 
     @dataclass
     class LoadFailed(Message):
@@ -187,6 +191,7 @@ class RunDetailScreen(Screen[None]):
             outputs.border_title = "Outputs"
             yield OutputsView(id="outputs")
             yield ArtifactsView(id="artifacts")
+            yield LineageView(id="lineage")
         search = Input(placeholder="search the logs (Enter: next match, Esc: close)",
                        id="log-search")
         search.cursor_blink = current_settings().cursor_blink
@@ -211,6 +216,7 @@ class RunDetailScreen(Screen[None]):
         self.query_one("#log-search").display = False
         self.query_one(ApprovalsView).display = False
         self.query_one(ArtifactsView).display = False
+        self.query_one(LineageView).display = False
         self.query_one(RunGraphPane).display = False
         self.watch(self.app, "store", self._store_ready)
         self.watch(self.app, "store_error", self._store_failed, init=False)
@@ -247,6 +253,7 @@ class RunDetailScreen(Screen[None]):
                 approvals = control.approvals(run.run_id, status=None)
                 artifacts = store.artifacts(run.run_id)
                 statuses = recorded_statuses(store, steps) if self._graph_shown else None
+                lineage = run_lineage(store, run.run_id)
             except UnknownRunError:
                 run = None  # a run started here may not be written yet
             except Exception as exc:
@@ -254,7 +261,7 @@ class RunDetailScreen(Screen[None]):
                 run = None
             if run is not None:
                 self.post_message(self.Loaded(run, steps, outputs, approvals, artifacts,
-                                              statuses))
+                                              statuses, lineage))
             settled = run is not None and str(run.status) in TERMINAL
             worker.cancelled_event.wait(SETTLED_REFRESH_SECONDS if settled else interval)
 
@@ -276,8 +283,10 @@ class RunDetailScreen(Screen[None]):
         artifacts.artifacts = tuple(event.artifacts)
         artifacts.border_title = f"Artifacts ({len(event.artifacts)})"
         artifacts.display = bool(event.artifacts)
-        self.query_one("#outputs-pane").border_title = (  # long outputs may hide them below
-            f"Outputs · Artifacts ({len(event.artifacts)})" if event.artifacts else "Outputs")
+        self.query_one(LineageView).show(event.lineage)
+        self.query_one("#outputs-pane").border_title = " · ".join(  # long outputs hide them
+            ["Outputs", *([f"Artifacts ({len(event.artifacts)})"] if event.artifacts else []),
+             *([f"Lineage ({len(event.lineage)})"] if event.lineage else [])])
         if self.query(LogView):
             self.logs.steps = tuple(s.step for s in event.steps)
         pane = self.query_one(RunGraphPane)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..steps import ApprovalGate
 
-ICONS = {"failure": "❌", "slow": "🐢", "approval": "✋"}
+ICONS = {"failure": "❌", "slow": "🐢", "approval": "✋", "interrupted": "⚠️"}
 
 
 def failure_alert(*, run_id: str, workflow: str, at: datetime, status: str,
@@ -24,6 +24,17 @@ def failure_alert(*, run_id: str, workflow: str, at: datetime, status: str,
             "title": f"[spine] {workflow} failed", "text": text, "error": error,
             "error_step": error_step, "category": category,
             "duration_seconds": round(duration_seconds, 3), "at": at.isoformat()}
+
+
+def interrupted_alert(*, run_id: str, workflow: str, at: datetime) -> dict[str, Any]:
+    """The process running a run stopped before it ended (armed when the run starts, sent
+    when a reader finds it interrupted; ``at`` is then reset to that moment)."""
+    text = (f"{ICONS['interrupted']} workflow {workflow} run {run_id} was interrupted: the "
+            f"process running it stopped. `spine-engine resume {run_id}` continues it.")
+    return {"kind": "interrupted", "workflow": workflow, "run_id": run_id,
+            "status": "interrupted", "title": f"[spine] {workflow} was interrupted",
+            "text": text, "resume_command": f"spine-engine resume {run_id}",
+            "at": at.isoformat()}
 
 
 def slow_alert(*, run_id: str, workflow: str, at: datetime, status: str,

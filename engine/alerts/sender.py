@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..store.alerts import AlertOutbox, AlertRecord
 from ..store.db import Database
+from ..store.runs import reap_dead_runs
 from .channels import channel_from_config
 from .errors import AlertConfigError, AlertDeliveryError
 from .policy import DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS
@@ -73,13 +74,14 @@ class AlertSender:
 
     # ------------------------------------------------------------------ one pass
     def send_due(self, *, limit: int = 100) -> SendReport:
-        """Re-queue rows of dead senders, then claim and send every row due now (up to
-        ``limit``), one attempt each."""
+        """Re-queue rows of dead senders and release the armed alerts of interrupted runs,
+        then claim and send every row due now (up to ``limit``), one attempt each."""
         report = SendReport()
         now = self._clock()
         if now - self._last_sweep >= STALE_SWEEP_SECONDS:
             self._last_sweep = now
             self.outbox.requeue_stale(now=now)
+            release_interrupted(self.outbox, now=now)
         for alert_id in self.outbox.due_ids(now=now, limit=limit):
             self.send_one(alert_id, report)
         return report
@@ -173,3 +175,10 @@ class AlertSender:
     @property
     def running(self) -> bool:
         return self._thread is not None
+
+
+def release_interrupted(outbox: AlertOutbox, *, now: float | None = None) -> int:
+    """Mark runs whose process died ``interrupted``, then make their armed alerts due (at
+    ``now``); how many alerts that released."""
+    reap_dead_runs(outbox.db)
+    return outbox.fire_interrupted(now=now)

@@ -23,7 +23,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,6 @@ from uuid import uuid4
 from .base import DEFAULT_CHUNK_SIZE, OCTET_STREAM, BaseArtifactStore
 from .protocol import ByteSource
 from .refs import (
-    ArtifactChecksumError,
     ArtifactError,
     ArtifactInfo,
     ArtifactLocator,
@@ -43,13 +42,13 @@ from .refs import (
     parse_datetime,
     validate_key,
 )
+from .streams import VerifyingReader, check_checksum, chunks_of, infer_run, put_any
 
 try:
     import fcntl
 except ImportError:  # Windows: fall back to a per-process lock (see _FileLock)
     fcntl = None  # type: ignore[assignment]
 
-_BYTES = (bytes, bytearray, memoryview)
 _RECORD_VERSION = 1
 #: Temp files older than this are leftovers of crashed writers and are removed by GC.
 STALE_TEMP_SECONDS = 3600.0
@@ -86,66 +85,6 @@ class _FileLock:
             yield
 
 
-class _VerifyingReader(io.RawIOBase):
-    """Hashes bytes as they are read and raises ``ArtifactChecksumError`` at end of file."""
-
-    def __init__(self, raw: IO[bytes], key: str, expected: str) -> None:
-        self._raw = raw
-        self._key = key
-        self._expected = expected
-        self._digest = hashlib.sha256()
-        self._verified = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        count = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        if count:
-            self._digest.update(memoryview(buffer)[:count])
-        elif len(buffer) and not self._verified:
-            self._verified = True
-            _check(self._key, self._expected, self._digest.hexdigest())
-        return count
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-def _check(key: str, expected: str, actual: str) -> None:
-    if actual != expected:
-        raise ArtifactChecksumError(key, expected, actual)
-
-
-def _chunks_of(source: ByteSource, chunk_size: int) -> Iterator[bytes | bytearray | memoryview]:
-    """Byte chunks from bytes, a binary file object or an iterable of byte chunks."""
-    if isinstance(source, _BYTES):
-        yield memoryview(source)
-        return
-    if isinstance(source, str):
-        raise TypeError("put_stream needs bytes, not str; encode text first or use put_json")
-    read = getattr(source, "read", None)
-    chunks: Iterable[Any] = iter(lambda: read(chunk_size), b"") if read else source
-    for chunk in chunks:
-        if not isinstance(chunk, _BYTES):
-            raise TypeError(f"put_stream got a {type(chunk).__name__} chunk; provide bytes "
-                            "(open files in binary mode, 'rb')")
-        if chunk:
-            yield chunk
-
-
-def _infer_run(key: str, run_id: str | None, step: str | None) -> tuple[str | None, str | None]:
-    """Keys under ``runs/<run_id>/<step>/...`` belong to that run and step unless told otherwise,
-    so artifacts written as the spec shows are still found by ``delete_run_artifacts``."""
-    parts = key.split("/")
-    if parts[0] == "runs" and len(parts) >= 3:
-        run_id = run_id or parts[1]
-        if len(parts) >= 4:
-            step = step or parts[2]
-    return run_id, step
-
-
 class LocalArtifactStore(BaseArtifactStore):
     """Artifact store on the local file system; safe for many threads and processes at once.
 
@@ -174,34 +113,22 @@ class LocalArtifactStore(BaseArtifactStore):
             metadata: Mapping[str, str] | None = None, run_id: str | None = None,
             step: str | None = None) -> ArtifactRef:
         """Store bytes, a file (``Path``) or a binary file object under ``key``."""
-        kwargs: dict[str, Any] = dict(content_type=content_type, metadata=metadata,
-                                      run_id=run_id, step=step)
-        if isinstance(data, _BYTES):
-            return self.put_stream(key, data, **kwargs)
-        if isinstance(data, os.PathLike):
-            with open(data, "rb") as handle:
-                return self.put_stream(key, handle, **kwargs)
-        if isinstance(data, str):
-            raise TypeError("put() got a str, which is ambiguous: pass text.encode() for text, "
-                            "pathlib.Path(...) for a file, or use put_json")
-        if callable(getattr(data, "read", None)):
-            return self.put_stream(key, data, **kwargs)
-        raise TypeError(f"put() cannot store a {type(data).__name__}; pass bytes, a Path or a "
-                        "binary file, or use put_json / put_pickle / put_dataframe")
+        return put_any(self.put_stream, key, data, content_type=content_type,
+                       metadata=metadata, run_id=run_id, step=step)
 
     def put_stream(self, key: str, source: ByteSource, *, content_type: str = OCTET_STREAM,
                    metadata: Mapping[str, str] | None = None, run_id: str | None = None,
                    step: str | None = None) -> ArtifactRef:
         """Copy ``source`` into a temp file while hashing it, then publish object and index."""
         key = validate_key(key)
-        run_id, step = _infer_run(key, run_id, step)
+        run_id, step = infer_run(key, run_id, step)
         meta = {str(name): str(value) for name, value in (metadata or {}).items()}
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, suffix=".tmp")
         tmp = Path(tmp_name)
         try:
             digest, size = hashlib.sha256(), 0
             with os.fdopen(fd, "wb") as out:
-                for chunk in _chunks_of(source, DEFAULT_CHUNK_SIZE):
+                for chunk in chunks_of(source, DEFAULT_CHUNK_SIZE):
                     digest.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
@@ -279,7 +206,7 @@ class LocalArtifactStore(BaseArtifactStore):
         """A buffered binary reader; the checksum is checked when it reaches end of file."""
         key, record = self._resolve(target)
         raw = self._open_object(key, record)
-        return io.BufferedReader(_VerifyingReader(raw, key, record["checksum"]))
+        return io.BufferedReader(VerifyingReader(raw, key, record["checksum"]))
 
     def iter_chunks(self, target: ArtifactLocator,
                     chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
@@ -297,7 +224,7 @@ class LocalArtifactStore(BaseArtifactStore):
             while chunk := raw.read(chunk_size):
                 digest.update(chunk)
                 yield chunk
-        _check(key, record["checksum"], digest.hexdigest())
+        check_checksum(key, record["checksum"], digest.hexdigest())
 
     def info(self, key: str) -> ArtifactInfo:
         key = validate_key(key)

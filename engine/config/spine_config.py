@@ -50,6 +50,9 @@ class ProfileSettings(BaseSettings):
     log_level: str = "INFO"
     secrets_dir: str | None = None
     """The folder of ``secret:file:NAME`` files (``$SPINE_SECRETS_DIR``, else /run/secrets)."""
+    artifacts: str | dict[str, Any] | None = None
+    """Where runs keep artifacts (``$SPINE_ARTIFACTS``): a URL (``s3://BUCKET/PREFIX``) or
+    folder, or ``{url, storage_options, name}`` whose options may be secret references."""
     values: dict[str, Any] = {}
     """Everything else the profile holds, read with ``config.get("dotted.key")``."""
 

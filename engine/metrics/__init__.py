@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from .custom import MetricError, counter, gauge, histogram
 from .exposition import METRICS_CONTENT_TYPE, metrics_text
+from .server import MetricsServer, serve_metrics
 from .stored import DURATION_BUCKETS, StoreMetrics
 
 __all__ = [
     "DURATION_BUCKETS",
     "METRICS_CONTENT_TYPE",
     "MetricError",
+    "MetricsServer",
     "StoreMetrics",
     "counter",
     "gauge",
     "histogram",
     "metrics_text",
+    "serve_metrics",
 ]

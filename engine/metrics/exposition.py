@@ -18,7 +18,7 @@ from .stored import StoreMetrics
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
-class _Together(Collector):
+class Together(Collector):
     """Several collectors read as one (what ``generate_latest`` takes)."""
 
     def __init__(self, *collectors: Collector) -> None:
@@ -38,7 +38,7 @@ def metrics_text(store: StoreLike | Database | None = None, *, process: bool = F
     collectors: tuple[Collector, ...] = (StoreMetrics(db), REGISTRY) if process else (
         StoreMetrics(db),)
     try:
-        return generate_latest(_Together(*collectors)).decode("utf-8")
+        return generate_latest(Together(*collectors)).decode("utf-8")
     finally:
         if opened is not None:  # opened here from a path: closed here
             opened.close()

@@ -415,6 +415,7 @@ class PlaygroundSession(AdaptiveSessionMixin, ReloadMixin):
             self._ctx = WorkflowContext(state.run_id, state.workflow_name, state.params,
                                         state.outputs, state.call_chain)
             self._ctx._adaptive = self._adaptive
+            self._ctx.artifact_store = self.runner.artifact_store  # as a real run's steps see it
             self._ctx_state = state
         return self._ctx
 

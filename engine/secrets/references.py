@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,32 @@ def has_references(data: Any) -> bool:
         elif kind not in _SCALARS and has_references(value):
             return True
     return False
+
+
+def check_references(data: Any) -> None:
+    """Raise ``SecretReferenceError`` for the first malformed reference in ``data``, naming
+    where it sits (``config key 'db.password'``): a typo is found when the workflow is built,
+    not when the step runs. Backends are not checked here — custom ones register at run time."""
+    if not has_references(data):
+        return
+    for path, value in _strings(data, ()):
+        if value.startswith(PREFIX):
+            try:
+                parse_reference(value)
+            except SecretReferenceError as exc:
+                raise exc.located(f"config key {_dotted(path)!r}") from None
+
+
+def _strings(data: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every string in nested dicts, lists and tuples, with where it sits."""
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from _strings(value, (*path, key))
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            yield from _strings(value, (*path, i))
 
 
 def resolve_references(data: Any, resolver: SecretsResolver, *, step: str | None = None,

@@ -10,6 +10,8 @@ from .anomalies import AnomalyRecord, UnknownAnomalyError
 from .api_keys import SCOPES, ApiKeyError, ApiKeyRecord, ApiKeyStore
 from .breakers import BreakerRecord, CircuitState
 from .dead_letters import DeadLetter, UnknownDeadLetterError
+from .incremental import CursorRecord
+from .lineage import LineageRecord, dataset_lineage, run_lineage
 from .paths import default_db_path, resolve_db_path
 from .records import (
     ApprovalRecord,
@@ -46,8 +48,10 @@ __all__ = [
     "ArtifactState",
     "BreakerRecord",
     "CircuitState",
+    "CursorRecord",
     "DeadLetter",
     "EventRecord",
+    "LineageRecord",
     "LogRecord",
     "RunRecord",
     "RunStore",
@@ -69,6 +73,7 @@ __all__ = [
     "WorkflowStats",
     "check_bound",
     "count_runs",
+    "dataset_lineage",
     "default_db_path",
     "find_log",
     "log_seqs",
@@ -76,5 +81,6 @@ __all__ = [
     "open_store",
     "resolve_db_path",
     "run_filter",
+    "run_lineage",
     "workflow_stats",
 ]

@@ -15,18 +15,26 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from ..lifecycle import LIVE
+from ..results import RunStatus
 from ..serialization import to_json
 from .db import Database
 from .records import to_datetime
 from .runs import RunStore, open_store
 from .schema import StoreError
 
-AlertStatus = Literal["pending", "sending", "delivered", "failed"]
+AlertStatus = Literal["armed", "pending", "sending", "delivered", "failed"]
+#: the statuses of alerts that exist; an ``armed`` row is a dead man's switch, not an alert yet
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("pending", "sending", "delivered", "failed")
+
+
+#: run statuses after which an armed row can never fire (not live, not interrupted)
+_ENDED = ", ".join(sorted(f"'{s.value}'" for s in RunStatus
+                          if s not in LIVE and s is not RunStatus.INTERRUPTED))
 
 
 class UnknownAlertError(StoreError, LookupError):
@@ -116,6 +124,38 @@ class AlertOutbox:
                 ids.append(int(cursor.lastrowid or 0))
         return ids
 
+    def arm(self, alerts: Sequence[NewAlert]) -> list[int]:
+        """Write ``alerts`` as ``armed`` rows: sent only if their run is found interrupted
+        (its process died: nobody is left to say it failed), deleted by ``disarm`` when the
+        run ends in its own process."""
+        now = time.time()
+        with self.db.transaction() as conn:
+            return [int(conn.execute(
+                "INSERT INTO alert_outbox (run_id, workflow, kind, channel, payload, status, "
+                "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'armed', ?, ?)",
+                (alert.run_id, alert.workflow, alert.kind, to_json(alert.channel),
+                 to_json(alert.payload), now, now)).lastrowid or 0) for alert in alerts]
+
+    def disarm(self, run_id: str) -> int:
+        """Drop ``run_id``'s armed rows (the run ended where it ran); how many there were."""
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM alert_outbox WHERE run_id = ? AND status = "
+                                "'armed'", (run_id,)).rowcount
+
+    def fire_interrupted(self, *, now: float | None = None) -> int:
+        """Make the armed rows of interrupted runs due now (their ``at`` = now), and drop
+        armed rows whose run ended some other way; how many alerts fired."""
+        now = time.time() if now is None else now
+        at = datetime.fromtimestamp(now, UTC).isoformat()
+        with self.db.transaction() as conn:
+            fired = conn.execute(
+                "UPDATE alert_outbox SET status = 'pending', next_attempt_at = ?, "
+                "payload = json_set(payload, '$.at', ?) WHERE status = 'armed' AND run_id IN "
+                "(SELECT run_id FROM runs WHERE status = 'interrupted')", (now, at)).rowcount
+            conn.execute("DELETE FROM alert_outbox WHERE status = 'armed' AND run_id IN "
+                         f"(SELECT run_id FROM runs WHERE status IN ({_ENDED}))")
+        return fired
+
     def claim(self, alert_id: int, *, lease_seconds: float,
               now: float | None = None) -> AlertRecord | None:
         """Take a due pending row for sending (one attempt more, leased for ``lease_seconds``);
@@ -202,7 +242,9 @@ class AlertOutbox:
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        if status is None:
+            clauses.append("status != 'armed'")
+        where = f"WHERE {' AND '.join(clauses)}"
         rows = self.db.query(f"SELECT * FROM alert_outbox {where} ORDER BY id DESC LIMIT ?",
                              [*params, limit])
         return [AlertRecord.from_row(r) for r in rows]

@@ -21,6 +21,7 @@ from typing import Any
 from ..events import (
     AdaptiveChange,
     Event,
+    LineageRecorded,
     LogLine,
     RunFinished,
     RunInterrupted,
@@ -37,7 +38,8 @@ from ..events import (
 )
 from ..results import RunStatus
 from ..serialization import to_json
-from . import run_writes
+from . import incremental, run_writes
+from . import lineage as lineage_rows
 from .db import Database
 
 logger = logging.getLogger("engine.store")
@@ -73,6 +75,14 @@ def _artifact_rows(event: StepFinished, output_json: str) -> list[tuple[Any, ...
     return rows
 
 
+def _detail_json(detail: dict[str, Any]) -> str:
+    """A lineage fact's details as JSON (a value JSON cannot hold is stored by its repr)."""
+    try:
+        return to_json(detail)
+    except (TypeError, ValueError):
+        return json.dumps(detail, default=repr)
+
+
 def _adaptive_json(event: AdaptiveChange) -> str:
     """``{"change": kind, **detail}``; a detail JSON cannot hold is stored by its repr."""
     data = {"change": event.change, **event.detail}
@@ -96,6 +106,7 @@ class RunRecorder:
         self._events: list[tuple[Any, ...]] = []
         self._logs: list[tuple[Any, ...]] = []
         self._steps: dict[tuple[str, str], tuple[Any, ...]] = {}  # last row per step wins
+        self._lineage: list[tuple[Any, ...]] = []
         self._active: set[str] = set()
         self._event_seq: dict[str, int] = {}
         self._log_seq: dict[str, int] = {}
@@ -120,7 +131,7 @@ class RunRecorder:
                                      f'{{"attempt": {event.attempt}}}'))
                 self._steps[(event.run_id, event.step)] = (
                     event.run_id, event.step, event.workflow, "running", event.attempt, None,
-                    None, None, at, None, None, None, None)
+                    None, None, at, None, None, None, None, None)
         elif isinstance(event, StepRetrying):
             with self._lock:
                 self._events.append((event.run_id, self._next(self._event_seq, event.run_id),
@@ -134,6 +145,11 @@ class RunRecorder:
             with self._lock:  # written with the next step's checkpoint or the run's end
                 self._events.append((event.run_id, self._next(self._event_seq, event.run_id),
                                      "adaptive_change", event.step, at, data))
+        elif isinstance(event, LineageRecorded):
+            row = (event.run_id, event.step, event.direction, event.kind, event.name,
+                   _detail_json(event.detail), at)
+            with self._lock:  # committed with the step's checkpoint (StepFinished)
+                self._lineage.append(row)
         elif isinstance(event, RunStarted):
             self._run_started(event, at)
         elif isinstance(event, RunFinished):
@@ -178,6 +194,7 @@ class RunRecorder:
             data[f"{lineage.kind}_of"] = lineage.run_id
             if lineage.kind == "retry":
                 run_writes.copy_steps(conn, lineage.run_id, event.run_id, lineage.reused)
+                lineage_rows.copy_rows(conn, lineage.run_id, event.run_id, lineage.reused)
             self._event_row(conn, event.run_id, f"{lineage.kind}_of", at, {
                 "run_id": lineage.run_id, "step": lineage.step, "reused": list(lineage.reused)})
             run_writes.append_event(conn, lineage.run_id, _LINKED_BY[lineage.kind],
@@ -279,7 +296,7 @@ class RunRecorder:
             output = to_json(event.output)
         step_row = (event.run_id, event.step, event.workflow, event.status, event.attempt,
                     event.error, event.category, event.error_type, at - event.duration_seconds,
-                    at, event.duration_seconds, event.child_run_id, output)
+                    at, event.duration_seconds, event.child_run_id, output, event.worker)
         with self._lock:
             self._steps[(event.run_id, event.step)] = step_row
             self._events.append((event.run_id, self._next(self._event_seq, event.run_id),
@@ -306,9 +323,12 @@ class RunRecorder:
                  "category": event.category})))
             with self.db.transaction() as conn:
                 self._write_buffers(conn)
-                run_writes.set_status(conn, event.run_id, RunStatus(event.status),
-                                      error=event.error, error_step=event.error_step,
-                                      finished_at=at, duration=event.duration_seconds)
+                applied = run_writes.set_status(
+                    conn, event.run_id, RunStatus(event.status), error=event.error,
+                    error_step=event.error_step, finished_at=at,
+                    duration=event.duration_seconds)
+                if applied and event.status == RunStatus.COMPLETED:
+                    incremental.promote(conn, event.run_id, at)  # only a completed run moves
             self._forget(event.run_id)
 
     def _write_buffers(self, conn: Any) -> None:
@@ -324,6 +344,9 @@ class RunRecorder:
         if self._steps:
             run_writes.upsert_steps(conn, self._steps.values())
             self._steps = {}
+        if self._lineage:
+            lineage_rows.insert_rows(conn, self._lineage)
+            self._lineage = []
 
     @staticmethod
     def _next(counters: dict[str, int], run_id: str) -> int:
@@ -334,7 +357,7 @@ class RunRecorder:
 
     def flush(self) -> None:
         with self._lock:
-            if self._events or self._logs or self._steps:
+            if self._events or self._logs or self._steps or self._lineage:
                 with self.db.transaction() as conn:
                     self._write_buffers(conn)
 

@@ -89,6 +89,9 @@ class StepRecord:
     finished_at: datetime | None = None
     duration_seconds: float | None = None
     child_run_id: str | None = None
+    #: where the last attempt ran (``process:HOST:PID``, ``dask:ADDRESS``); None: in the
+    #: coordinating process, on a thread
+    worker: str | None = None
 
     @property
     def is_map_item(self) -> bool:
@@ -103,14 +106,15 @@ class StepRecord:
                    started_at=to_datetime(row.get("started_at")),
                    finished_at=to_datetime(row.get("finished_at")),
                    duration_seconds=row.get("duration_seconds"),
-                   child_run_id=row.get("child_run_id"))
+                   child_run_id=row.get("child_run_id"), worker=row.get("worker"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.step, "status": self.status.value, "attempts": self.attempts,
                 "error": self.error, "error_category": self.error_category,
                 "error_type": self.error_type, "started_at": _iso(self.started_at),
                 "finished_at": _iso(self.finished_at),
-                "duration_seconds": self.duration_seconds, "child_run_id": self.child_run_id}
+                "duration_seconds": self.duration_seconds, "child_run_id": self.child_run_id,
+                **({"worker": self.worker} if self.worker else {})}
 
 
 @dataclass(frozen=True, slots=True)

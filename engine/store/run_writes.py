@@ -23,15 +23,15 @@ _HOLDERS = tuple(sorted(s.value for s in HOLDS_SLOT))
 _STEP_UPSERT = """
 INSERT INTO step_runs (run_id, step, workflow, status, attempts, error, error_category,
                        error_type, started_at, finished_at, duration_seconds, child_run_id,
-                       output)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       output, worker)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (run_id, step) DO UPDATE SET
     status = excluded.status, attempts = excluded.attempts, error = excluded.error,
     error_category = excluded.error_category, error_type = excluded.error_type,
     started_at = COALESCE(step_runs.started_at, excluded.started_at),
     finished_at = excluded.finished_at, duration_seconds = excluded.duration_seconds,
     child_run_id = COALESCE(excluded.child_run_id, step_runs.child_run_id),
-    output = excluded.output
+    output = excluded.output, worker = COALESCE(excluded.worker, step_runs.worker)
 """
 
 _RUN_INSERT = """
@@ -119,9 +119,9 @@ def copy_steps(conn: Any, from_run: str, to_run: str, steps: Iterable[str]) -> N
     """Carry completed steps (rows with their outputs) of a stored run into a retry of it."""
     conn.executemany(
         "INSERT OR REPLACE INTO step_runs (run_id, step, workflow, status, attempts, "
-        "started_at, finished_at, duration_seconds, child_run_id, output) SELECT ?, step, "
-        "workflow, status, attempts, started_at, finished_at, duration_seconds, child_run_id, "
-        "output FROM step_runs WHERE run_id = ? AND step = ?",
+        "started_at, finished_at, duration_seconds, child_run_id, output, worker) SELECT ?, "
+        "step, workflow, status, attempts, started_at, finished_at, duration_seconds, "
+        "child_run_id, output, worker FROM step_runs WHERE run_id = ? AND step = ?",
         [(to_run, from_run, n) for n in steps])
 
 

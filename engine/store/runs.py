@@ -36,7 +36,7 @@ REAP_INTERVAL_SECONDS = 2.0
 LAST_OUTPUT_RUNS = 500  # how far back the workflow screen looks for a step's last output
 #: a step row without its output (``outputs`` reads those, when they are wanted)
 _STEP_COLUMNS = ("run_id, step, status, attempts, error, error_category, error_type, "
-                 "started_at, finished_at, duration_seconds, child_run_id")
+                 "started_at, finished_at, duration_seconds, child_run_id, worker")
 
 
 class UnknownRunError(StoreError, LookupError):

@@ -313,7 +313,7 @@ CREATE TABLE lineage (
     recorded_at REAL NOT NULL,
     PRIMARY KEY (run_id, step, direction, kind, name)
 ) WITHOUT ROWID;
-CREATE INDEX lineage_name ON lineage (kind, name);
+CREATE INDEX lineage_name ON lineage (name, kind);
 
 CREATE TABLE incremental_cursors (
     name TEXT PRIMARY KEY,

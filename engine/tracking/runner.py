@@ -17,14 +17,18 @@ from dataclasses import replace
 from typing import Any
 
 from ..alerts.listener import AlertListener
-from ..artifacts import LocalArtifactStore
+from ..artifacts import open_artifact_store
+from ..errors import UnknownWorkflowError
 from ..events import Lineage, Listener, RunOrigin, RunPending, RunSkipped
+from ..executors import ExecutorLike
 from ..ids import new_run_id, now
 from ..lifecycle import LIVE, RESUMABLE, RETRYABLE, require
 from ..params import partition_key, resolve_params
+from ..registry import get_workflow
 from ..results import RunStatus, StepRun, WorkflowResult
 from ..run_loop import RunLoop
 from ..runner import ContinuedRun, WorkflowRunner
+from ..steps import Step, StepType
 from ..store.control_inbox import POLL_SECONDS, discard_commands
 from ..store.control_requests import RunControlError
 from ..store.recorder import RunRecorder
@@ -44,25 +48,30 @@ class TrackedWorkflowRunner:
     ``TrackedWorkflowRunner(conn, runnable=dispatcher)`` form: pipelines resolve through the
     registry, so it is not needed. ``poll_interval`` is how often pending control commands
     are read while runs are in flight (and how often approvals and queued runs re-check).
-    Handlers get ``ctx.artifact_store`` (default: a ``LocalArtifactStore`` in an
-    ``artifacts`` folder beside the database). Every run records the workflow version it
-    ran: the definition is published to the version store (deduplicated by checksum)
-    before the run starts, so later edits never change what a run in flight reports.
+    Handlers get ``ctx.artifact_store`` (default: the store ``$SPINE_ARTIFACTS`` names, else
+    a ``LocalArtifactStore`` in an ``artifacts`` folder beside the database). Every run
+    records the workflow version it ran: the definition is published to the version store
+    (deduplicated by checksum) before the run starts, so later edits never change what a run
+    in flight reports.
+    ``executor`` chooses where handlers run (``engine.executors``); a run whose handlers a
+    worker could not run is refused before anything is recorded.
     """
 
     def __init__(self, store: StoreLike | Any = None, *, runnable: Any = None,
                  listeners: Iterable[Listener] = (), capture_logs: bool = True,
-                 poll_interval: float = POLL_SECONDS, artifact_store: Any = None) -> None:
+                 poll_interval: float = POLL_SECONDS, artifact_store: Any = None,
+                 executor: ExecutorLike = None) -> None:
         self.store = open_store(store)
         self.poll_interval = poll_interval
         self.poller = ControlPoller(self.store.db, poll_interval)
         self.recorder = RunRecorder(self.store.db)
         self.alerts = AlertListener(self.store.db)  # queues the workflows' alerts (outbox)
         self.versions = WorkflowVersionStore(self.store)
-        if artifact_store is None:
-            artifact_store = LocalArtifactStore(self.store.path.parent / "artifacts")
+        if artifact_store is None:  # $SPINE_ARTIFACTS, else a local folder beside the store
+            artifact_store = open_artifact_store(default_root=self.store.path.parent / "artifacts")
         self.runner = _LinkedRunner(self, listeners=[self.recorder, self.alerts, *listeners],
-                                    capture_logs=capture_logs, artifact_store=artifact_store)
+                                    capture_logs=capture_logs, artifact_store=artifact_store,
+                                    executor=executor)
 
     def subscribe(self, listener: Listener) -> Any:
         return self.runner.subscribe(listener)
@@ -209,7 +218,8 @@ class TrackedWorkflowRunner:
                            partition_key=origin.partition_key, version=version,
                            lineage=origin.lineage)
         emit = self.runner.emit
-        self.alerts.watch(run_id, wf.name, wf.alerts, wf.steps)
+        self.runner.check_workflow(wf)  # nothing is recorded for a run no worker could run
+        self.alerts.watch(run_id, wf.name, wf.alerts, wf.steps, subworkflows(wf))
         emit(RunPending(run_id=run_id, workflow=wf.name, at=now(), params=params,
                         step_names=wf.plan.names, origin=origin))
         signals = TrackedRunSignals(self.store.db, run_id, wf.name, emit, cancel,
@@ -321,3 +331,28 @@ def _upstream(wf: Workflow, step: str) -> set[str]:
             seen.add(i)
             todo.extend(plan.deps[i])
     return {plan.names[i] for i in seen}
+
+
+def subworkflows(wf: Workflow) -> dict[str, Workflow]:
+    """The registered workflows ``wf`` runs as sub-workflows, at any depth, by name: their
+    approval steps notify through the alert policy of the run that started them."""
+    found: dict[str, Workflow] = {}
+    pending = [wf]
+    while pending:
+        for step in _every_step(pending.pop().steps):
+            name = step.workflow_name
+            if step.step_type is not StepType.WORKFLOW or not name or name in found:
+                continue
+            try:
+                child = get_workflow(name)
+            except UnknownWorkflowError:  # the run itself reports it, at that step
+                continue
+            found[name] = child
+            pending.append(child)
+    return found
+
+
+def _every_step(steps: Iterable[Step]) -> Iterable[Step]:
+    for step in steps:
+        yield step
+        yield from _every_step(step.iterator_steps)

@@ -34,6 +34,7 @@ from . import (
     debug,
     dlq,
     flags,
+    lineage,
     logs,
     metrics,
     package,
@@ -41,6 +42,7 @@ from . import (
     retry,
     run,
     runs,
+    sample_data,
     schedules,
     serve,
     transfer,
@@ -70,6 +72,8 @@ examples:
   spine-engine debug debug.pipeline            step through it at a pdb-like prompt
   spine-engine debug --run 3f9a --at validate  a stored run, just before a step
   spine-engine artifacts 3f9a --root           a run's artifacts, verified on disk
+  spine-engine lineage 3f9a                    what its data steps read and wrote
+  spine-engine cursors reset etl.read          an incremental source reads every row again
   spine-engine versions etl.daily              published versions; diff / rollback them
   spine-engine analytics etl.daily --days 7    success rate, p50/p90/p99, trend
   spine-engine export hello.world --yaml       as a YAML spec (import reads it)
@@ -85,8 +89,8 @@ Set SPINE_DEBUG=1 to see tracebacks."""
 
 #: Modules that register sub-commands (``add_parser``/``add_parsers``), in help order.
 COMMAND_MODULES = (catalog, run, debug, runs, logs, control, resume, retry, approvals,
-                   artifacts, versions, analytics, transfer, package, schedules, serve, apikey,
-                   triggers, config_cmd, flags, dlq, alerts, metrics)
+                   artifacts, lineage, versions, analytics, transfer, package, schedules, serve, apikey,
+                   triggers, config_cmd, flags, dlq, alerts, metrics, sample_data)
 
 
 def build_parser() -> argparse.ArgumentParser:

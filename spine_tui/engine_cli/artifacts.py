@@ -15,7 +15,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from engine import LocalArtifactStore, default_artifact_root
+from engine import ArtifactError, LocalArtifactStore, default_artifact_root, open_artifact_store
 from engine.store import ArtifactRecord, ArtifactState
 
 from ..widgets.status import human_size
@@ -32,9 +32,18 @@ def cmd_artifacts(args: argparse.Namespace, io: Streams) -> int:
     with open_store(args) as store:
         record = store.get_run(args.run_id)
         artifacts = store.artifacts(record.run_id)
-    root = Path(args.root) if args.root else None
+    root: Path | str | None = None
     checks: list[Check] | None = None
-    if root is not None:
+    if args.root and "://" in args.root and not args.root.startswith("file://"):
+        root = args.root  # a URL store (s3://, gs://, memory://): verified where it lives
+        try:
+            remote = open_artifact_store(root)
+        except ArtifactError as exc:
+            raise CliError(str(exc), hint="give the URL the run wrote to (its --artifacts)"
+                           ) from None
+        checks = [artifact.verify(remote) for artifact in artifacts]
+    elif args.root:
+        root = Path(args.root.removeprefix("file://"))
         if not root.is_dir():  # opening a LocalArtifactStore would create an empty one
             raise CliError(f"no artifact store at {root}",
                            hint="give the folder the steps wrote to: --root PATH (default "
@@ -60,7 +69,7 @@ def _json_rows(artifacts: list[ArtifactRecord], checks: list[Check] | None
             for artifact, (state, problem) in zip(artifacts, checks, strict=True)]
 
 
-def _print_rows(io: Streams, run_id: str, artifacts: list[ArtifactRecord], root: Path | None,
+def _print_rows(io: Streams, run_id: str, artifacts: list[ArtifactRecord], root: Path | str | None,
                 checks: list[Check] | None, bad: int) -> None:
     console = io.console
     if not artifacts:
@@ -86,8 +95,8 @@ def _print_rows(io: Streams, run_id: str, artifacts: list[ArtifactRecord], root:
     total = sum(artifact.size_bytes for artifact in artifacts)
     summary = f"{plural(len(artifacts), 'artifact')}, {human_size(total)} in run {run_id}"
     if root is not None:
-        summary += (f"; {bad} not intact in {display_path(root)}" if bad
-                    else f"; all intact in {display_path(root)}")
+        where = root if isinstance(root, str) else display_path(root)
+        summary += f"; {bad} not intact in {where}" if bad else f"; all intact in {where}"
     console.print(summary, style="red" if bad else "dim", soft_wrap=True)
 
 
@@ -102,13 +111,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "status 1 when any artifact is not intact.",
         epilog="examples:\n  spine-engine artifacts 3f9a\n"
                "  spine-engine artifacts 3f9a --root          verify in $SPINE_HOME/artifacts\n"
-               "  spine-engine artifacts 3f9a --root /data/artifacts --json",
+               "  spine-engine artifacts 3f9a --root /data/artifacts --json\n"
+               "  spine-engine artifacts 3f9a --root s3://my-bucket/spine",
         formatter_class=HelpFormatter)
     p.add_argument("run_id", metavar="RUN_ID", help="a run id or a unique prefix of one")
     p.add_argument("--root", metavar="PATH", nargs="?", default=None,
                    const=str(default_artifact_root()),
                    help="verify the artifacts in the local artifact store at PATH "
-                        "(default: $SPINE_HOME/artifacts)")
+                        "(default: $SPINE_HOME/artifacts), or in the store at a URL "
+                        "(s3://BUCKET/PREFIX, as given to run --artifacts)")
     add_db_option(p)
     p.add_argument("--json", action="store_true", help="print the artifacts as JSON")
     p.set_defaults(func=cmd_artifacts)

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import (
+    ErrorCategory,
     RunHandle,
     RunPending,
     RunStarted,
@@ -35,10 +36,12 @@ from engine import (
     start_run,
 )
 
+from ._artifact_store import add_artifacts_option, open_chosen_store
 from ._io import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     CliError,
     HelpFormatter,
     Streams,
@@ -49,6 +52,7 @@ from ._io import (
 )
 from ._store import add_db_option, open_store
 from .catalog import resolve_target
+from .executor_options import add_executor_options, open_executor
 from .progress import ICONS, LineProgress, LiveProgress
 
 _EXIT_BY_STATUS = {RunStatus.COMPLETED: EXIT_OK, RunStatus.SKIPPED: EXIT_OK,
@@ -62,9 +66,12 @@ def cmd_run(args: argparse.Namespace, io: Streams) -> int:
     partition = parse_pairs(args.partition, "--partition") or None
     params = _with_partition(params, partition)
     with open_store(args) as store:  # a bad --db fails before any user code is imported
+        artifacts = open_chosen_store(args)  # so does a bad --artifacts
         item = resolve_target(args.target, args.paths)
         wf = item.workflow
-        with TrackedWorkflowRunner(store) as runner:
+        with open_executor(args, wf) as executor, \
+                TrackedWorkflowRunner(store, artifact_store=artifacts,
+                                      executor=executor) as runner:
             result = run_with_progress(
                 runner, None, wf, args, io, item.source,
                 lambda cancel: follow(start_run(item, params, partition=partition,
@@ -151,7 +158,21 @@ def report(io: Streams, args: argparse.Namespace, wf: Workflow, result: Workflow
         io.write_json(redact_secrets(result.to_dict()))  # outputs are unmasked in memory
     else:
         _print_summary(io, wf, result, quiet=args.quiet, restored=restored)
+    return exit_status(result)
+
+
+def exit_status(result: WorkflowResult) -> int:
+    """0 completed or skipped, 130 cancelled, 1 failed; 2 when the run failed on its own
+    configuration (a missing or malformed secret, a bad option): bad input, which no retry
+    of the same command fixes, exits like every other bad input."""
+    if result.status is RunStatus.FAILED and _failed_on_configuration(result):
+        return EXIT_USAGE
     return _EXIT_BY_STATUS.get(result.status, EXIT_FAILED)
+
+
+def _failed_on_configuration(result: WorkflowResult) -> bool:
+    step = result.steps.get(result.error_step) if result.error_step else None
+    return step is not None and step.error_category == ErrorCategory.CONFIGURATION.value
 
 
 @contextlib.contextmanager
@@ -323,7 +344,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                "  spine-engine run flows/etl.py --param date=2024-01-31 --param limit=500\n"
                "  spine-engine run etl.daily --paths flows/ --partition date=2024-01-31\n"
                "  spine-engine run etl.daily --paths flows/ --json > result.json\n"
-               "  spine-engine run etl.daily --db /tmp/ci.db --param 'ids=[1, 2]' --quiet",
+               "  spine-engine run etl.daily --db /tmp/ci.db --param 'ids=[1, 2]' --quiet\n"
+               "  spine-engine run etl.daily --artifacts s3://my-bucket/spine   artifacts in S3\n"
+               "  spine-engine run finance.parallel_ingest --executor processes --workers 4\n"
+               "  spine-engine run finance.parallel_ingest --executor dask "
+               "--scheduler tcp://127.0.0.1:8786",
         formatter_class=HelpFormatter)
     p.add_argument("target", metavar="NAME_OR_FILE", help="a workflow name or a workflow file")
     add_paths_option(p)
@@ -335,5 +360,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="a partition key, repeatable (e.g. date=2024-01-31): a partition "
                         "that already completed is skipped; its values are also run params")
     add_db_option(p)
+    add_artifacts_option(p)
+    add_executor_options(p)
     add_output_options(p)
     p.set_defaults(func=cmd_run)

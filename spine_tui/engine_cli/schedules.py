@@ -46,6 +46,7 @@ from ._io import (
     positive_int,
 )
 from ._store import add_db_option, db_path, local_time, open_store, status_text
+from .metrics_port import add_metrics_port_option, metrics_endpoint
 from .run import parse_pairs
 
 #: the option that carries each field ``CronError``/``ScheduleError`` name
@@ -172,8 +173,9 @@ def cmd_run(args: argparse.Namespace, io: Streams) -> int:
 
     store = _run_store(args)
     loop = ScheduleLoop(store, lambda: catalog, interval=args.interval, on_fire=show)
-    io.err_console.print(f"firing schedules of {store.path}; Ctrl-C stops", style="dim")
-    loop.run(threading.Event())
+    with metrics_endpoint(args, store, io):
+        io.err_console.print(f"firing schedules of {store.path}; Ctrl-C stops", style="dim")
+        loop.run(threading.Event())
     return EXIT_OK
 
 
@@ -323,6 +325,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "schedules are synced first.", formatter_class=HelpFormatter)
     p.add_argument("--interval", type=float, default=1.0, metavar="S",
                    help="longest sleep between looks at the store (default: 1 second)")
+    add_metrics_port_option(p)
     add_paths_option(p)
     add_db_option(p)
     p.set_defaults(func=cmd_run, json=False)

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from rich.text import Text
 
+from engine import ArtifactError
 from engine.store import StoreError
 
 from ..locations import workflow_paths
+from ._artifact_store import add_artifacts_option, chosen_location, open_chosen_store
 from ._io import EXIT_OK, CliError, HelpFormatter, Streams, plural
 from ._store import add_db_option, db_path
 
@@ -20,6 +22,7 @@ EPILOG = """\
 examples:
   spine-engine serve                          ./workflows (or the samples) on 127.0.0.1:8000
   spine-engine serve flows/ --port 9000       another folder and port
+  spine-engine serve --artifacts s3://my-bucket/spine   step artifacts in S3
   spine-engine apikey create ci --scope run   then: curl -H 'Authorization: Bearer KEY' ...
 
 The API's reference is served at /docs (OpenAPI at /openapi.json). Workflows created through
@@ -36,10 +39,11 @@ def cmd_serve(args: argparse.Namespace, io: Streams) -> int:
 
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port} is not a TCP port", hint="use 1-65535, e.g. 8000")
+    open_chosen_store(args)  # a bad --artifacts is exit 2 before the server starts
     config = ServerConfig.create(workflow_paths(args.paths), db=db_path(args),
                                  managed_dir=args.workflows_dir, host=args.host,
                                  port=args.port, grace_seconds=args.grace,
-                                 watch=not args.no_watch)
+                                 watch=not args.no_watch, artifacts=chosen_location(args))
 
     def ready(state: ServerState) -> None:  # noqa: F821 (imported above, in this function)
         catalog = state.catalog.current()
@@ -59,7 +63,7 @@ def cmd_serve(args: argparse.Namespace, io: Streams) -> int:
         stopped = serve(config, log_level=args.log_level, on_ready=ready)
     except NotLoopbackError as exc:
         raise CliError(str(exc)) from None
-    except StoreError as exc:
+    except (StoreError, ArtifactError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:  # port in use, permission denied
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
@@ -97,4 +101,5 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         choices=("critical", "error", "warning", "info", "debug"),
                         help="server log detail (default: info; debug adds an access log)")
     add_db_option(parser)
+    add_artifacts_option(parser)
     parser.set_defaults(func=cmd_serve)

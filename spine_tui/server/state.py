@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import (
+    ArtifactStore,
     DiscoveredWorkflow,
     EventRouter,
     LocalArtifactStore,
@@ -27,6 +28,7 @@ from engine import (
     TrackedWorkflowRunner,
     WorkflowVersionStore,
     default_artifact_root,
+    open_artifact_store,
     start_replay,
     start_resume,
     start_retry,
@@ -47,7 +49,9 @@ ALERT_SWEEP_SECONDS = 15.0
 @dataclass(frozen=True)
 class ServerConfig:
     """How ``serve`` was started. ``managed_dir`` is where workflows created through the API
-    are written as YAML files (watched like the other folders, so they hot-reload too)."""
+    are written as YAML files (watched like the other folders, so they hot-reload too);
+    ``artifacts`` is the artifact store runs use (a URL, folder or ``artifacts:`` mapping; None:
+    ``$SPINE_ARTIFACTS``, else ``artifacts/`` beside the run store)."""
 
     paths: tuple[Path, ...]
     db_path: Path
@@ -57,6 +61,7 @@ class ServerConfig:
     max_body_bytes: int = MAX_BODY_BYTES
     grace_seconds: float = SHUTDOWN_GRACE_SECONDS
     watch: bool = True
+    artifacts: str | Mapping[str, Any] | None = field(default=None, repr=False)  # may hold keys
 
     @classmethod
     def create(cls, paths: Sequence[str | Path], db: str | Path | None = None,
@@ -142,12 +147,15 @@ class ServerState:
             return self._keep(start_replay(run_id, step, started_by="api", runner=self.runner,
                                            paths=self.config.paths))
 
-    def artifact_stores(self) -> list[LocalArtifactStore]:
-        """Where run artifacts may be: the runner's store (``ctx.artifact_store``, beside the
-        run store) and ``$SPINE_HOME/artifacts``, where steps that open their own store write."""
-        stores = [self.runner.runner.artifact_store]
+    def artifact_stores(self) -> list[ArtifactStore]:
+        """Where run artifacts may be: the runner's store (``ctx.artifact_store``: beside the
+        run store, or the ``--artifacts`` URL) and ``$SPINE_HOME/artifacts``, where steps that
+        open their own store write."""
+        runner_store = self.runner.runner.artifact_store
+        stores: list[ArtifactStore] = [runner_store]
         home = default_artifact_root()
-        if home.is_dir() and home.resolve() != Path(stores[0].root).resolve():
+        root = getattr(runner_store, "root", None)  # only local stores have a folder
+        if home.is_dir() and (root is None or home.resolve() != Path(root).resolve()):
             stores.append(LocalArtifactStore(home))
         return stores
 
@@ -234,14 +242,17 @@ class ServerState:
 
 
 def open_state(config: ServerConfig) -> ServerState:
-    """Open the store and load the catalog of ``config`` (raises ``StoreError`` on a bad file)."""
+    """Open the store and load the catalog of ``config`` (raises ``StoreError`` on a bad file,
+    ``ArtifactError`` on an artifact store that cannot be used)."""
+    artifacts = open_artifact_store(config.artifacts,  # an unusable store fails first
+                                    default_root=config.db_path.parent / "artifacts")
     config.managed_dir.mkdir(parents=True, exist_ok=True)
     store = RunStore(config.db_path)
     versions = WorkflowVersionStore(store.db)
     catalog = LiveCatalog([config.managed_dir, *config.paths], versions=versions)
     if config.watch:
         catalog.start()
-    runner = TrackedWorkflowRunner(store)
+    runner = TrackedWorkflowRunner(store, artifact_store=artifacts)
     return ServerState(config=config, store=store, versions=versions,
                        keys=ApiKeyStore(store.db), catalog=catalog, runner=runner,
                        control=RunControl(store))

@@ -3,10 +3,17 @@ prometheus-client's own parser."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine import Step, StepResult, TrackedWorkflowRunner, Workflow
@@ -73,3 +80,40 @@ def test_metrics_in_a_real_process(run_module: Cli, store_path: Path) -> None:
     assert outcome.code == 0, outcome.err
     assert ("spine_workflow_runs_total", (("status", "failed"), ("workflow", "cli.metrics"))
             ) in samples(outcome.out)
+
+
+def test_schedules_run_serves_metrics_while_it_runs(store_path: Path, tmp_path: Path) -> None:
+    """``--metrics-port 0``: the long-running command prints where its /metrics is, and a
+    scrape there reads the store while the command goes on."""
+    seed(store_path)
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    command = [sys.executable, "-m", "spine_tui.engine_cli", "schedules", "run",
+               "--metrics-port", "0", "--paths", str(folder), "--db", str(store_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "SPINE_DEBUG": ""})
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = re.search(r"metrics at (http://127\.0\.0\.1:\d+/metrics)", line)
+        assert match, line
+        text = httpx.get(match[1], timeout=10).text
+        assert process.poll() is None  # still firing schedules
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    found = samples(text)
+    assert found[("spine_workflow_runs_total",
+                  (("status", "failed"), ("workflow", "cli.metrics")))] == 1
+    assert any(name == "process_cpu_seconds_total" for name, _ in found)  # this process's
+
+
+def test_a_bad_or_busy_metrics_port_is_exit_2(cli: Cli, tmp_path: Path) -> None:
+    bad = cli("schedules", "run", "--metrics-port", "70000", "--paths", str(tmp_path))
+    assert bad.code == 2 and "70000 is not a port number" in bad.err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = cli("schedules", "run", "--metrics-port", str(taken.getsockname()[1]),
+                   "--paths", str(tmp_path))
+    assert busy.code == 2 and "cannot listen on 127.0.0.1" in busy.err

@@ -117,3 +117,40 @@ def test_yaml_workflow_runs_with_pipelines_from_its_folder(cli, spec_yaml) -> No
     result = cli("run", "yaml/cli_yaml.yaml", "--paths", "yaml", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["outputs"]["double"] == {"doubled": 42}
+
+
+SECRET_FLOW = '''from engine import Step, Workflow
+
+
+def connect(ctx, config):
+    return {"connected": True}
+
+
+flow = Workflow("cli.needs_secret", [
+    Step.lambda_("connect", connect, config={"password": "%s"}),
+])
+'''
+
+
+def test_a_missing_secret_fails_the_run_as_configuration_and_exits_2(cli, tmp_path,
+                                                                     monkeypatch) -> None:
+    monkeypatch.delenv("SPINE_TEST_CLI_SECRET", raising=False)
+    path = tmp_path / "needs_secret.py"
+    path.write_text(SECRET_FLOW % "secret:env:SPINE_TEST_CLI_SECRET")
+    result = cli("run", str(path))
+    assert result.code == 2, result.out + result.err
+    assert "SPINE_TEST_CLI_SECRET" in result.out and "[CONFIGURATION]" in result.out
+    monkeypatch.setenv("SPINE_TEST_CLI_SECRET", "s3cr3t-value")
+    again = cli("run", str(path), "--json")
+    assert again.code == 0, again.err
+    assert "s3cr3t-value" not in again.out
+
+
+def test_a_malformed_secret_reference_is_refused_before_the_run(cli, tmp_path) -> None:
+    path = tmp_path / "malformed_secret.py"
+    path.write_text(SECRET_FLOW % "secret:env:bad name")
+    result = cli("run", str(path))
+    assert result.code == 2
+    assert result.out == ""
+    assert "step 'connect'" in result.err and "config key 'password'" in result.err
+    assert "malformed secret reference" in result.err

@@ -40,7 +40,9 @@ from engine import (
     WebhookChannel,
     Workflow,
     WorkflowValidationError,
+    register_workflow,
     start_run,
+    unregister_workflow,
 )
 from engine.store import AlertOutbox, AlertRecord
 from engine.store.alerts import NewAlert
@@ -317,6 +319,39 @@ def test_an_approval_wait_notifies_the_workflow_channels(tmp_path: Path, peer: P
     assert len(peer.posts("/hook")) == 1
 
 
+def _release_child(name: str) -> Workflow:
+    return register_workflow(Workflow(name, [
+        Step.approval("sign_off", message="Release the child?", approvers=["cfo@example.com"])]))
+
+
+def test_an_approval_inside_a_sub_workflow_notifies_the_parent_channels(
+        tmp_path: Path, peer: Peer) -> None:
+    """The child waits through its parent's signals; the parent's channels hear of it once,
+    naming the child's run (which holds the approval) and its gate."""
+    _release_child("alerts.child_release")
+    try:
+        parent = Workflow("alerts.parent", [
+            Step.lambda_("build", _ok),
+            Step.workflow("release", "alerts.child_release")],
+            alerts=AlertPolicy(on_failure=[WebhookChannel(f"{peer.url}/hook")]))
+        with TrackedWorkflowRunner(tmp_path / "spine.db", poll_interval=0.05) as tracked:
+            handle = start_run(parent, runner=tracked)
+            [body] = peer.wait_for("/hook")
+            assert body["kind"] == "approval" and body["step"] == "sign_off"
+            assert body["message"] == "Release the child?"
+            assert body["approvers"] == ["cfo@example.com"]
+            waiting = body["run_id"]  # the child's run, which holds the approval
+            assert waiting != handle.run_id and body["workflow"] == "alerts.child_release"
+            assert body["approve_command"] == f"spine-engine approve {waiting} sign_off --by NAME"
+            RunControl(tracked.store).approve(waiting, "sign_off", by="cfo")
+            assert handle.wait(30).status is RunStatus.COMPLETED
+            wait_until(lambda: tracked.store.get_run(waiting).status is RunStatus.COMPLETED,
+                       timeout=30, what="the run that waited completes")
+        assert len(peer.posts("/hook")) == 1  # no failure alert, no second approval
+    finally:
+        unregister_workflow("alerts.child_release")
+
+
 SEEN: list[str] = []
 
 
@@ -495,3 +530,59 @@ def test_yaml_alerts_round_trip_and_bad_ones_name_their_line() -> None:
         WorkflowSpec.from_yaml(YAML.replace('"secret:env:ALERT_HOOK"', "ftp://x"), "flow.yaml")
     with pytest.raises(WorkflowSpecError, match="exactly one of console, webhook, slack, email"):
         WorkflowSpec.from_yaml(YAML.replace("{console: {}}", "{}"), "flow.yaml")
+
+
+# ------------------------------------------------------------------ a process that dies
+HANGING_RUN = textwrap.dedent("""
+    import sys, time
+    from engine import AlertPolicy, Step, TrackedWorkflowRunner, WebhookChannel, Workflow
+
+    def hang(ctx, config):
+        print("step started", flush=True)
+        time.sleep(120)
+        return {}
+
+    wf = Workflow("alerts.dies", [Step.lambda_("hang", hang)],
+                  alerts=AlertPolicy(on_failure=[WebhookChannel(sys.argv[1] + "/died")]))
+    with TrackedWorkflowRunner(sys.argv[2]) as runner:
+        runner.execute(wf)
+""")
+
+
+def test_a_run_whose_process_dies_alerts_once_it_is_found_interrupted(
+        tmp_path: Path, peer: Peer) -> None:
+    script = tmp_path / "dies.py"
+    script.write_text(HANGING_RUN)
+    db = tmp_path / "spine.db"
+    process = subprocess.Popen([sys.executable, str(script), peer.url, str(db)],
+                               env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "step started"
+        outbox = AlertOutbox(db)
+        assert outbox.list_alerts() == []  # armed, not an alert: nothing to list or send
+        assert AlertSender(outbox).send_due().attempted == 0
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+
+    report = AlertSender(outbox).send_due()  # marks the dead run interrupted, then sends
+    assert len(report.delivered) == 1
+    [body] = peer.wait_for("/died")
+    assert body["kind"] == "interrupted" and body["workflow"] == "alerts.dies"
+    assert f"spine-engine resume {body['run_id']}" in body["text"]
+    [record] = outbox.list_alerts()
+    assert record.status == "delivered" and record.kind == "interrupted"
+    assert AlertSender(outbox).send_due().attempted == 0  # once
+
+
+def test_runs_that_end_in_their_process_leave_no_armed_alert(
+        runner: TrackedWorkflowRunner, peer: Peer) -> None:
+    policy = AlertPolicy(on_failure=[WebhookChannel(f"{peer.url}/failed")])
+    ok = Workflow("alerts.fine", [Step.lambda_("load", _ok)], alerts=policy)
+    assert runner.execute(ok).status is RunStatus.COMPLETED
+    runner.execute(failing("alerts.fails", policy))
+    kinds = runner.store.db.query("SELECT kind, status FROM alert_outbox ORDER BY id")
+    assert [(k["kind"]) for k in kinds] == ["failure"]
+    assert kinds[0]["status"] != "armed"

@@ -62,6 +62,17 @@ SAMPLE_MODULES = {
     "f8_market_aggregator": ["market.multi_exchange_aggregator"],
     "f9_eod_reconciliation": ["ops.eod_reconciliation"],
     "f10_filing_monitor": ["compliance.filing_monitor"],
+    "medallion.workflow": ["sec.medallion"],
+    "financial_calculations": ["finance.calculations"],
+    "filing_extraction": ["sec.filing_processor"],
+    "r5_parallel_ingest": ["finance.parallel_ingest"],
+    "i1_sec_10k_etl": ["sec.10k_etl"],
+    "i3_idempotent_backfill": ["backfill.daily_ingest"],
+    "a2_split_adjustment": ["finance.split_adjustment"],
+    "a3_bitemporal_filings": ["filings.bitemporal_tracker"],
+    "m2_full_audit_trail": ["finance.full_audit_trail"],
+    "m5_production_dashboard": ["ops.production_dashboard"],
+    "incremental_etl": ["data.incremental_etl"],
 }
 YAML_WORKFLOWS = {"i4_sec_filings.yaml": "etl.sec_filings"}
 DATA = SAMPLES_DIR / "data"

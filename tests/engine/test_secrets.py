@@ -41,6 +41,7 @@ from engine import (
     WorkflowContext,
     WorkflowRunner,
     WorkflowSpec,
+    WorkflowValidationError,
     register_pipeline,
     unregister_pipeline,
 )
@@ -385,7 +386,6 @@ def noop(ctx: WorkflowContext, config: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(("reference", "error", "says"), [
     ("secret:env:SPINE_TEST_UNSET_SECRET", "MissingSecretError", "not found (tried env"),
     ("secret:vault:db_password", "UnknownSecretBackendError", "backend 'vault'"),
-    ("secret:env:bad name", "SecretReferenceError", "malformed secret reference"),
 ])
 def test_a_step_with_a_bad_reference_fails_as_configuration_naming_step_key_and_reference(
         reference: str, error: str, says: str) -> None:
@@ -401,6 +401,21 @@ def test_a_step_with_a_bad_reference_fails_as_configuration_naming_step_key_and_
     for part in ("step 'connect'", "config key 'db.password'", repr(reference), says):
         assert part in step.error, step.error
     assert result.steps["after"].status is not RunStatus.COMPLETED
+
+
+@pytest.mark.parametrize(("config", "where"), [
+    ({"db": {"password": "secret:env:bad name"}}, "config key 'db.password'"),
+    ({"hosts": ["ok", "secret:env:"]}, "config key 'hosts[1]'"),
+    ({"token": "secret:vault"}, "config key 'token'"),
+])
+def test_a_malformed_reference_is_refused_when_the_workflow_is_built(
+        config: dict[str, Any], where: str) -> None:
+    with pytest.raises(WorkflowValidationError) as caught:
+        Workflow("secrets.malformed", [Step.lambda_("connect", noop, config=config)])
+    message = str(caught.value)
+    for part in ("workflow 'secrets.malformed'", "step 'connect'", where,
+                 "malformed secret reference", "secret:env:DB_PASSWORD"):
+        assert part in message, message
 
 
 def test_a_malformed_reference_in_a_function_default_is_an_error() -> None:

@@ -19,7 +19,8 @@ from pathlib import Path
 DEFAULT_SPEC = Path("/work/shared/spec/advanced-workflow-patterns.md")
 OUT_DIR = Path(__file__).resolve().parents[1] / "resources" / "spec_examples"
 EXAMPLE_IDS = ("B1", "B2", "B3", "B4", "B5", "I2", "I4", "I5", "M1", "M4", "A4",
-               "F1", "F2", "F4", "F5", "F6", "F7", "F8", "F9", "F10")
+               "F1", "F2", "F4", "F5", "F6", "F7", "F8", "F9", "F10",
+               "I1", "I3", "A2", "A3", "M2", "M5")
 
 _HEADING = re.compile(r"^### (?P<id>[A-Z]\d+) — ", re.MULTILINE)
 _FENCE_OPEN = "```python\n"
