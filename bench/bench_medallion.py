@@ -38,7 +38,7 @@ def step_seconds(result: Any) -> dict[str, float]:
 
 def run_once(data_dir: Path, db: Path) -> tuple[float, Any]:
     started = time.perf_counter()
-    result = WorkflowRunner().execute(wf, {"data_dir": str(data_dir), "db_path": str(db),
+    result = WorkflowRunner().execute(wf.workflow, {"data_dir": str(data_dir), "db_path": str(db),
                                            "fixture_count": 5})
     elapsed = time.perf_counter() - started
     if result.status is not RunStatus.COMPLETED:

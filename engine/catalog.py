@@ -19,6 +19,7 @@ from typing import Any
 
 from . import registry
 from .analytics import _FAILURE_SQL, _FINISHED_SQL
+from .cron import CronSchedule
 from .errors import WorkflowError
 from .results import RunStatus
 from .store.records import to_datetime
@@ -229,10 +230,8 @@ class WorkflowCatalog:
         )
 
     def _next_run(self, schedule: str | None) -> datetime | None:
-        """The next fire time of a cron schedule, in UTC (croniter is imported on use)."""
+        """The next fire time of a cron schedule (``CRON_TZ=Zone`` prefix honoured), in UTC."""
         if not schedule:
             return None
-        from croniter import croniter
-
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        return croniter(schedule, now).get_next(datetime)  # type: ignore[no-any-return]
+        return datetime.fromtimestamp(CronSchedule.parse(schedule).next_after(self._clock()),
+                                      UTC)

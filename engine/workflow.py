@@ -11,7 +11,7 @@ from typing import Any
 from .alerts.policy import AlertPolicy
 from .cron import CronError, check_cron
 from .errors import UnknownStepError, WorkflowValidationError
-from .executor_names import check_executor_name
+from .executor_names import check_executor_name, check_scheduler_address
 from .graph import Plan, build_plan
 from .policies import ExecutionMode, WorkflowExecutionPolicy
 from .secrets.errors import SecretReferenceError
@@ -157,12 +157,15 @@ class Workflow:
     when the run ends. ``checkpoint_config`` (a ``CheckpointConfig``) says how the run's state
     is committed for recovery; None, the default, is what tracked runs do: every step.
     ``alerts`` (an ``AlertPolicy``, spec §15b) says whom a tracked run alerts when it fails,
-    runs slow or waits for an approval.
+    runs slow or waits for an approval. ``executor`` (``threads``, ``processes``, ``dask``)
+    is where its handlers run unless the run or a step says otherwise; ``scheduler``
+    (``tcp://HOST:PORT``) is the Dask cluster its ``dask`` steps use (None: a local cluster
+    started for the run).
     """
 
     __slots__ = ("name", "steps", "domain", "description", "version", "tags", "defaults",
                  "execution_policy", "schedule", "concurrency", "artifact_retention",
-                 "checkpoint_config", "alerts", "executor", "_plan")
+                 "checkpoint_config", "alerts", "executor", "scheduler", "_plan")
 
     def __init__(self, name: str, steps: Iterable[Step], domain: str = "",
                  description: str = "", version: int = 1, tags: Iterable[str] = (),
@@ -172,7 +175,8 @@ class Workflow:
                  concurrency: ConcurrencyPolicy | None = None,
                  artifact_retention: Any = None,
                  checkpoint_config: CheckpointConfig | None = None,
-                 alerts: AlertPolicy | None = None, executor: str | None = None) -> None:
+                 alerts: AlertPolicy | None = None, executor: str | None = None,
+                 scheduler: str | None = None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise WorkflowValidationError(f"a workflow needs a non-empty name, got {name!r}")
         step_list = list(steps)
@@ -219,6 +223,10 @@ class Workflow:
             self.executor = check_executor_name(f"workflow {name!r}", executor)
         except ValueError as exc:
             raise WorkflowValidationError(str(exc)) from None
+        try:  # the Dask scheduler its dask steps run on (None: a local cluster for the run)
+            self.scheduler = None if scheduler is None else check_scheduler_address(scheduler)
+        except ValueError as exc:
+            raise WorkflowValidationError(f"workflow {name!r}: {exc}") from None
         self._plan = build_plan(name, self.steps)
         for step in _walk(self.steps):
             if step.step_type is StepType.MAP:
@@ -299,6 +307,8 @@ class Workflow:
             data["alerts"] = self.alerts.to_dict()
         if self.executor is not None:
             data["executor"] = self.executor
+        if self.scheduler is not None:
+            data["scheduler"] = self.scheduler
         return data
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
 from engine import Catalog, StepOutput, StoreError
-from spine_tui.services.launcher import param_fields
+from spine_tui.services.launcher import RunRequest, param_fields
 from spine_tui.widgets.catalog import WorkflowRow, format_load_errors, rows_from_catalog
 from spine_tui.widgets.dag import (
     DagCanvas,
@@ -198,9 +198,10 @@ class WorkflowScreen(Screen[None]):
     # ------------------------------------------------------------------ runs
     def action_run(self) -> None:
         """Ask for params, then run this workflow in the background."""
-        def start(params: dict[str, Any] | None) -> None:
-            if params is not None:
-                self.run_id = workbench(self.app).start_run(self.item, params)
+        def start(request: RunRequest | None) -> None:
+            if request is not None:
+                self.run_id = workbench(self.app).start_run(self.item, request.params,
+                                                            request.executor)
                 self._show_live()
 
         self.app.push_screen(RunParamsScreen(self.workflow), start)
@@ -209,14 +210,15 @@ class WorkflowScreen(Screen[None]):
         """Step through this workflow in the playground (asks for required params first)."""
         workflow = self.workflow
 
-        def open_playground(params: dict[str, Any] | None) -> None:
-            if params is not None:
-                self.app.push_screen(PlaygroundScreen(workflow, params=params))
+        def open_playground(request: RunRequest | None) -> None:
+            if request is not None:
+                self.app.push_screen(PlaygroundScreen(workflow, params=request.params))
 
         if any(value is ... for value in param_fields(workflow).values()):
-            self.app.push_screen(RunParamsScreen(workflow, verb="Debug"), open_playground)
+            self.app.push_screen(RunParamsScreen(workflow, verb="Debug", choose_executor=False),
+                                 open_playground)
         else:
-            open_playground({})
+            open_playground(RunRequest({}))
 
     def action_show_yaml(self) -> None:
         """Show this workflow as a spine.io/v1 YAML document (or why it has none)."""

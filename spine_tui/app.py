@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from engine import RunStore, discover, new_run_id
+from engine import Executor, RunStore, discover, new_run_id
 from engine import hot_reload as reload
 from engine.store import WorkflowStats, workflow_stats
 from screens import (
@@ -248,13 +248,15 @@ class SpineApp(App[None]):
         self.stats = message.stats
 
     # ------------------------------------------------------------------ runs started here
-    def start_run(self, item: DiscoveredWorkflow, params: Mapping[str, Any]) -> str:
-        """Run ``item`` with ``params`` in the background; returns the new run's id."""
+    def start_run(self, item: DiscoveredWorkflow, params: Mapping[str, Any],
+                  executor: Executor | None = None) -> str:
+        """Run ``item`` with ``params`` in the background (on ``executor``, started by the
+        run form and closed with the run; None: threads); returns the new run's id."""
         run_id = new_run_id()
         cancel = self._cancels[run_id] = threading.Event()
         self.live_runs = {**self.live_runs, run_id: launcher.launched(
             RunLaunched(run_id, item.name, tuple(s.name for s in item.workflow.steps)))}
-        self.execute_run(item, dict(params), run_id, cancel)
+        self.execute_run(item, dict(params), run_id, cancel, executor)
         return run_id
 
     def restart_run(self, run_id: str, *, retry: bool) -> str:
@@ -283,9 +285,9 @@ class SpineApp(App[None]):
     # not exclusive: several runs may go at once, each in its own worker
     @work(thread=True, exit_on_error=False, group="tui-runs")
     def execute_run(self, item: DiscoveredWorkflow, params: dict[str, Any], run_id: str,
-                    cancel: threading.Event) -> None:
+                    cancel: threading.Event, executor: Executor | None = None) -> None:
         launcher.run_tracked(self.settings.db_path, item, params, run_id=run_id,
-                             cancel=cancel, post=self.post_message)
+                             cancel=cancel, post=self.post_message, executor=executor)
 
     @on(RunLaunched)
     def _run_launched(self, message: RunLaunched) -> None:

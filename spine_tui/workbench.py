@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
-    from engine import Catalog, DiscoveredWorkflow, RunStore
+    from engine import Catalog, DiscoveredWorkflow, Executor, RunStore
     from engine.store import WorkflowStats
 
     from .config import Settings
@@ -24,7 +24,8 @@ class Workbench(Protocol):
     live_runs: Mapping[str, LiveRun]
     clock: Callable[[], float]
 
-    def start_run(self, item: DiscoveredWorkflow, params: Mapping[str, Any]) -> str: ...
+    def start_run(self, item: DiscoveredWorkflow, params: Mapping[str, Any],
+                  executor: Executor | None = None) -> str: ...
 
     def restart_run(self, run_id: str, *, retry: bool) -> str: ...
 

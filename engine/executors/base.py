@@ -64,12 +64,16 @@ class WorkTask:
     capture_logs: bool = True
     #: outputs larger than this (pickled bytes) come back through the artifact store
     inline_limit: int = 1 << 20
+    #: the run takes adaptive changes: the step's requests are kept and shipped back
+    adaptive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class TaskOutcome:
     """What a worker sends back: the step's result (or the error a handler raised, as text),
-    its captured log lines, where it ran, and a large output's artifact ref."""
+    its captured log lines, where it ran, a large output's artifact ref, and the events the
+    step reported through its scope (``LineageRecorded`` from data steps), which the
+    coordinator emits on the run's stream as if the step had run there."""
 
     result: StepResult | None
     worker: str
@@ -80,6 +84,10 @@ class TaskOutcome:
     traceback: str | None = None
     output_ref: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    events: tuple[Any, ...] = ()
+    #: adaptive change requests (``skip_steps``, ``insert_step_*``, ``replace_step``,
+    #: ``retry_step``), validated and applied by the coordinator in the order made
+    requests: tuple[Any, ...] = ()
 
 
 class TaskHandle(Protocol):

@@ -2,7 +2,8 @@
 
 Precedence: a step's own ``executor`` (a map's inner step: its own, else the map's), then the
 run's (``WorkflowRunner(executor=)``, ``--executor``), then the workflow's, then ``threads``.
-Executors named by a string are created for the run and closed when it ends; an ``Executor``
+Executors named by a string are created for the run and closed when it ends (a ``dask`` one
+on the workflow's ``scheduler`` when it names one, else a local cluster); an ``Executor``
 instance handed in is the caller's to close (reuse one across runs that way).
 """
 
@@ -51,6 +52,9 @@ class RunExecutors:
             self.default = run_choice.name
         else:
             self.default = run_choice or workflow.executor or THREADS
+        #: where dask steps go when the run made its own dask executor (the workflow's
+        #: ``scheduler``; None: a local cluster)
+        self._scheduler = workflow.scheduler
         self._made: dict[str, Executor] = {}
         self._lock = threading.Lock()
         #: handlers each remote executor will be sent (filled by ``check``), shipped once
@@ -73,7 +77,8 @@ class RunExecutors:
         with self._lock:
             made = self._made.get(name)
             if made is None:
-                made = self._made[name] = make_executor(name)
+                made = self._made[name] = make_executor(
+                    name, scheduler=self._scheduler if name == DASK else None)
         return self._ready(name, made)
 
     def _ready(self, name: str, executor: Executor) -> Executor:

@@ -11,28 +11,16 @@ it runs again, on another worker. Captured lines travel live as Dask log events 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import threading
 from collections.abc import Iterable
 from typing import Any
 
-from ..executor_names import DASK
+from ..executor_names import DASK, check_scheduler_address
 from .base import Executor, ExecutorUnavailableError, TaskOutcome, WorkerLostError, WorkTask
 from .worker import run_task, set_thread_sink, worker_label
 
 TOPIC = "spine-logs"
-_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx)://[^\s/:]+(:\d+)?$")
-
-
-def check_scheduler_address(address: str) -> str:
-    """``address`` if it looks like a Dask scheduler address, else a ``ValueError`` saying
-    what one looks like."""
-    text = address.strip()
-    if not _ADDRESS.match(text):
-        raise ValueError(f"scheduler address {address!r} is not a Dask address; write it as "
-                         "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
-    return text
 
 
 def _run_on_dask(task: WorkTask) -> TaskOutcome:

@@ -2,6 +2,10 @@
 watching the run's cancel and the step's timeout, relay its lines, and turn what comes back
 into the attempt's ``StepResult``.
 
+Events the step reported on the worker (a data step's ``LineageRecorded``) are emitted here,
+after its log lines and before its result, as they would have been in this process; its
+adaptive change requests are handed to the run's control here too, in the order made.
+
 A timed-out or cancelled task is cancelled at the executor: a queued one never starts; one
 already running cannot be interrupted (neither a process pool nor Dask can stop a running
 Python call) and its late result is discarded, as a thread's is.
@@ -50,7 +54,8 @@ def build_task(fn: Callable[..., Any], context_style: bool, step: str,
                     step=step, fn=fn, context_style=context_style, config=dict(config),
                     params=dict(ctx.params), outputs=outputs, latest=latest,
                     call_chain=ctx.call_chain, started_by=ctx.started_by,
-                    artifact_store=ctx.artifact_store, capture_logs=capture_logs)
+                    artifact_store=ctx.artifact_store, capture_logs=capture_logs,
+                    adaptive=ctx._adaptive is not None)
 
 
 def skip_verdict(handler: Any, ctx: WorkflowContext,
@@ -64,7 +69,7 @@ def skip_verdict(handler: Any, ctx: WorkflowContext,
 
 def run_remote(executor: Executor, task: WorkTask, timeout: float | None,
                state: StepState, emit: Callable[[Event], None],
-               cancel: threading.Event | None) -> StepResult:
+               cancel: threading.Event | None, ctx: WorkflowContext | None = None) -> StepResult:
     """Run ``task`` on ``executor`` as one attempt of a step; never raises for the step."""
     relay = executor.relay
     relay.open(task.task_id, _sink(task, emit))
@@ -94,7 +99,21 @@ def run_remote(executor: Executor, task: WorkTask, timeout: float | None,
         state.error_type = WorkerLostError.__name__
         return StepResult.fail(str(exc), category=ErrorCategory.TRANSIENT)
     relay.close(task.task_id, outcome.lines)
+    for event in outcome.events:  # what the step reported on the worker (lineage), in order
+        emit(event)
+    _apply_requests(outcome, ctx)
     return _result(outcome, task, state)
+
+
+def _apply_requests(outcome: TaskOutcome, ctx: WorkflowContext | None) -> None:
+    """Hand the step's adaptive requests made on the worker to the run's control, on this
+    (the step's) thread, as if made here; an invalid one raises ``AdaptiveChangeError``,
+    which fails the step like a request refused in this process."""
+    control = None if ctx is None else ctx._adaptive
+    if control is None:
+        return
+    for request in outcome.requests:
+        control.request(request)
 
 
 def _result(outcome: TaskOutcome, task: WorkTask, state: StepState) -> StepResult:
@@ -131,4 +150,4 @@ def remote_attempt(executor: Executor, step: Step, ctx: WorkflowContext,
             return skipped
         context_style = step.step_type is StepType.LAMBDA
     task = build_task(fn, context_style, step.name, ctx, config, capture_logs)
-    return run_remote(executor, task, step.timeout_seconds, state, emit, ctx.cancel_event)
+    return run_remote(executor, task, step.timeout_seconds, state, emit, ctx.cancel_event, ctx)

@@ -43,7 +43,8 @@ def workflow_doc(workflow: Workflow, source: str) -> dict[str, Any]:
                        "max_concurrency": policy.max_concurrency},
             "concurrency": workflow.concurrency and concurrency_doc(workflow.concurrency),
             "defaults": dict(workflow.defaults), "schedule": workflow.schedule,
-            "alerts": alerts_doc(workflow.alerts, source)}
+            "alerts": alerts_doc(workflow.alerts, source), "executor": workflow.executor,
+            "scheduler": workflow.scheduler}
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": set_only(meta),
             "spec": set_only(body)}
 
@@ -92,7 +93,8 @@ def step_doc(step: Step, source: str) -> dict[str, Any]:
         "skip_if": _skip_if_doc(step, source),
         "on_failure": step.on_failure and _exportable_ref(step.name, "on_failure",
                                                           step.on_failure, source),
-        "circuit_breaker": breaker_doc(step.circuit_breaker)}))
+        "circuit_breaker": breaker_doc(step.circuit_breaker),
+        "executor": step.executor}))
     if step.depends_on is not None:  # [] (a root) differs from absent (after the previous step)
         doc["depends_on"] = list(step.depends_on)
     timed = kind is not StepType.APPROVAL and step.timeout_seconds is not None
@@ -173,6 +175,8 @@ def build_step(spec: StepSpec, loc: Loc, error: ErrorAt) -> Step:
     try:
         step = _build_kind(spec, loc, error, common)
         hooks = _hooks(spec, loc, error)
+        if spec.executor is not None:  # where this step's handler runs (engine.executors)
+            hooks["executor"] = spec.executor
         return step.with_changes(**hooks) if hooks else step
     except (ValueError, TypeError) as exc:
         raise error(f"step {spec.name!r}: {exc}", loc) from None

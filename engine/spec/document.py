@@ -19,6 +19,10 @@ A step's ``skip_if`` (lambda and function steps) is an expression over ``params`
 ``outputs`` in CEL (``engine.expressions``: checked when the file loads, never Python's ``eval``) or a
 ``module:qualname`` predicate; its ``on_failure`` is a ``module:qualname`` handler only, since
 it is an action rather than a condition (not on a map's inner steps, which the map runs).
+``spec.executor`` (``threads``, ``processes``, ``dask``) and a step's ``executor`` say where
+handlers run (a run's own choice, e.g. ``--executor``, sits between the two); ``spec.scheduler``
+is the Dask scheduler of every dask step, allowed only where something runs on dask and
+never on a step (one cluster per workflow).
 ``spec.triggers`` lists the events that start the workflow (``engine.triggers.declare``); they
 are not part of the runtime ``Workflow`` (``to_triggers`` builds them, discovery lists them on
 the catalog), so a document read and written back keeps them while ``from_workflow`` has none.
@@ -179,7 +183,8 @@ class WorkflowSpec(BaseModel):
                         version=meta.version, tags=meta.tags, defaults=body.defaults,
                         execution_policy=policy, schedule=body.schedule,
                         concurrency=concurrency_policy(body.concurrency),
-                        alerts=alert_policy(body.alerts))
+                        alerts=alert_policy(body.alerts), executor=body.executor,
+                        scheduler=body.scheduler)
         except WorkflowValidationError as exc:
             raise self._error(str(exc), locate(exc, body.steps, meta.name)) from None
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from ..circuit_breaker import (
     DEFAULT_FAILURE_THRESHOLD,
@@ -17,6 +26,7 @@ from ..circuit_breaker import (
     DEFAULT_SUCCESS_THRESHOLD,
 )
 from ..cron import CronError, check_cron
+from ..executor_names import DASK, check_scheduler_address
 from ..expressions import Expression, ExpressionError
 from ..policies import RetryPolicy, WorkflowExecutionPolicy
 from ..refs import is_ref
@@ -84,11 +94,18 @@ def _on_failure(value: str) -> str:
     return value
 
 
+def _scheduler(value: str) -> str:
+    return check_scheduler_address(value)
+
+
 Name = Annotated[str, AfterValidator(_non_empty)]
 HandlerRef = Annotated[str, AfterValidator(_handler_ref)]
 SkipIf = Annotated[str, AfterValidator(_skip_if)]
 OnFailure = Annotated[str, AfterValidator(_on_failure)]
 Cron = Annotated[str, AfterValidator(_cron)]
+SchedulerAddress = Annotated[str, AfterValidator(_scheduler)]
+#: where a workflow's or a step's handlers run: ``engine.executor_names.EXECUTOR_NAMES``
+ExecutorName = Literal["threads", "processes", "dask"]
 STRICT_MODEL = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -207,6 +224,11 @@ class StepSpec(BaseModel):
     circuit_breaker: Name | BreakerSpec | None = Field(
         default=None, description="guard the step with a circuit breaker: its name, or a "
         "mapping with name and thresholds; while open the step fails at once (DEPENDENCY)")
+    executor: ExecutorName | None = Field(
+        default=None, description="where this step's handler runs (threads, processes, dask), "
+        "over the run's and the workflow's choice; a map's inner steps inherit the map's")
+    # read only to say where it goes instead (spec.scheduler); not offered in the schema
+    scheduler: SkipJsonSchema[str | None] = None
 
     @property
     def kind(self) -> str:
@@ -236,6 +258,10 @@ class StepSpec(BaseModel):
         if self.skip_if is not None and kind not in SKIP_IF_KINDS:
             raise ValueError(f"step {self.name!r}: skip_if works on lambda and function steps, "
                              f"not on a {kind} step")
+        if self.scheduler is not None:
+            raise ValueError(f"step {self.name!r}: scheduler goes at the workflow level "
+                             "(spec.scheduler: tcp://HOST:PORT), where every dask step of the "
+                             "workflow uses it; on the step write only executor: dask")
         if self.circuit_breaker is not None and kind in UNGUARDED_KINDS:
             raise ValueError(f"step {self.name!r}: circuit_breaker guards steps that call "
                              f"something, not a {kind} step")
@@ -294,6 +320,30 @@ class WorkflowBody(BaseModel):
     alerts: AlertsSpec | None = Field(
         default=None, description="whom to alert when a run fails, runs slow or waits for an "
         "approval; see engine.spec.alerts")
+    executor: ExecutorName | None = Field(
+        default=None, description="where handlers run unless a run or a step says otherwise: "
+        "threads (default), processes (a pool of worker processes) or dask")
+    scheduler: SchedulerAddress | None = Field(
+        default=None, description="the Dask scheduler (tcp://HOST:PORT) the workflow's dask "
+        "steps run on; without it a run starts a local Dask cluster")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_for_dask(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A scheduler nothing runs on is a mistake (a field validator, so the error points
+        at the ``scheduler:`` line; ``steps`` and ``executor`` are validated before it)."""
+        steps = info.data.get("steps")
+        if value is None or steps is None or info.data.get("executor") == DASK \
+                or any(_uses_dask(step) for step in steps):
+            return value
+        raise ValueError("scheduler is the Dask cluster of the workflow's dask steps, but "
+                         "nothing here runs on dask; add executor: dask (to the workflow or a "
+                         "step) or remove scheduler")
+
+
+def _uses_dask(step: StepSpec) -> bool:
+    return step.executor == DASK or (step.map is not None
+                                     and any(_uses_dask(s) for s in step.map.steps))
 
 
 MapSpec.model_rebuild()

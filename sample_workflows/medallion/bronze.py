@@ -1,10 +1,11 @@
 """Spec R2: the bronze layer, immutable raw ingestion of one quarter's data set per call.
 
 Every row is kept as the text it arrived as, with ``record_hash`` = SHA-256 of the raw line
-(all of its columns, nothing we add; the 32-byte digest, ``hex(record_hash)`` to read it) and the load session that first brought it. Rows go in
-with ``INSERT OR IGNORE`` on the hash, so loading the same file again inserts zero rows: no
-"was this processed?" bookkeeping needed. Each call is a load session in ``bronze_loads``
-(IN_PROGRESS → COMPLETED, or FAILED with the error, its rows rolled back as one transaction);
+(all of its columns, nothing we add; the 32-byte digest, ``hex(record_hash)`` reads it) and
+the load session that first brought it. Rows go in with ``INSERT OR IGNORE`` on the hash,
+so loading the same file again inserts zero rows: no "was this processed?" bookkeeping.
+Each call is a load session in ``bronze_loads`` (IN_PROGRESS → COMPLETED, or FAILED with the
+error, its rows rolled back as one transaction);
 ``cleanup_stale_loads`` fails sessions a crashed process left IN_PROGRESS (R1's pre-check).
 
 A line with the wrong number of fields cannot be stored column by column: it is kept in
@@ -157,8 +158,8 @@ class BronzeLayerLoader:
     def _reject(self, conn: Any, stats: LoadStats, reject: Reject) -> None:
         stats.rows_rejected += 1
         cur = conn.execute("INSERT OR IGNORE INTO bronze_rejects VALUES (?, ?, ?, ?, ?, ?)",
-                           (bytes.fromhex(reject.record_hash), stats.load_id, reject.table, reject.line_no,
-                            reject.reason, reject.raw))
+                           (bytes.fromhex(reject.record_hash), stats.load_id, reject.table,
+                            reject.line_no, reject.reason, reject.raw))
         if cur.rowcount:
             stats.new_rejects.append(reject)
 

@@ -70,6 +70,9 @@ class SilverSettings:
     enable_validation: bool = True
     #: |assets - (liabilities and equity)| above this share of assets fails the balance check
     balance_tolerance: float = 0.005
+    #: a facts load bigger than this and than the table rebuilds the covering index after
+    #: inserting (one sorted build) instead of maintaining it row by row
+    bulk_index_rows: int = 50_000
 
 
 @dataclass
@@ -347,7 +350,7 @@ class SilverPipeline:
         incoming = self.conn.execute(
             f"SELECT COUNT(*) FROM bronze_sec_num WHERE load_id IN ({ids})").fetchone()[0]
         existing = self.conn.execute("SELECT COUNT(*) FROM silver_financial_facts").fetchone()[0]
-        bulk = incoming > max(50_000, existing)
+        bulk = incoming > max(self.deps.settings.bulk_index_rows, existing)
         if bulk:  # more than doubles the table: build the index once, sorted, afterwards
             self.conn.execute(f"DROP INDEX IF EXISTS {COVERING_INDEX}")
         reader = self.conn.cursor()

@@ -1,4 +1,4 @@
-"""SEC EDGAR medallion pipeline (spec R1-R10): bronze → silver → gold over an SEC-style data set.
+"""SEC EDGAR medallion pipeline (spec R1-R10): bronze → silver → gold over SEC-style data.
 
 ``prepare`` finds the quarterly data sets (``data_dir``; without one it generates a small,
 deterministic sample of ``companies`` companies into the samples scratch folder, as
@@ -9,11 +9,11 @@ handler shows what stayed (R3; ``--param rollback=load`` removes the whole silve
 instead); ``gold`` computes the tearsheet with numba kernels and upserts it (R4), and
 ``fixtures`` writes Bloomberg-style JSON fixtures as artifacts (R9).
 
-Parallel bronze (R5) is a ``Step.map`` fan-out over the partitions with ``max_concurrency``:
-quarters parse and hash side by side while SQLite serialises the inserts. When the engine's
-``ManagedWorkflow.step(..., parallel=True, partition_key="quarter", max_workers=...)`` and
-its process executor are available, ``load_quarter`` is the function to hand them: it takes
-only plain values and opens its own connection, so it runs unchanged in another process.
+Parallel bronze (R5) is ``.step("bronze", load_quarter, parallel=True,
+partition_key="quarter", max_workers=2)``: a fan-out over ``prepare``'s partitions.
+``load_quarter`` takes only plain values and opens its own connection, so with
+``spine-engine run sec.medallion --executor processes`` each quarter loads in a worker
+process; parsing and hashing then run side by side while SQLite serialises the inserts.
 Running again on the same data inserts zero bronze rows and silver finds nothing new; gold
 updates its rows in place.
 """
@@ -27,9 +27,8 @@ from typing import Any
 from engine import (
     DLQManager,
     LocalArtifactStore,
-    Step,
+    ManagedWorkflow,
     StepRun,
-    Workflow,
     WorkflowContext,
     generate_sec_dataset,
 )
@@ -241,37 +240,30 @@ def summary(ctx: WorkflowContext) -> dict[str, Any]:
                       f"quarantined), gold {gold_rows} rows upserted"}
 
 
-def _silver_step(name: str, fn: Any, **kwargs: Any) -> Step:
-    return Step.from_function(name, fn, on_failure=silver_failed, **kwargs)
-
-
-wf = Workflow(
-    name="sec.medallion",
-    domain="finance",
-    description="SEC EDGAR medallion pipeline: parallel bronze ingestion, staged silver "
-                "transforms with rollback, numba gold tearsheets and JSON fixtures (R1-R10)",
-    tags=["realworld", "medallion", "sec", "etl", "finance"],
-    steps=[
-        Step.from_function("prepare", prepare),
-        Step.map("bronze", items_path="$.outputs.prepare.partitions",
-                 iterator_steps=[Step.from_function("load_quarter", load_quarter)],
-                 max_concurrency=2,
-                 description="load each quarter's data set as one partition, two at a time"),
-        _silver_step("silver_init", silver_init),
-        _silver_step("silver_track", silver_track),
-        _silver_step("silver_companies", silver_companies),
-        _silver_step("silver_filings", silver_filings),
-        _silver_step("silver_facts", silver_facts),
-        _silver_step("silver_segments", silver_segments),
-        _silver_step("silver_splits", silver_splits),
-        _silver_step("silver_periods", silver_periods),
-        _silver_step("silver_validate", silver_validate, skip_if=skip_validation_requested),
-        _silver_step("silver_finalize", silver_finalize),
-        Step.from_function("gold", gold_metrics),
-        Step.from_function("fixtures", company_fixtures),
-        Step.from_function("summary", summary),
-    ],
+wf = (
+    ManagedWorkflow(
+        "sec.medallion", domain="finance",
+        description="SEC EDGAR medallion pipeline: parallel bronze ingestion, staged silver "
+                    "transforms with rollback, numba gold tearsheets and JSON fixtures (R1-R10)",
+        tags=["realworld", "medallion", "sec", "etl", "finance"])
+    .step("prepare", prepare)
+    .step("bronze", load_quarter, parallel=True, partition_key="quarter", max_workers=2)
+    .step("silver_init", silver_init, on_failure=silver_failed)
+    .step("silver_track", silver_track, on_failure=silver_failed)
+    .step("silver_companies", silver_companies, on_failure=silver_failed)
+    .step("silver_filings", silver_filings, on_failure=silver_failed)
+    .step("silver_facts", silver_facts, on_failure=silver_failed)
+    .step("silver_segments", silver_segments, on_failure=silver_failed)
+    .step("silver_splits", silver_splits, on_failure=silver_failed)
+    .step("silver_periods", silver_periods, on_failure=silver_failed)
+    .step("silver_validate", silver_validate, skip_if=skip_validation_requested,
+          on_failure=silver_failed)
+    .step("silver_finalize", silver_finalize, on_failure=silver_failed)
+    .step("gold", gold_metrics)
+    .step("fixtures", company_fixtures)
+    .step("summary", summary)
+    .build()
 )
 
 if __name__ == "__main__":
-    run_and_show(wf)
+    run_and_show(wf.workflow)

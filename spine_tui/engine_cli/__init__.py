@@ -73,7 +73,7 @@ examples:
   spine-engine debug --run 3f9a --at validate  a stored run, just before a step
   spine-engine artifacts 3f9a --root           a run's artifacts, verified on disk
   spine-engine lineage 3f9a                    what its data steps read and wrote
-  spine-engine cursors reset etl.read          an incremental source reads every row again
+  spine-engine cursors                         incremental sources' marks; reset NAME rereads
   spine-engine versions etl.daily              published versions; diff / rollback them
   spine-engine analytics etl.daily --days 7    success rate, p50/p90/p99, trend
   spine-engine export hello.world --yaml       as a YAML spec (import reads it)

@@ -52,8 +52,10 @@ def open_executor(args: argparse.Namespace, wf: Workflow) -> Iterator[Executor |
         _check(WorkflowRunner(), wf)
         yield None
         return
+    # --executor dask alone goes to the workflow's own scheduler (YAML spec.scheduler), if any
+    scheduler = args.scheduler or (wf.scheduler if name == "dask" else None)
     try:
-        executor = make_executor(name, scheduler=args.scheduler, max_workers=args.workers)
+        executor = make_executor(name, scheduler=scheduler, max_workers=args.workers)
     except ValueError as exc:
         raise CliError(str(exc), hint="e.g. --executor dask --scheduler tcp://127.0.0.1:8786"
                        ) from None

@@ -53,6 +53,7 @@ from ._io import (
 from ._store import add_db_option, open_store
 from .catalog import resolve_target
 from .executor_options import add_executor_options, open_executor
+from .metrics_port import add_metrics_port_option, metrics_endpoint
 from .progress import ICONS, LineProgress, LiveProgress
 
 _EXIT_BY_STATUS = {RunStatus.COMPLETED: EXIT_OK, RunStatus.SKIPPED: EXIT_OK,
@@ -69,7 +70,7 @@ def cmd_run(args: argparse.Namespace, io: Streams) -> int:
         artifacts = open_chosen_store(args)  # so does a bad --artifacts
         item = resolve_target(args.target, args.paths)
         wf = item.workflow
-        with open_executor(args, wf) as executor, \
+        with open_executor(args, wf) as executor, metrics_endpoint(args, store, io), \
                 TrackedWorkflowRunner(store, artifact_store=artifacts,
                                       executor=executor) as runner:
             result = run_with_progress(
@@ -348,7 +349,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                "  spine-engine run etl.daily --artifacts s3://my-bucket/spine   artifacts in S3\n"
                "  spine-engine run finance.parallel_ingest --executor processes --workers 4\n"
                "  spine-engine run finance.parallel_ingest --executor dask "
-               "--scheduler tcp://127.0.0.1:8786",
+               "--scheduler tcp://127.0.0.1:8786\n"
+               "  spine-engine run etl.daily --metrics-port 9464   Prometheus scrapes the run",
         formatter_class=HelpFormatter)
     p.add_argument("target", metavar="NAME_OR_FILE", help="a workflow name or a workflow file")
     add_paths_option(p)
@@ -362,5 +364,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_db_option(p)
     add_artifacts_option(p)
     add_executor_options(p)
+    add_metrics_port_option(p)
     add_output_options(p)
     p.set_defaults(func=cmd_run)

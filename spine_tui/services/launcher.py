@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from inspect import Parameter, signature
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,13 @@ from textual.message import Message
 from engine import (
     DiscoveredWorkflow,
     Event,
+    Executor,
     RunHandle,
     RunStarted,
     StepFinished,
     StepRetrying,
     StepStarted,
+    TrackedWorkflowRunner,
     Workflow,
     start_resume,
     start_retry,
@@ -71,14 +73,41 @@ def _relay(run_id: str, post: Callable[[Message], Any]) -> Callable[[Event], Non
     return relay
 
 
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What the run form asks for: the params, and the started executor the run's steps go
+    to (None: threads, or the workflow's own choice); the run closes that executor."""
+
+    params: dict[str, Any]
+    executor: Executor | None = None
+
+
 def run_tracked(db_path: Path, item: DiscoveredWorkflow, params: Mapping[str, Any], *,
-                run_id: str, cancel: threading.Event, post: Callable[[Message], Any]) -> None:
-    """Run ``item`` to the end, persisting it, posting progress; never raises."""
+                run_id: str, cancel: threading.Event, post: Callable[[Message], Any],
+                executor: Executor | None = None) -> None:
+    """Run ``item`` to the end, persisting it, posting progress; never raises. A given
+    ``executor`` (already started) runs the handlers and is closed when the run ends."""
     workflow = item.workflow
     post(RunLaunched(run_id, workflow.name, tuple(s.name for s in workflow.steps)))
-    _drive(run_id, workflow.name, cancel, post, lambda relay: start_run(
-        item, dict(params), run_id=run_id, db=db_path, started_by=STARTED_BY,
-        listeners=[relay]))
+    if executor is None:
+        _drive(run_id, workflow.name, cancel, post, lambda relay: start_run(
+            item, dict(params), run_id=run_id, db=db_path, started_by=STARTED_BY,
+            listeners=[relay]))
+        return
+    try:
+        runner = TrackedWorkflowRunner(db_path, executor=executor)
+    except Exception as exc:  # the store did not open: the run never started
+        executor.close()
+        post(RunEnded(run_id, workflow.name, "failed", f"{type(exc).__name__}: {exc}"))
+        return
+    try:
+        _drive(run_id, workflow.name, cancel, post, lambda relay: start_run(
+            item, dict(params), run_id=run_id, started_by=STARTED_BY, listeners=[relay],
+            runner=runner))
+    finally:
+        runner.close()
+        runner.store.close()
+        executor.close()
 
 
 def rerun_tracked(db_path: Path, old_run_id: str, *, retry: bool, new_run_id: str,

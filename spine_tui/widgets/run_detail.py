@@ -3,7 +3,9 @@ artifacts the steps wrote.
 
 ``timeline_rows`` turns stored step records into bar positions (pure, testable without a
 terminal); ``StepTimeline`` draws them Gantt-style against the run's start, so parallel
-steps overlap and a slow step stands out.
+steps overlap and a slow step stands out. Steps that ran on a process pool or a Dask worker
+(``StepRecord.worker``: ``process:HOST:PID``, ``dask:ADDRESS``) say where, in a column that
+appears only when some step ran off the coordinating process (threads leave it blank).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .status import STATUS_STYLE, format_duration, format_time, human_size, stat
 MAX_VALUE_CHARS = 300
 NAME_WIDTH = 18
 MAX_NAME_WIDTH = 36
+MAX_WORKER_WIDTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,8 @@ class TimelineRow:
     duration: float | None
     error: str | None
     category: str | None
+    worker: str | None = None
+    """Where the step's last attempt ran (None: a thread of the coordinating process)."""
 
 
 def _seconds(value: datetime | None, origin: datetime) -> float | None:
@@ -55,7 +60,7 @@ def timeline_rows(run: RunRecord, steps: Sequence[StepRecord],
     origin = run.started_at or run.created_at
     if origin is None:
         return [TimelineRow(s.step, str(s.status), s.attempts, None, None, s.duration_seconds,
-                            s.error, s.error_category) for s in steps]
+                            s.error, s.error_category, s.worker) for s in steps]
     ends = [t for s in steps for t in (s.started_at, s.finished_at) if t is not None]
     latest = run.finished_at or max([now] if now else ends or [origin])
     span = max((latest - origin).total_seconds(), 1e-9)
@@ -67,7 +72,7 @@ def timeline_rows(run: RunRecord, steps: Sequence[StepRecord],
             s.step, str(s.status), s.attempts,
             None if start is None else min(1.0, max(0.0, start / span)),
             None if end is None else min(1.0, max(0.0, end / span)),
-            s.duration_seconds, s.error, s.error_category))
+            s.duration_seconds, s.error, s.error_category, s.worker))
     return rows
 
 
@@ -124,8 +129,25 @@ class RunHeader(Static):
         return text
 
 
+def worker_width(rows: Sequence[TimelineRow]) -> int:
+    """Cells for the worker column: 0 when every step ran on a thread of the coordinator,
+    else the longest worker label within ``MAX_WORKER_WIDTH``."""
+    longest = max((len(row.worker) for row in rows if row.worker), default=0)
+    return min(MAX_WORKER_WIDTH, longest)
+
+
+def fit_worker(label: str, width: int) -> str:
+    """``label`` in ``width`` cells, cut in the middle so the kind (``process:``) and the
+    part that tells workers apart (the pid, the port) both stay."""
+    if len(label) <= width:
+        return label
+    tail = max(1, width // 2)
+    return label[:width - tail - 1] + "…" + label[-tail:]
+
+
 class StepTimeline(Static):
-    """Each step on one line: status, attempts, a bar over the run's span, duration, error."""
+    """Each step on one line: status, attempts, a bar over the run's span, duration, where it
+    ran (only when some step ran on another process), error."""
 
     rows: reactive[tuple[TimelineRow, ...]] = reactive((), layout=True)
 
@@ -135,7 +157,10 @@ class StepTimeline(Static):
         width = self.size.width or 100
         # names as wide as the longest (a map's items are ``fan[12].inner``), within reason
         names = min(MAX_NAME_WIDTH, max(NAME_WIDTH, *(len(row.step) for row in self.rows)))
-        bar_width = max(10, min(60, width - names - 26 - 40))  # 40 cells for errors
+        workers = worker_width(self.rows)
+        gap = workers + 1 if workers else 0
+        errors = max(20, 40 - gap // 2)  # cells kept for errors; the worker column takes some
+        bar_width = max(10, min(60, width - names - 26 - errors - gap))
         lines = Text(no_wrap=True, overflow="ellipsis")
         for n, row in enumerate(self.rows):
             if n:
@@ -150,6 +175,9 @@ class StepTimeline(Static):
                         style="yellow")
             line.append_text(bar(row, bar_width))
             line.append(f" {format_duration(row.duration):>7} ")
+            if workers:
+                line.append(f"{fit_worker(row.worker or '', workers):<{workers}} ",
+                            style="cyan")
             if row.category:
                 line.append(f"{row.category} ", style="bold red")
             if row.error:

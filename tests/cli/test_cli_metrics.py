@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,51 @@ def test_a_bad_or_busy_metrics_port_is_exit_2(cli: Cli, tmp_path: Path) -> None:
         busy = cli("schedules", "run", "--metrics-port", str(taken.getsockname()[1]),
                    "--paths", str(tmp_path))
     assert busy.code == 2 and "cannot listen on 127.0.0.1" in busy.err
+
+
+COUNTING_FLOW = '''import time
+from pathlib import Path
+
+from engine import Step, Workflow, counter
+
+
+def count(ctx, config):
+    counter("etl_test_rows_loaded", 5, {"source": "edgar"})
+    flag = Path(config["flag"])
+    deadline = time.monotonic() + 60
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return {"rows": 5}
+
+
+flow = Workflow("cli.counting", [Step.lambda_("count", count, config={"flag": %r})])
+'''
+
+
+def test_run_serves_its_steps_metrics_while_the_run_goes_on(store_path: Path,
+                                                            tmp_path: Path) -> None:
+    flag = tmp_path / "go"
+    path = tmp_path / "counting.py"
+    path.write_text(COUNTING_FLOW % str(flag))
+    command = [sys.executable, "-m", "spine_tui.engine_cli", "run", str(path), "--quiet",
+               "--metrics-port", "0", "--db", str(store_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "SPINE_DEBUG": ""})
+    try:
+        assert process.stderr is not None
+        match = re.search(r"metrics at (http://127\.0\.0\.1:\d+/metrics)",
+                          process.stderr.readline())
+        assert match
+        url = match[1]
+        deadline = time.monotonic() + 30
+        while "etl_test_rows_loaded" not in (text := httpx.get(url, timeout=10).text):
+            assert time.monotonic() < deadline, "the step's counter never reached /metrics"
+            time.sleep(0.05)
+        found = samples(text)
+        assert found[("etl_test_rows_loaded_total", (("source", "edgar"),))] == 5
+        assert found[("spine_workflow_runs_active",
+                      (("status", "running"), ("workflow", "cli.counting")))] == 1
+    finally:
+        flag.write_text("go")
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0

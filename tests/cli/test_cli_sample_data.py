@@ -77,7 +77,7 @@ def test_help_has_an_example(cli: Callable[..., Any]) -> None:
     assert "spine-engine sample-data sec -o ./sec-sample" in result.out
 
 
-def test_the_generated_data_runs_through_the_medallion_sample(
+def test_the_generated_data_runs_through_the_medallion_sample_quarters_in_processes(
         run_module: Callable[..., Any], tmp_path: Path) -> None:
     data = tmp_path / "sec"
     made = run_module("sample-data", "sec", "--companies", "8", "-o", str(data), cwd=tmp_path)
@@ -85,8 +85,13 @@ def test_the_generated_data_runs_through_the_medallion_sample(
     env = {"SPINE_DB": str(tmp_path / "spine.db"),
            "SPINE_SAMPLES_SCRATCH": str(tmp_path / "scratch")}
     ran = run_module("run", "sec.medallion", "--param", f"data_dir={data}", "--quiet",
-                     cwd=tmp_path, env=env)
+                     "--executor", "processes", "--workers", "2", cwd=tmp_path, env=env)
     assert ran.code == 0, ran.err + ran.out
+    with sqlite3.connect(tmp_path / "spine.db") as store:
+        workers = [w for (w,) in store.execute(
+            "SELECT worker FROM step_runs WHERE step LIKE 'bronze[%'")]
+    assert len(workers) == 8  # one partition per quarter, each in a worker process (R5)
+    assert all(w.startswith("process:") for w in workers)
     with sqlite3.connect(data / "medallion.sqlite") as conn:
         companies = conn.execute("SELECT COUNT(DISTINCT company_id) FROM "
                                  "gold_financial_metrics").fetchone()[0]

@@ -192,3 +192,12 @@ def test_catalog_reports_runs_recorded_by_the_tracked_runner(tmp_path: Path) -> 
     assert info.last_failure_at is not None and info.last_success_at is not None
     assert info.last_success_at <= info.last_failure_at
     assert info.avg_duration_seconds == pytest.approx(info.p50_duration_seconds)
+
+
+def test_next_run_honours_a_cron_tz_prefix(tmp_path: Path) -> None:
+    """``CRON_TZ=Europe/Paris 0 3 * * *`` fires at 03:00 Paris time: 01:00 UTC in summer."""
+    wf = Workflow("cat.paris", [Step.wait("nap", 0)], schedule="CRON_TZ=Europe/Paris 0 3 * * *")
+    summer = datetime(2026, 7, 1, 12, tzinfo=UTC).timestamp()
+    catalog = WorkflowCatalog(tmp_path / "spine.db", [wf], clock=lambda: summer)
+    [info] = catalog.search()
+    assert info.next_run_at == datetime(2026, 7, 2, 1, tzinfo=UTC)

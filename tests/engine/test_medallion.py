@@ -156,7 +156,7 @@ def test_the_workflow_runs_end_to_end_and_a_rerun_inserts_nothing(
         tmp_path: Path, dataset_dir: Path) -> None:
     db = tmp_path / "medallion.sqlite"
     params = {"data_dir": str(dataset_dir), "db_path": str(db), "fixture_count": 2}
-    first = WorkflowRunner().execute(wf, params)
+    first = WorkflowRunner().execute(wf.workflow, params)
     assert first.status is RunStatus.COMPLETED, (first.error_step, first.error)
     manifest = json.loads((dataset_dir / "manifest.json").read_text())
 
@@ -177,7 +177,7 @@ def test_the_workflow_runs_end_to_end_and_a_rerun_inserts_nothing(
     layers = sorted(d.payload["layer"] for d in letters)
     assert layers == ["bronze"] * 8 + ["silver"] * 32
 
-    second = WorkflowRunner().execute(wf, params)
+    second = WorkflowRunner().execute(wf.workflow, params)
     assert second.status is RunStatus.COMPLETED
     assert [r["rows_inserted"] for r in second.outputs["bronze"]["results"]] == [0] * 8
     assert second.outputs["silver_init"]["bronze_rows_inserted"] == 0
@@ -192,7 +192,7 @@ def test_the_workflow_runs_end_to_end_and_a_rerun_inserts_nothing(
 
 
 def test_skip_validation_skips_only_that_stage(tmp_path: Path, dataset_dir: Path) -> None:
-    result = WorkflowRunner().execute(wf, {"data_dir": str(dataset_dir),
+    result = WorkflowRunner().execute(wf.workflow, {"data_dir": str(dataset_dir),
                                            "db_path": str(tmp_path / "m.sqlite"),
                                            "skip_validation": True, "fixture_count": 0})
     assert result.status is RunStatus.COMPLETED
@@ -201,7 +201,7 @@ def test_skip_validation_skips_only_that_stage(tmp_path: Path, dataset_dir: Path
 
 
 def test_without_a_data_dir_a_small_sample_is_generated_in_scratch(tmp_path: Path) -> None:
-    result = WorkflowRunner().execute(wf, {"companies": 5, "fixture_count": 1})
+    result = WorkflowRunner().execute(wf.workflow, {"companies": 5, "fixture_count": 1})
     assert result.status is RunStatus.COMPLETED, result.error
     prepared = result.outputs["prepare"]
     assert Path(prepared["data_dir"]).parent.parent == tmp_path / "scratch"
@@ -211,7 +211,7 @@ def test_without_a_data_dir_a_small_sample_is_generated_in_scratch(tmp_path: Pat
 
 
 def test_a_missing_data_dir_fails_prepare_with_how_to_fix(tmp_path: Path) -> None:
-    result = WorkflowRunner().execute(wf, {"data_dir": str(tmp_path / "nope")})
+    result = WorkflowRunner().execute(wf.workflow, {"data_dir": str(tmp_path / "nope")})
     assert result.status is RunStatus.FAILED
     assert result.error_step == "prepare"
     assert "spine-engine sample-data sec -o" in (result.error or "")

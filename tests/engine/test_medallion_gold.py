@@ -22,7 +22,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     generate_sec_dataset(folder / "sec", companies=60, seed=7)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPINE_DB", str(folder / "spine.db"))
-        result = WorkflowRunner().execute(wf, {"data_dir": str(folder / "sec"),
+        result = WorkflowRunner().execute(wf.workflow, {"data_dir": str(folder / "sec"),
                                                "db_path": str(folder / "m.sqlite"),
                                                "fixture_count": 3})
     assert result.status is RunStatus.COMPLETED, (result.error_step, result.error)
@@ -124,7 +124,7 @@ def test_gold_upserts_in_place(run: dict[str, Any]) -> None:
     assert before == 60 * 8  # 2 fiscal years + 6 quarters each
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE gold_financial_metrics SET gross_margin = -42")
-    again = WorkflowRunner().execute(wf, {"data_dir": str(run["folder"] / "sec"),
+    again = WorkflowRunner().execute(wf.workflow, {"data_dir": str(run["folder"] / "sec"),
                                           "db_path": str(db), "fixture_count": 0})
     assert again.outputs["gold"]["inserted"] == 0
     assert again.outputs["gold"]["updated"] == before

@@ -12,7 +12,7 @@ import pytest
 
 from engine import RunStatus, Step, WorkflowRunner, generate_sec_dataset
 from sample_workflows.medallion.bronze import BronzeLayerLoader
-from sample_workflows.medallion.silver import PipelineStage, SilverPipeline
+from sample_workflows.medallion.silver import PipelineStage, SilverPipeline, SilverSettings
 from sample_workflows.medallion.silver_adapter import (
     DependencyContainer,
     SilverLayerTransformerAdapter,
@@ -162,6 +162,21 @@ def test_an_index_whose_where_differs_from_the_view_is_never_used(tmp_path: Path
     assert "idx_wrong" not in plan
 
 
+def test_a_bulk_load_rebuilds_the_index_and_gives_the_same_view(tmp_path: Path,
+                                                                dataset_dir: Path,
+                                                                silver_db: Path) -> None:
+    db = bronze_db(dataset_dir, tmp_path / "bulk.sqlite")
+    container = DependencyContainer(db, SilverSettings(bulk_index_rows=0, batch_size=1000))
+    result = SilverPipeline(container.build()).transform()
+    facts = next(r for r in result.stage_results if r.stage == "transform_facts")
+    assert facts.detail["bulk_index_build"] is True
+    assert query(db, "SELECT name FROM sqlite_master WHERE name = "
+                     "'idx_sff_canonical_optimized'") == [("idx_sff_canonical_optimized",)]
+    view = "SELECT company_id, standard_tag_norm, fact_period_end_date, period_type, " \
+           "value_usd FROM v0_facts_canonical ORDER BY 1, 2, 3, 4"
+    assert query(db, view) == query(silver_db, view)
+
+
 # --------------------------------------------------------------------------- quality
 def test_malformed_rows_are_quarantined_with_their_reason(silver_db: Path) -> None:
     reasons = [r[0] for r in query(silver_db, "SELECT reason FROM silver_quarantine")]
@@ -262,9 +277,9 @@ def test_in_the_workflow_a_failed_stage_reports_what_it_kept(
             PipelineStage.TRANSFORM_FACTS, silver_load_id).to_dict()
 
     steps = [Step.from_function("silver_facts", silver_facts, on_failure=silver_failed)
-             if s.name == "silver_facts" else s for s in wf.steps]
+             if s.name == "silver_facts" else s for s in wf.workflow.steps]
     db = tmp_path / "m.sqlite"
-    result = WorkflowRunner().execute(wf.with_steps(steps), {
+    result = WorkflowRunner().execute(wf.workflow.with_steps(steps), {
         "data_dir": str(dataset_dir), "db_path": str(db), "rollback": rollback})
     assert result.status is RunStatus.FAILED
     assert result.error_step == "silver_facts"

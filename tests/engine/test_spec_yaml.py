@@ -527,7 +527,7 @@ def test_json_schema_describes_the_document_by_its_yaml_keys() -> None:
             "config",
             "depends_on", "on_error", "retry", "timeout_seconds", "description", "params",
             "wait_for_completion", "inherit_context", "skip_if", "on_failure",
-            "circuit_breaker"} == set(step["properties"])
+            "circuit_breaker", "executor"} == set(step["properties"])
     assert step["required"] == ["name"] and step["additionalProperties"] is False
     assert set(schema["$defs"]["MapSpec"]["properties"]) == {
         "items_path", "max_concurrency", "partition_by", "steps"}
@@ -692,7 +692,8 @@ def test_json_schema_describes_approval_and_concurrency() -> None:
         "message", "approvers", "auto_approve_envs", "timeout_seconds", "timeout_hours",
         "context_fields"}
     assert set(defs["WorkflowBody"]["properties"]) == {
-        "steps", "policy", "concurrency", "defaults", "schedule", "triggers", "alerts"}
+        "steps", "policy", "concurrency", "defaults", "schedule", "triggers", "alerts",
+        "executor", "scheduler"}
     concurrency = defs["ConcurrencySpec"]
     assert set(concurrency["properties"]) == {"max_concurrent_runs", "on_conflict",
                                               "queue_timeout_seconds"}
