@@ -62,21 +62,6 @@ from .discovery import (
     resolve_workflow,
 )
 from .dlq import DLQError, DLQManager, DLQReplay
-from .documents import (
-    DocumentChunk,
-    ExtractionResult,
-    ParsedFiling,
-    ValidationFinding,
-    XbrlFact,
-    check_xbrl_totals,
-    extract_financial_tables,
-    extract_mda_section,
-    filing_quality_gate,
-    map_xbrl_to_schema,
-    parse_filing,
-    parse_filing_structure,
-    validate_xbrl_totals,
-)
 from .errors import (
     DependencyCycleError,
     DuplicateStepError,
@@ -592,6 +577,21 @@ if _TYPE_CHECKING:
         TimeSeriesAggregation,
     )
     from .config import ConfigError, SpineConfig
+    from .documents import (
+        DocumentChunk,
+        ExtractionResult,
+        ParsedFiling,
+        ValidationFinding,
+        XbrlFact,
+        check_xbrl_totals,
+        extract_financial_tables,
+        extract_mda_section,
+        filing_quality_gate,
+        map_xbrl_to_schema,
+        parse_filing,
+        parse_filing_structure,
+        validate_xbrl_totals,
+    )
     from .jobs import (
         CommandNotFoundError,
         ContainerJobSpec,
@@ -664,6 +664,11 @@ _LAZY.update(dict.fromkeys(  # jobs import asyncio, subprocess and httpx: load o
      "RuntimeAdapterRouter", "RuntimeCapabilities", "RuntimeUnavailableError", "SidecarError",
      "SidecarSpec", "SpecValidator", "UnknownJobError", "UnsupportedSpecError", "_DEFAULT_IMAGE"),
     "jobs"))
+_LAZY.update(dict.fromkeys(  # filing parsers (spec §11): ~40 ms of modules, load on use
+    ("DocumentChunk", "ExtractionResult", "ParsedFiling", "ValidationFinding", "XbrlFact",
+     "check_xbrl_totals", "extract_financial_tables", "extract_mda_section",
+     "filing_quality_gate", "map_xbrl_to_schema", "parse_filing", "parse_filing_structure",
+     "validate_xbrl_totals"), "documents"))
 _LAZY.update(dict.fromkeys(  # sample data generators import zipfile: load on use
     ("SecDataset", "generate_sec_dataset"), "sample_data"))
 
