@@ -96,7 +96,8 @@ class RunDetailScreen(Screen[None]):
 
     AUTO_FOCUS = "#run-logs"
     HELP = ("The header says how the run went; the timeline draws each step's span against "
-            "the run's start (overlapping bars ran in parallel), with attempts and the error "
+            "the run's start (overlapping bars ran in parallel), with attempts, where each step "
+            "ran when any ran off this process (process:HOST:PID, dask:ADDRESS), and the error "
             "category of failures; g swaps it for the graph as the run actually ran: the "
             "definition after any adaptive changes, boxes in their steps' status colours, "
             "steps added at runtime marked + inserted, and beside it each change (when, what, "
