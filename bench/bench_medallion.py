@@ -87,6 +87,13 @@ def main() -> None:
               f"{out['silver_facts']['facts_written']:,} (quarantined "
               f"{out['silver_facts']['facts_failed']}), gold rows "
               f"{out['gold']['rows_upserted']:,}, fixtures {out['fixtures']['fixture_count']}")
+        adjusted = out["adjustments"]
+        print(f"reference: {out['import_tickers']['tickers_read']:,} tickers, "
+              f"{out['import_tickers']['actions_read']} splits; adjustments: "
+              f"{adjusted['figures_adjusted']} per-share figures split-adjusted, "
+              f"{adjusted['splits_confirmed']} of {adjusted['actions']} splits confirmed by "
+              f"silver's detection; Beneish M for "
+              f"{out['gold'].get('beneish_scored', 0):,} company-years")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from .steps import Step
 
 if TYPE_CHECKING:
     from .runner import WorkflowRunner
+    from .signals import RunSignals
 
 
 def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
@@ -42,17 +43,21 @@ def run_subworkflow(runner: WorkflowRunner, step: Step, ctx: WorkflowContext,
 
     signals = runner.signals_for(ctx.run_id)  # a waited child pauses with its parent
 
-    def run(cancel: threading.Event | None = None, attach: bool = True) -> Any:
+    def run(cancel: threading.Event | None = None,
+            run_signals: RunSignals | None = signals) -> Any:
         return runner.execute(child, params, run_id=child_run_id, parent_run_id=ctx.run_id,
                               parent_step=step.name, call_chain=ctx.call_chain,
-                              seed_outputs=seed, cancel=cancel,
-                              signals=signals if attach else None,
+                              seed_outputs=seed, cancel=cancel, signals=run_signals,
                               origin=RunOrigin(started_by=ctx.started_by))
 
     if not step.wait_for_child:
-        # detached: runs to its end (Temporal's "abandon" parent-close policy)
-        runner.start_background(lambda: run(None, attach=False),
-                                name=f"child-{child.name}-{child_run_id}")
+        # detached: runs to its end (Temporal's "abandon" parent-close policy) under signals
+        # of its own (a tracked runner's obey commands sent to the child's run id)
+        def detached() -> Any:
+            with runner.detached_signals(child_run_id, child.name) as own:
+                return run(None, own)
+
+        runner.start_background(detached, name=f"child-{child.name}-{child_run_id}")
         return StepResult.ok(output={"child_run_id": child_run_id})
 
     if step.timeout_seconds is None:

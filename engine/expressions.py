@@ -34,6 +34,8 @@ from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
+from .serialization import to_jsonable
+
 __all__ = ["FUNCTIONS", "Expression", "ExpressionError"]
 
 MAX_LENGTH = 2000
@@ -172,13 +174,22 @@ class Expression:
             raise ExpressionError(str(exc).split("\n")[0], self.text) from None
 
 
+_CEL_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
 def _plain(value: Any) -> Any:
-    """``value`` as the JSON-like data CEL reads: mappings as dicts, sequences as lists."""
+    """``value`` as the JSON-like data CEL reads: mappings as dicts, sequences as lists, and
+    other output types (an ``ArtifactRef``, a date, an enum) as their JSON form, as stored."""
+    if isinstance(value, _CEL_SCALARS):
+        return value
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(item) for item in value]
-    return value
+    try:
+        return to_jsonable(value)
+    except TypeError:  # not an output type: CEL says what it cannot read
+        return value
 
 
 def _find(text: str, name: str, *, call: bool = False) -> int:

@@ -11,6 +11,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ from .results import RunStatus, StepResult, WorkflowResult
 from .run_loop import DEFINITION_ERRORS, RunLoop
 from .secrets.masking import mask_event
 from .signals import RunSignals, approve_without_store
-from .step_scope import enter_step, leave_step
+from .step_scope import StepStop, enter_step, leave_step
 from .step_state import StepState
 from .steps import Step, StepType
 from .workflow import Workflow
@@ -53,6 +54,9 @@ _CANCELLED = ErrorCategory.CANCELLED.value
 _OWN_TIMEOUT = (StepType.WORKFLOW, StepType.APPROVAL)
 #: step kinds that call a handler, and so may run on another executor
 _HANDLER_STEPS = (StepType.LAMBDA, StepType.FUNCTION, StepType.PIPELINE)
+#: how long a timed-out step that honours its stop request (a job killing its process tree:
+#: SIGTERM, the grace, SIGKILL) may take to wind down before the runner stops waiting
+STOP_WAIT_SECONDS = 30.0
 
 
 class WorkflowRunner:
@@ -215,6 +219,14 @@ class WorkflowRunner:
         """The signals attached to an in-flight run (sub-workflows inherit their parent's)."""
         return self._signals.get(run_id)
 
+    def detached_signals(self, run_id: str, workflow: str
+                         ) -> AbstractContextManager[RunSignals | None]:
+        """The signals a detached sub-workflow run (``wait=False``) runs under, live while
+        the block runs: none here, so its approval steps fail with the untracked run's
+        error; a tracked runner gives it its own, obeying commands sent to its run id."""
+        del run_id, workflow
+        return nullcontext(None)
+
     def wait_for_background(self, timeout: float | None = None) -> None:
         """Block until fire-and-forget sub-workflows started by this runner have finished,
         including those they start themselves while we wait."""
@@ -339,9 +351,9 @@ class WorkflowRunner:
         return None if executors is None else executors.for_step(step)
 
     def _dispatch(self, step: Step, ctx: WorkflowContext, config: Mapping[str, Any],
-                  state: StepState) -> StepResult:
+                  state: StepState, stop: StepStop | None = None) -> StepResult:
         scope = enter_step(ctx.run_id, ctx.workflow_name, step.name,  # engine.step_scope
-                           self.emit)
+                           self.emit, stop)
         try:
             if not self.capture_logs:
                 return self._dispatch_kind(step, ctx, config, state)
@@ -384,14 +396,18 @@ class WorkflowRunner:
 
         Python cannot kill a thread, so a timed-out handler keeps running in the background;
         its late result is discarded (the same trade-off Prefect makes for thread timeouts).
+        A handler that honours the step's ``StepStop`` (a job step: it kills the job's process
+        tree through its adapter) is asked to stop and waited for, and the step's error adds
+        what it stopped.
         """
         box: dict[str, Any] = {}
         done = threading.Event()
+        stop = StepStop()
 
         def target() -> None:
             set_current(ctx._adaptive, step.name)  # the step's requests name this step
             try:
-                box["result"] = self._dispatch(step, ctx, config, state)
+                box["result"] = self._dispatch(step, ctx, config, state, stop)
             except BaseException as exc:  # handed back to the waiting thread below
                 box["error"] = exc
                 box["tb"] = traceback.format_exc()
@@ -402,9 +418,13 @@ class WorkflowRunner:
         threading.Thread(target=target, name=f"step-{step.name}", daemon=True).start()
         if not done.wait(step.timeout_seconds):
             state.error_type = StepTimeoutError.__name__
-            return StepResult.fail(
-                f"step {step.name!r} exceeded its timeout of {step.timeout_seconds:g}s",
-                category=ErrorCategory.TIMEOUT)
+            message = f"step {step.name!r} exceeded its timeout of {step.timeout_seconds:g}s"
+            stop.request(message)
+            if stop.honoured and done.wait(STOP_WAIT_SECONDS):
+                late = box.get("result")
+                if isinstance(late, StepResult) and late.error:
+                    message = f"{message}; {late.error}"
+            return StepResult.fail(message, category=ErrorCategory.TIMEOUT)
         if "error" in box:
             exc = box["error"]
             if isinstance(exc, DEFINITION_ERRORS):

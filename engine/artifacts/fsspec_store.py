@@ -22,9 +22,9 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 from uuid import uuid4
 
@@ -38,29 +38,26 @@ from .backends import (
     merged_options,
     parse_store_url,
 )
-from .base import DEFAULT_CHUNK_SIZE, OCTET_STREAM, BaseArtifactStore
+from .base import DEFAULT_CHUNK_SIZE, OCTET_STREAM
+from .indexed import IndexedArtifactStore, Record, RecordTest, new_record
 from .protocol import ByteSource
 from .refs import (
     ArtifactError,
-    ArtifactInfo,
     ArtifactLocator,
     ArtifactNotFoundError,
     ArtifactRef,
     InvalidArtifactKeyError,
-    coerce_locator,
-    parse_datetime,
     validate_key,
 )
-from .streams import VerifyingReader, check_checksum, chunks_of, infer_run, put_any
+from .streams import check_checksum, copy_hashed, infer_run
 
 RECORD_SUFFIX = ".ref.json"
-_RECORD_VERSION = 1
 #: Unreferenced objects younger than this may belong to a put still in flight: GC keeps them.
 STALE_OBJECT_SECONDS = 3600.0
 _BATCH = 64
 
 
-class FsspecArtifactStore(BaseArtifactStore):
+class FsspecArtifactStore(IndexedArtifactStore):
     """Artifact store at an fsspec URL: ``s3://BUCKET/PREFIX``, ``gs://BUCKET/PREFIX``,
     ``memory://NAME`` or ``file:///PATH``; same refs, checks and retention as the local store.
 
@@ -114,32 +111,20 @@ class FsspecArtifactStore(BaseArtifactStore):
                 "non-AWS endpoint)") from None
 
     # ------------------------------------------------------------------ writing
-    def put(self, key: str, data: Any, *, content_type: str = OCTET_STREAM,
-            metadata: Mapping[str, str] | None = None, run_id: str | None = None,
-            step: str | None = None) -> ArtifactRef:
-        """Store bytes, a file (``Path``) or a binary file object under ``key``."""
-        return put_any(self.put_stream, key, data, content_type=content_type,
-                       metadata=metadata, run_id=run_id, step=step)
-
     def put_stream(self, key: str, source: ByteSource, *, content_type: str = OCTET_STREAM,
                    metadata: Mapping[str, str] | None = None, run_id: str | None = None,
                    step: str | None = None) -> ArtifactRef:
         """Stream ``source`` to a fresh object while hashing it, then commit the record."""
         key = self._valid(key)
         run_id, step = infer_run(key, run_id, step)
-        meta = {str(name): str(value) for name, value in (metadata or {}).items()}
         obj = uuid4().hex
         path = self._object_path(key, obj)
         try:
             checksum, size = self._upload(path, source)
         except OSError as exc:
             raise ArtifactError(f"cannot write artifact {key!r} to {self.url}: {exc}") from None
-        record = {
-            "version": _RECORD_VERSION, "key": key, "checksum": checksum, "size_bytes": size,
-            "content_type": content_type, "created_at": datetime.now(UTC).isoformat(),
-            "run_id": run_id, "step": step, "metadata": meta, "expires_at": None,
-            "object": obj,
-        }
+        record = new_record(key, checksum, size, content_type=content_type, metadata=metadata,
+                            run_id=run_id, step=step, object=obj)
         previous = self._read_record(key)
         self._write_record(key, record)
         if previous is not None and previous.get("object") != obj:
@@ -147,13 +132,9 @@ class FsspecArtifactStore(BaseArtifactStore):
         return self._ref(record)
 
     def _upload(self, path: str, source: ByteSource) -> tuple[str, int]:
-        digest, size = hashlib.sha256(), 0
         out = self.fs.open(path, "wb")
         try:
-            for chunk in chunks_of(source, DEFAULT_CHUNK_SIZE):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
+            checksum, size = copy_hashed(source, out, DEFAULT_CHUNK_SIZE)
         except BaseException:
             with suppress(Exception):
                 if self.backend.needs_bucket:  # S3/GCS: abort the upload, commit nothing
@@ -164,7 +145,7 @@ class FsspecArtifactStore(BaseArtifactStore):
             self._remove(path)
             raise
         out.close()
-        return digest.hexdigest(), size
+        return checksum, size
 
     def _write_record(self, key: str, record: Mapping[str, Any]) -> None:
         """The commit point: one atomic write where the backend has one, else temp + rename."""
@@ -192,66 +173,18 @@ class FsspecArtifactStore(BaseArtifactStore):
         check_checksum(key, record["checksum"], hashlib.sha256(data).hexdigest())
         return data
 
-    def open(self, target: ArtifactLocator) -> IO[bytes]:
-        """A buffered binary reader; the checksum is checked when it reaches end of file."""
-        key, record = self._resolve(target)
-        raw = self._open_object(key, record)
-        return io.BufferedReader(VerifyingReader(raw, key, record["checksum"]))
+    def _lookup(self, key: str) -> Record | None:
+        return self._read_record(self._valid(key))
 
-    def iter_chunks(self, target: ArtifactLocator,
-                    chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
-        """Chunks of at most ``chunk_size`` bytes; a corrupt object raises after the last one."""
-        if chunk_size <= 0:
-            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-        key, record = self._resolve(target)
+    def _chunk_source(self, key: str, record: Mapping[str, Any]) -> Callable[[], IO[bytes]]:
         raw = self._open_object(key, record)  # a missing object fails here, not at next()
-        return self._chunks(key, record, raw, chunk_size)
+        return lambda: raw
 
-    @staticmethod
-    def _chunks(key: str, record: Mapping[str, Any], raw: IO[bytes],
-                chunk_size: int) -> Iterator[bytes]:
-        digest = hashlib.sha256()
-        with raw:
-            while chunk := raw.read(chunk_size):
-                digest.update(chunk)
-                yield chunk
-        check_checksum(key, record["checksum"], digest.hexdigest())
-
-    def info(self, key: str) -> ArtifactInfo:
-        key = self._valid(key)
-        record = self._read_record(key)
-        if record is None:
-            raise ArtifactNotFoundError(key)
-        return self._info(record)
-
-    def exists(self, target: ArtifactLocator) -> bool:
-        try:
-            key, record = self._resolve(target)
-        except ArtifactNotFoundError:
-            return False
+    def _has_object(self, key: str, record: Mapping[str, Any]) -> bool:
         return bool(self.fs.exists(self._object_path(key, record["object"])))
 
-    def list_info(self, prefix: str | None = None,
-                  run_id: str | None = None) -> list[ArtifactInfo]:
-        """Records under ``prefix`` (one prefix listing), optionally only ``run_id``'s."""
-        infos = [self._info(record) for record in self._records(prefix)
-                 if run_id is None or record.get("run_id") == run_id]
-        return sorted(infos, key=lambda info: info.key)
-
-    def _resolve(self, target: ArtifactLocator) -> tuple[str, dict[str, Any]]:
-        """The key and record a locator names; a ref must still match the key's content."""
-        key, ref = coerce_locator(target)
-        if ref is not None and ref.store != self.name:
-            raise ArtifactNotFoundError(key, f"the reference belongs to store {ref.store!r}, "
-                                             f"not {self.name!r}")
-        record = self._read_record(self._valid(key))
-        if record is None:
-            raise ArtifactNotFoundError(key)
-        if ref is not None and record["checksum"] != ref.checksum:
-            raise ArtifactNotFoundError(
-                key, f"it was overwritten after this reference was made (reference SHA-256 "
-                     f"{ref.checksum}, stored {record['checksum']})")
-        return key, record
+    def _records_under(self, prefix: str | None) -> Iterator[Record]:
+        return self._records(prefix)
 
     def _open_object(self, key: str, record: Mapping[str, Any]) -> IO[bytes]:
         if self.backend.name == "memory":  # memory files are shared objects: read a copy
@@ -290,32 +223,6 @@ class FsspecArtifactStore(BaseArtifactStore):
             return False
         return self._drop(record)
 
-    def delete_run_artifacts(self, run_id: str) -> list[str]:
-        """Delete every key recorded for ``run_id``; returns the deleted keys."""
-        return sorted(info.key for info in self.list_info(run_id=run_id)
-                      if self._drop_key(info.key, lambda r: r.get("run_id") == run_id))
-
-    def set_expiry(self, key: str, expires_at: datetime | None) -> None:
-        key = self._valid(key)
-        record = self._read_record(key)
-        if record is None:
-            raise ArtifactNotFoundError(key)
-        record["expires_at"] = None if expires_at is None else parse_datetime(
-            expires_at).isoformat()
-        self._write_record(key, record)
-
-    def purge_expired(self, now: datetime | None = None,
-                      run_id: str | None = None) -> list[str]:
-        moment = parse_datetime(now) if now is not None else datetime.now(UTC)
-
-        def expired(record: Mapping[str, Any]) -> bool:
-            expires = record.get("expires_at")
-            return (expires is not None and parse_datetime(expires) <= moment
-                    and (run_id is None or record.get("run_id") == run_id))
-
-        due = [record["key"] for record in self._records(None) if expired(record)]
-        return sorted(key for key in due if self._drop_key(key, expired))
-
     def collect_garbage(self, stale_seconds: float = STALE_OBJECT_SECONDS) -> int:
         """Remove objects no record names (left by crashed or racing writers) once older than
         ``stale_seconds``, and stale temp records; returns how many objects were removed."""
@@ -331,7 +238,13 @@ class FsspecArtifactStore(BaseArtifactStore):
                 self._remove(path)
         return removed
 
-    def _drop_key(self, key: str, still: Any) -> bool:
+    def _delete_where(self, predicate: RecordTest) -> list[str]:
+        """Delete each matching key whose record, read again just before, still matches (a
+        key rewritten since the listing is left alone)."""
+        due = [record["key"] for record in self._records(None) if predicate(record)]
+        return sorted(key for key in due if self._drop_key(key, predicate))
+
+    def _drop_key(self, key: str, still: RecordTest) -> bool:
         """Delete ``key`` if its current record still satisfies ``still``."""
         record = self._read_record(key)
         return record is not None and bool(still(record)) and self._drop(record)
@@ -436,18 +349,6 @@ class FsspecArtifactStore(BaseArtifactStore):
             raise ArtifactError(f"artifact record {path} is unreadable ({exc}); delete it to "
                                 "drop that key, then run collect_garbage()") from None
         return record
-
-    def _ref(self, record: Mapping[str, Any]) -> ArtifactRef:
-        return ArtifactRef(store=self.name, key=record["key"], size_bytes=record["size_bytes"],
-                           content_type=record["content_type"],
-                           created_at=parse_datetime(record["created_at"]),
-                           checksum=record["checksum"])
-
-    def _info(self, record: Mapping[str, Any]) -> ArtifactInfo:
-        expires = record.get("expires_at")
-        return ArtifactInfo(ref=self._ref(record), run_id=record.get("run_id"),
-                            step=record.get("step"), metadata=dict(record.get("metadata") or {}),
-                            expires_at=parse_datetime(expires) if expires else None)
 
 
 async def _gather(fs: Any, paths: list[str], options: Mapping[str, Any]) -> list[Any]:

@@ -17,39 +17,34 @@ and then renamed, so readers and other processes see a key either complete or no
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 from uuid import uuid4
 
-from .base import DEFAULT_CHUNK_SIZE, OCTET_STREAM, BaseArtifactStore
+from .base import DEFAULT_CHUNK_SIZE, OCTET_STREAM
+from .indexed import IndexedArtifactStore, Record, RecordTest, new_record
 from .protocol import ByteSource
 from .refs import (
     ArtifactError,
-    ArtifactInfo,
     ArtifactLocator,
     ArtifactNotFoundError,
     ArtifactRef,
-    coerce_locator,
-    parse_datetime,
     validate_key,
 )
-from .streams import VerifyingReader, check_checksum, chunks_of, infer_run, put_any
+from .streams import copy_hashed, infer_run
 
 try:
     import fcntl
 except ImportError:  # Windows: fall back to a per-process lock (see _FileLock)
     fcntl = None  # type: ignore[assignment]
 
-_RECORD_VERSION = 1
 #: Temp files older than this are leftovers of crashed writers and are removed by GC.
 STALE_TEMP_SECONDS = 3600.0
 _fallback_locks: dict[str, threading.Lock] = {}
@@ -85,7 +80,7 @@ class _FileLock:
             yield
 
 
-class LocalArtifactStore(BaseArtifactStore):
+class LocalArtifactStore(IndexedArtifactStore):
     """Artifact store on the local file system; safe for many threads and processes at once.
 
     ``durable=False`` skips fsync (faster, for scratch stores whose loss after a power cut
@@ -109,37 +104,20 @@ class LocalArtifactStore(BaseArtifactStore):
         return f"LocalArtifactStore({str(self.root)!r}, name={self.name!r})"
 
     # ------------------------------------------------------------------ writing
-    def put(self, key: str, data: Any, *, content_type: str = OCTET_STREAM,
-            metadata: Mapping[str, str] | None = None, run_id: str | None = None,
-            step: str | None = None) -> ArtifactRef:
-        """Store bytes, a file (``Path``) or a binary file object under ``key``."""
-        return put_any(self.put_stream, key, data, content_type=content_type,
-                       metadata=metadata, run_id=run_id, step=step)
-
     def put_stream(self, key: str, source: ByteSource, *, content_type: str = OCTET_STREAM,
                    metadata: Mapping[str, str] | None = None, run_id: str | None = None,
                    step: str | None = None) -> ArtifactRef:
         """Copy ``source`` into a temp file while hashing it, then publish object and index."""
         key = validate_key(key)
         run_id, step = infer_run(key, run_id, step)
-        meta = {str(name): str(value) for name, value in (metadata or {}).items()}
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, suffix=".tmp")
         tmp = Path(tmp_name)
         try:
-            digest, size = hashlib.sha256(), 0
             with os.fdopen(fd, "wb") as out:
-                for chunk in chunks_of(source, DEFAULT_CHUNK_SIZE):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
+                checksum, size = copy_hashed(source, out, DEFAULT_CHUNK_SIZE)
                 self._flush(out)
-            checksum = digest.hexdigest()
-            record = {
-                "version": _RECORD_VERSION, "key": key, "checksum": checksum,
-                "size_bytes": size, "content_type": content_type,
-                "created_at": datetime.now(UTC).isoformat(), "run_id": run_id, "step": step,
-                "metadata": meta, "expires_at": None,
-            }
+            record = new_record(key, checksum, size, content_type=content_type,
+                                metadata=metadata, run_id=run_id, step=step)
             index_path = self._index_path(key)
             with self._lock.hold(exclusive=False):
                 self._publish(tmp, checksum, size)
@@ -166,6 +144,12 @@ class LocalArtifactStore(BaseArtifactStore):
             target.parent.mkdir(exist_ok=True)
             os.replace(tmp, target)
         self._sync_dir(target.parent)
+
+    def _write_record(self, key: str, record: Mapping[str, Any]) -> None:
+        self._write_json(self._index_path(key), record)
+
+    def _exclusive(self) -> AbstractContextManager[Any]:
+        return self._lock.hold(exclusive=True)
 
     def _write_json(self, path: Path, record: Mapping[str, Any]) -> None:
         tmp = path.with_name(f".{path.name}.{uuid4().hex}.tmp")
@@ -202,65 +186,20 @@ class LocalArtifactStore(BaseArtifactStore):
             os.close(fd)
 
     # ------------------------------------------------------------------ reading
-    def open(self, target: ArtifactLocator) -> IO[bytes]:
-        """A buffered binary reader; the checksum is checked when it reaches end of file."""
-        key, record = self._resolve(target)
-        raw = self._open_object(key, record)
-        return io.BufferedReader(VerifyingReader(raw, key, record["checksum"]))
+    def _lookup(self, key: str) -> Record | None:
+        return self._read_record(self._index_path(key))
 
-    def iter_chunks(self, target: ArtifactLocator,
-                    chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
-        """Chunks of at most ``chunk_size`` bytes; a corrupt object raises after the last one."""
-        if chunk_size <= 0:
-            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-        key, record = self._resolve(target)  # fail here, not at the first next()
+    def _chunk_source(self, key: str, record: Mapping[str, Any]) -> Callable[[], IO[bytes]]:
         if not self._object_path(record["checksum"]).is_file():
             self._open_object(key, record)  # raises the specific "data file missing" error
-        return self._chunks(key, record, chunk_size)
+        return lambda: self._open_object(key, record)  # opened on first next(): no leaked handle
 
-    def _chunks(self, key: str, record: Mapping[str, Any], chunk_size: int) -> Iterator[bytes]:
-        digest = hashlib.sha256()
-        with self._open_object(key, record) as raw:  # opened on first next(): no leaked handle
-            while chunk := raw.read(chunk_size):
-                digest.update(chunk)
-                yield chunk
-        check_checksum(key, record["checksum"], digest.hexdigest())
-
-    def info(self, key: str) -> ArtifactInfo:
-        key = validate_key(key)
-        record = self._read_record(self._index_path(key))
-        if record is None:
-            raise ArtifactNotFoundError(key)
-        return self._info(record)
-
-    def exists(self, target: ArtifactLocator) -> bool:
-        try:
-            _, record = self._resolve(target)
-        except ArtifactNotFoundError:
-            return False
+    def _has_object(self, key: str, record: Mapping[str, Any]) -> bool:
         return self._object_path(record["checksum"]).exists()
 
-    def list_info(self, prefix: str | None = None,
-                  run_id: str | None = None) -> list[ArtifactInfo]:
-        infos = [self._info(record) for _, record in self._records()
-                 if (prefix is None or record["key"].startswith(prefix))
-                 and (run_id is None or record.get("run_id") == run_id)]
-        return sorted(infos, key=lambda info: info.key)
-
-    def _resolve(self, target: ArtifactLocator) -> tuple[str, dict[str, Any]]:
-        """The key and index record a locator names; a ref must still match the key's content."""
-        key, ref = coerce_locator(target)
-        if ref is not None and ref.store != self.name:
-            raise ArtifactNotFoundError(key, f"the reference belongs to store {ref.store!r}, "
-                                             f"not {self.name!r}")
-        record = self._read_record(self._index_path(key))
-        if record is None:
-            raise ArtifactNotFoundError(key)
-        if ref is not None and record["checksum"] != ref.checksum:
-            raise ArtifactNotFoundError(
-                key, f"it was overwritten after this reference was made (reference SHA-256 "
-                     f"{ref.checksum}, stored {record['checksum']})")
-        return key, record
+    def _records_under(self, prefix: str | None) -> Iterator[Record]:
+        return (record for _, record in self._records()
+                if prefix is None or record["key"].startswith(prefix))
 
     def _open_object(self, key: str, record: Mapping[str, Any]) -> IO[bytes]:
         path = self._object_path(record["checksum"])
@@ -281,32 +220,6 @@ class LocalArtifactStore(BaseArtifactStore):
             self._collect({record["checksum"]})
         return True
 
-    def delete_run_artifacts(self, run_id: str) -> list[str]:
-        """Delete every key recorded for ``run_id`` and the bytes no other key uses."""
-        return self._delete_where(lambda record: record.get("run_id") == run_id)
-
-    def set_expiry(self, key: str, expires_at: datetime | None) -> None:
-        key = validate_key(key)
-        with self._lock.hold(exclusive=True):
-            path = self._index_path(key)
-            record = self._read_record(path)
-            if record is None:
-                raise ArtifactNotFoundError(key)
-            record["expires_at"] = None if expires_at is None else parse_datetime(
-                expires_at).isoformat()
-            self._write_json(path, record)
-
-    def purge_expired(self, now: datetime | None = None,
-                      run_id: str | None = None) -> list[str]:
-        moment = parse_datetime(now) if now is not None else datetime.now(UTC)
-
-        def expired(record: Mapping[str, Any]) -> bool:
-            expires = record.get("expires_at")
-            return (expires is not None and parse_datetime(expires) <= moment
-                    and (run_id is None or record.get("run_id") == run_id))
-
-        return self._delete_where(expired)
-
     def collect_garbage(self, stale_temp_seconds: float = STALE_TEMP_SECONDS) -> int:
         """Remove objects no key references and temp files left by crashed writers;
         returns how many objects were removed."""
@@ -320,7 +233,8 @@ class LocalArtifactStore(BaseArtifactStore):
                         leftover.unlink()
         return removed
 
-    def _delete_where(self, predicate: Any) -> list[str]:
+    def _delete_where(self, predicate: RecordTest) -> list[str]:
+        """Delete matching keys, then the bytes no other key uses."""
         with self._lock.hold(exclusive=True):
             deleted, candidates = [], set()
             for path, record in self._records():
@@ -371,15 +285,3 @@ class LocalArtifactStore(BaseArtifactStore):
             raise ArtifactError(f"artifact index file {path} is unreadable ({exc}); delete it "
                                 "to drop that key, then run collect_garbage()") from None
         return record
-
-    def _ref(self, record: Mapping[str, Any]) -> ArtifactRef:
-        return ArtifactRef(store=self.name, key=record["key"], size_bytes=record["size_bytes"],
-                           content_type=record["content_type"],
-                           created_at=parse_datetime(record["created_at"]),
-                           checksum=record["checksum"])
-
-    def _info(self, record: Mapping[str, Any]) -> ArtifactInfo:
-        expires = record.get("expires_at")
-        return ArtifactInfo(ref=self._ref(record), run_id=record.get("run_id"),
-                            step=record.get("step"), metadata=dict(record.get("metadata") or {}),
-                            expires_at=parse_datetime(expires) if expires else None)

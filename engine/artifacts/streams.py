@@ -48,6 +48,18 @@ class VerifyingReader(io.RawIOBase):
         super().close()
 
 
+def verified_chunks(key: str, expected: str, source: Callable[[], IO[bytes]],
+                    chunk_size: int) -> Iterator[bytes]:
+    """Chunks read from ``source()`` (called on the first ``next()``, so an unread iterator
+    holds no handle), raising ``ArtifactChecksumError`` after the last one on a mismatch."""
+    digest = hashlib.sha256()
+    with source() as raw:
+        while chunk := raw.read(chunk_size):
+            digest.update(chunk)
+            yield chunk
+    check_checksum(key, expected, digest.hexdigest())
+
+
 def chunks_of(source: ByteSource, chunk_size: int) -> Iterator[bytes | bytearray | memoryview]:
     """Byte chunks from bytes, a binary file object or an iterable of byte chunks."""
     if isinstance(source, BYTES_TYPES):
@@ -63,6 +75,16 @@ def chunks_of(source: ByteSource, chunk_size: int) -> Iterator[bytes | bytearray
                             "(open files in binary mode, 'rb')")
         if chunk:
             yield chunk
+
+
+def copy_hashed(source: ByteSource, out: IO[bytes], chunk_size: int) -> tuple[str, int]:
+    """Write every chunk of ``source`` to ``out``; returns the SHA-256 and size of what went."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in chunks_of(source, chunk_size):
+        digest.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def infer_run(key: str, run_id: str | None, step: str | None) -> tuple[str | None, str | None]:

@@ -9,22 +9,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..policies import ErrorCategory
-from ..results import StepResult
-from .base import (
-    Calculation,
-    CalculationError,
-    check_output_format,
-    check_reference,
-    names,
-    step_name,
-)
+from .base import CalculationError, names
 from .metric_names import TIME_SERIES_OPERATION
-from .tables import pandas, publish_table, read_table
+from .tables import TableCalculation, pandas
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from ..context import WorkflowContext
 
 #: the periods rows can be rolled up to (pandas period aliases)
 PERIODS = {"D": "D", "W": "W", "M": "M", "Q": "Q", "Y": "Y", "day": "D", "week": "W",
@@ -34,7 +24,7 @@ PERIOD_FUNCTIONS = ("last", "first", "sum", "mean", "min", "max", "std", "count"
 
 
 @dataclass(frozen=True)
-class TimeSeriesAggregation(Calculation):
+class TimeSeriesAggregation(TableCalculation):
     """New columns ``{value}_{operation}`` (``close_pct_change``, ``close_rolling_mean_20``)
     computed per group in time order, over the rows a reference names.
 
@@ -61,8 +51,7 @@ class TimeSeriesAggregation(Calculation):
         for name in ("value_columns", "operations", "group_by"):
             object.__setattr__(self, name, names(owner, name, getattr(self, name)))
         object.__setattr__(self, "period_aggregations", dict(self.period_aggregations or {}))
-        check_reference(owner, "input_ref", self.input_ref)
-        check_output_format(owner, self.output_format)
+        self.check_table_fields(owner)
         if not self.value_columns:
             raise ValueError(f"{owner}: value_columns is empty; name the columns to compute "
                              "over, e.g. ['close']")
@@ -87,11 +76,6 @@ class TimeSeriesAggregation(Calculation):
         by = f" by {', '.join(self.group_by)}" if self.group_by else ""
         per = f" per {self.period}" if self.period else ""
         return f"{what} of {', '.join(self.value_columns)} over {self.input_ref}{by}{per}"
-
-    def run(self, ctx: WorkflowContext, config: Mapping[str, Any]) -> StepResult:
-        step = step_name("aggregate")
-        table = self.compute(read_table(ctx, self.input_ref, "input_ref"))
-        return StepResult.ok(publish_table(ctx, table, step, self.output_format))
 
     def compute(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The result table for ``frame`` (what the step publishes)."""

@@ -32,7 +32,7 @@ _HERE = Path(__file__).resolve().parent
 _IN_MESSAGE = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ComplianceRules(Calculation):
     """Rules (``rules_path``: a YAML file; or ``rules``: YAML text or a list of rules) checked
     against the rows of ``input_ref`` and the mapping ``metrics_ref`` names.
@@ -88,6 +88,20 @@ class ComplianceRules(Calculation):
             raise ValueError(f"{owner}: max_listed must be >= 0")
 
     kind = "validate"
+
+    def _identity(self) -> tuple[Any, ...]:
+        """What the step checks: the loaded rules, not how they were given (a file, YAML
+        text or a list), so a definition read back from its YAML form equals the original."""
+        return (self.loaded, self.input_ref, self.metrics_ref, self.fail_on_violation,
+                self.max_listed)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ComplianceRules):
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash((ComplianceRules, self.loaded, self.fail_on_violation, self.max_listed))
 
     def describe(self) -> str:
         target = self.input_ref or self.metrics_ref

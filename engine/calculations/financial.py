@@ -9,29 +9,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..policies import ErrorCategory
-from ..results import StepResult
-from .base import (
-    Calculation,
-    CalculationError,
-    check_output_format,
-    check_reference,
-    names,
-    step_name,
-)
+from .base import CalculationError, names
 from .metric_names import check_row_metric
-from .tables import json_safe, pandas, publish_table, read_table
+from .tables import TableCalculation, json_safe, pandas
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from ..context import WorkflowContext
 
 #: how ``aggregate`` may combine a column's rows within a group
 GROUP_FUNCTIONS = ("sum", "last", "first", "mean", "min", "max")
 
 
 @dataclass(frozen=True)
-class FinancialCalculation(Calculation):
+class FinancialCalculation(TableCalculation):
     """Metrics by name (``debt_to_equity``, ``current_ratio``, ...) over a table's columns.
 
     Each metric reads the columns named like its ``engine.finance`` function's parameters
@@ -70,8 +60,7 @@ class FinancialCalculation(Calculation):
                              "['debt_to_equity', 'current_ratio']")
         for metric in self.metrics:
             check_row_metric(owner, metric)
-        check_reference(owner, "input_ref", self.input_ref)
-        check_output_format(owner, self.output_format)
+        self.check_table_fields(owner)
         for column, how in self.aggregate.items():
             if how not in GROUP_FUNCTIONS:
                 raise ValueError(f"{owner}: aggregate[{column!r}] = {how!r}; use one of "
@@ -83,13 +72,9 @@ class FinancialCalculation(Calculation):
         by = f" by {', '.join(self.group_by)}" if self.group_by else ""
         return f"{', '.join(self.metrics)} over {self.input_ref}{by}"
 
-    def run(self, ctx: WorkflowContext, config: Mapping[str, Any]) -> StepResult:
-        step = step_name("calculate")
-        frame = read_table(ctx, self.input_ref, "input_ref")
-        result = self.compute(frame)
-        output = publish_table(ctx, result, step, self.output_format)
-        output["summary"] = summarize(result, self.metrics)
-        return StepResult.ok(output)
+    def extra_output(self, result: pd.DataFrame) -> dict[str, Any]:
+        """``summary``: per metric the count, NaN count, mean, min and max."""
+        return {"summary": summarize(result, self.metrics)}
 
     def compute(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The metric table for ``frame`` (what the step publishes)."""

@@ -1,5 +1,6 @@
 """Tables in and out of a calculation step: what a reference names becomes a DataFrame, and a
-result table becomes an artifact (or, small and without a store, inline JSON rows).
+result table becomes an artifact (or, small and without a store, inline JSON rows);
+``TableCalculation`` is the step shape built on both (one table in, one table out).
 
 pandas is loaded here only when a step runs, so ``import engine`` stays light.
 """
@@ -9,13 +10,15 @@ from __future__ import annotations
 import io
 import math
 import re
+from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from ..artifacts.refs import ArtifactRef
 from ..policies import ErrorCategory
-from .base import CalculationError
+from ..results import StepResult
+from .base import Calculation, CalculationError, check_output_format, check_reference, step_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,6 +119,34 @@ def publish_table(ctx: WorkflowContext, frame: pd.DataFrame, step: str,
                 "the column or use output_format='pickle' or 'json'",
                 ErrorCategory.DATA_QUALITY) from None
     return {"artifact": ref, **shape}
+
+
+class TableCalculation(Calculation):
+    """A calculation that reads the table ``input_ref`` names, computes a result table from it
+    and publishes that as ``output_format`` says; subclasses are dataclasses with both fields."""
+
+    input_ref: Any
+    output_format: str | None
+
+    def check_table_fields(self, owner: str) -> None:
+        """Refuse at construction a bad ``input_ref`` or ``output_format``."""
+        check_reference(owner, "input_ref", self.input_ref)
+        check_output_format(owner, self.output_format)
+
+    def run(self, ctx: WorkflowContext, config: Mapping[str, Any]) -> StepResult:
+        step = step_name(self.kind)
+        result = self.compute(read_table(ctx, self.input_ref, "input_ref"))
+        output = publish_table(ctx, result, step, self.output_format)
+        output.update(self.extra_output(result))
+        return StepResult.ok(output)
+
+    @abstractmethod
+    def compute(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The result table for ``frame`` (what the step publishes)."""
+
+    def extra_output(self, result: pd.DataFrame) -> dict[str, Any]:
+        """Output keys beside the published table (none by default)."""
+        return {}
 
 
 def _segment(text: str) -> str:

@@ -1,18 +1,55 @@
-"""Where data lives outside the run: SQLite files named by a URL or path, table names, files;
-and the names lineage records them under."""
+"""Where data lives outside the run: which connector a source or sink uses, SQLite files
+named by a URL or path, table names, files; and the names lineage records them under."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..policies import ErrorCategory
 from .config import DataStepError
 
+if TYPE_CHECKING:
+    from ..context import WorkflowContext
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 FILE_FORMATS = ("csv", "parquet")
+#: ``source_type``/``sink_type`` values and the connector each names
+CONNECTOR_TYPES = {"database": "sqlite", "sqlite": "sqlite", "file": "file", "csv": "file",
+                   "parquet": "file", "python": "python", "callable": "python"}
+#: per step kind: what to give when nothing names a connector, and a hint after the types
+_CONNECTOR_HELP = {
+    "source": ("say what to read: connection= with table= or query= (SQLite), path= "
+               "(CSV/Parquet) or handler= (a Python function)", ""),
+    "sink": ("say where to write: connection= with table= (SQLite), path= (CSV/Parquet) or "
+             "handler= (a Python function)",
+             " (for another system, write with sink_type='python' and your own client)"),
+}
+
+
+def connector_of(kind: str, declared: str | None, settings: Mapping[str, Any], has_fn: bool,
+                 what: str) -> str:
+    """The connector a ``source`` or ``sink`` step declares (``declared``, its
+    ``source_type``/``sink_type``), or what its arguments imply when it declares none."""
+    option = f"{kind}_type"
+    missing, hint = _CONNECTOR_HELP[kind]
+    if declared is None:
+        if has_fn:
+            return "python"
+        if settings.get("path"):
+            return "file"
+        if settings.get("connection"):
+            return "sqlite"
+        raise DataStepError(f"{what}: {missing}")
+    connector = CONNECTOR_TYPES.get(str(declared).lower())
+    if connector is None:
+        raise DataStepError(f"{what}: {option} {declared!r} is not supported; use one of "
+                            f"{', '.join(sorted(CONNECTOR_TYPES))}{hint}")
+    return connector
 
 
 def redacted(url: str) -> str:
@@ -62,6 +99,13 @@ def quote_column(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def file_location(settings: Mapping[str, Any], ctx: WorkflowContext,
+                  what: str) -> tuple[Path, str]:
+    """The absolute file a step's ``path=`` names (run references resolved) and its format."""
+    path = Path(str(ctx.resolve(settings.get("path") or ""))).expanduser().absolute()
+    return path, file_format(path, settings.get("format"), what)
+
+
 def file_format(path: Path, declared: str | None, what: str) -> str:
     """``csv`` or ``parquet``: declared, else from the file's suffix."""
     fmt = declared if declared in FILE_FORMATS else path.suffix.lower().lstrip(".")
@@ -82,3 +126,8 @@ def query_name(path: Path, query: str) -> str:
     """Lineage name of a query: the database and the query, whitespace collapsed."""
     text = " ".join(query.split())
     return f"{path}#{text[:200]}"
+
+
+def callable_name(fn: Callable[..., Any]) -> str:
+    """Lineage name of a Python source or sink: ``module:qualname``."""
+    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', type(fn).__name__)}"

@@ -10,22 +10,29 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..invoke import signature_of
 from ..policies import ErrorCategory
+from . import locations
 from .config import WRITE_MODES, DataStepError
 from .frames import pandas, pyarrow
-from .locations import file_format, quote_column, quote_table, sqlite_path, table_name
+from .locations import (
+    callable_name,
+    file_location,
+    quote_column,
+    quote_table,
+    sqlite_path,
+    table_name,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..context import WorkflowContext
 
-SINK_TYPES = {"database": "sqlite", "sqlite": "sqlite", "file": "file", "csv": "file",
-              "parquet": "file", "python": "python", "callable": "python"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,23 +44,9 @@ class Written:
     rows: int
 
 
-def connector_of(sink_type: str | None, settings: Mapping[str, Any], has_fn: bool,
-                 what: str) -> str:
-    if sink_type is None:
-        if has_fn:
-            return "python"
-        if settings.get("path"):
-            return "file"
-        if settings.get("connection"):
-            return "sqlite"
-        raise DataStepError(f"{what}: say where to write: connection= with table= (SQLite), "
-                            "path= (CSV/Parquet) or handler= (a Python function)")
-    connector = SINK_TYPES.get(str(sink_type).lower())
-    if connector is None:
-        raise DataStepError(f"{what}: sink_type {sink_type!r} is not supported; use one of "
-                            f"{', '.join(sorted(SINK_TYPES))} (for another system, write with "
-                            "sink_type='python' and your own client)")
-    return connector
+#: ``connector_of(sink_type, settings, has_fn, what)``: the connector a step's settings name
+#: (``sink_type`` or what its arguments imply)
+connector_of = partial(locations.connector_of, "sink")
 
 
 def write(connector: str, settings: Mapping[str, Any], fn: Callable[..., Any] | None,
@@ -183,8 +176,7 @@ def python_rows(df: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
 # ------------------------------------------------------------------ files
 def _file(settings: Mapping[str, Any], chunks: Iterator[pd.DataFrame], ctx: WorkflowContext,
           what: str, mode: str) -> Written:
-    path = Path(str(ctx.resolve(settings.get("path") or ""))).expanduser().absolute()
-    fmt = file_format(path, settings.get("format"), what)
+    path, fmt = file_location(settings, ctx, what)
     if mode == "upsert" or (mode == "append" and fmt == "parquet"):
         raise DataStepError(f"{what}: a {fmt} file sink cannot {mode}; use write_mode="
                             "'replace'" + (" or 'append' with a .csv file" if fmt == "parquet"
@@ -251,5 +243,4 @@ def _python(fn: Callable[..., Any], chunks: Iterator[pd.DataFrame],
         else:
             fn(chunk)
         rows += len(chunk)
-    name = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', type(fn).__name__)}"
-    return Written("callable", name, rows)
+    return Written("callable", callable_name(fn), rows)

@@ -11,15 +11,18 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..invoke import function_kwargs, signature_of
 from ..policies import ErrorCategory
+from . import locations
 from .config import DataStepError
 from .frames import DEFAULT_BATCH_ROWS, frames_of, pandas, pyarrow
 from .locations import (
-    file_format,
+    callable_name,
+    file_location,
     open_existing,
     query_name,
     quote_column,
@@ -33,9 +36,6 @@ if TYPE_CHECKING:
 
     from ..context import WorkflowContext
 
-#: source types and the connector each names
-SOURCE_TYPES = {"database": "sqlite", "sqlite": "sqlite", "file": "file", "csv": "file",
-                "parquet": "file", "python": "python", "callable": "python"}
 _CURSOR_PARAM = re.compile(r":(cursor|last_run)\b")
 
 
@@ -58,23 +58,9 @@ class Window:
     after: Any
 
 
-def connector_of(source_type: str | None, settings: Mapping[str, Any], has_fn: bool,
-                 what: str) -> str:
-    """The connector a step's settings name (``source_type`` or what its arguments imply)."""
-    if source_type is None:
-        if has_fn:
-            return "python"
-        if settings.get("path"):
-            return "file"
-        if settings.get("connection"):
-            return "sqlite"
-        raise DataStepError(f"{what}: say what to read: connection= with table= or query= "
-                            "(SQLite), path= (CSV/Parquet) or handler= (a Python function)")
-    connector = SOURCE_TYPES.get(str(source_type).lower())
-    if connector is None:
-        raise DataStepError(f"{what}: source_type {source_type!r} is not supported; use one of "
-                            f"{', '.join(sorted(SOURCE_TYPES))}")
-    return connector
+#: ``connector_of(source_type, settings, has_fn, what)``: the connector a step's settings name
+#: (``source_type`` or what its arguments imply)
+connector_of = partial(locations.connector_of, "source")
 
 
 def read(connector: str, settings: Mapping[str, Any], fn: Callable[..., Any] | None,
@@ -151,8 +137,7 @@ def _sql_error(exc: sqlite3.Error, what: str, path: Path) -> DataStepError:
 # ------------------------------------------------------------------ files
 def _file(settings: Mapping[str, Any], ctx: WorkflowContext, what: str,
           window: Window | None, chunk_size: int | None) -> Reading:
-    path = Path(str(ctx.resolve(settings.get("path") or ""))).expanduser().absolute()
-    fmt = file_format(path, settings.get("format"), what)
+    path, fmt = file_location(settings, ctx, what)
     if not path.is_file():
         raise DataStepError(f"{what}: file {path} does not exist", ErrorCategory.DEPENDENCY)
     pandas_ = pandas()
@@ -183,7 +168,7 @@ def _python(fn: Callable[..., Any], settings: Mapping[str, Any], ctx: WorkflowCo
     if "cursor" in signature_of(fn).names:
         given["cursor"] = None if window is None else window.after
     returned = fn(**function_kwargs(fn, given, ctx, what))
-    name = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', type(fn).__name__)}"
+    name = callable_name(fn)
     chunks = frames_of(returned, f"{what}: handler {name}")
     return Reading("callable", name, _newer_only(chunks, window, what))
 

@@ -8,7 +8,7 @@ import asyncio
 import json
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -214,14 +214,17 @@ class JobEngine:
 
     async def run(self, spec: ContainerJobSpec, *,
                   on_line: Callable[[JobLogLine], None] | None = None,
-                  cancel: threading.Event | None = None,
+                  cancel: threading.Event | Iterable[threading.Event | None] | None = None,
                   output_file: str | None = None) -> JobResult:
         """Submit ``spec``, relay each line to ``on_line`` as it comes, wait for the end,
         read ``output_file`` if the job succeeded, and always clean up. Setting ``cancel``
-        (a run's cancel event) kills the job."""
+        (a run's cancel event, or any of several: the run's and the step's stop) cancels the
+        job through its adapter, which kills its whole process tree."""
+        events = ([cancel] if isinstance(cancel, threading.Event)
+                  else [e for e in cancel or () if e is not None])
         job_id = await self.submit(spec)
         runtime = adapter_name(self.adapter_of(job_id))
-        watcher = None if cancel is None else asyncio.create_task(self._cancel_on(job_id, cancel))
+        watcher = (asyncio.create_task(self._cancel_on(job_id, events)) if events else None)
         try:
             lines: deque[JobLogLine] = deque(maxlen=RESULT_LINES)
             async for record in self.log_records(job_id):
@@ -241,7 +244,7 @@ class JobEngine:
                 watcher.cancel()
             await self.cleanup(job_id)
 
-    async def _cancel_on(self, job_id: str, event: threading.Event) -> None:
-        while not event.is_set():
+    async def _cancel_on(self, job_id: str, events: list[threading.Event]) -> None:
+        while not any(event.is_set() for event in events):
             await asyncio.sleep(_CANCEL_POLL)
         await self.cancel(job_id)

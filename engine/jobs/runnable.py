@@ -8,9 +8,11 @@ variables — ``SPINE_INPUT`` (JSON: run id, step, params, config, earlier outpu
 line of its stdout that is a JSON object or array (an array becomes ``{"result": [...]}``),
 or the JSON file it declares with ``output_file`` (relative to its working directory); with
 neither, ``{}``. Its lines go to the ``spine.run.job`` logger as they come (stdout at INFO,
-stderr at WARNING), which a tracked run captures into the step's log. A run's cancel kills
-the job's process tree. A step's own ``timeout_seconds`` only stops the runner waiting:
-give the job a ``timeout_seconds`` so its processes are killed too.
+stderr at WARNING), which a tracked run captures into the step's log. A run's cancel and
+the step's own ``timeout_seconds`` both cancel the job through its adapter, which kills its
+whole process tree (SIGTERM, then SIGKILL after the adapter's grace); the timed-out step
+fails as TIMEOUT saying the job was killed. The job's ``timeout_seconds`` bounds the job
+itself, wherever it is run from.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ..step_scope import current_step
 from .errors import JobError, JobSpecError
 from .job_engine import JobEngine, JobResult
 from .spec import ContainerJobSpec, ResourceRequirements, SidecarSpec
-from .status import JobLogLine
+from .status import JobLogLine, JobState
 
 if TYPE_CHECKING:
     from ..context import WorkflowContext
@@ -234,18 +236,25 @@ class ContainerRunnable:
     def run_step(self, pipeline_name: str, ctx: WorkflowContext | None,
                  config: Mapping[str, Any], defaults: Mapping[str, Any]) -> StepResult:
         """Run one step's job to its end and turn how it ended into the step's result."""
+        scope = current_step()
+        stop = scope.stop.honour() if scope is not None and scope.stop is not None else None
         try:
             spec, output_file = self.build_spec(pipeline_name, config, ctx, defaults)
             result = run_blocking(
                 lambda on_line: self.engine.run(
                     spec, on_line=on_line, output_file=output_file,
-                    cancel=ctx.cancel_event if ctx is not None else None),
+                    cancel=(ctx.cancel_event if ctx is not None else None, stop)),
                 relay_line)
         except JobError as exc:
             return StepResult.fail(str(exc), category=exc.category)
         status = result.status
         JOB_LOGGER.info("job %s (%s) on %s: %s in %.2fs", spec.name, result.job_id,
                         result.runtime, status.state, status.duration_seconds or 0.0)
+        if stop is not None and stop.is_set() and status.state is JobState.CANCELLED:
+            return StepResult.fail(
+                f"job {spec.name!r} ({result.job_id} on {result.runtime}) was killed with its "
+                "whole process tree (SIGTERM, then SIGKILL after the grace)",
+                category=ErrorCategory.TIMEOUT)
         if not status.succeeded:
             return StepResult.fail(status.message or f"job {spec.name!r} {status.state}",
                                    category=status.category)

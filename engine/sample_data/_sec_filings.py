@@ -52,6 +52,8 @@ INSTANT_TAGS = {
     "cash": ("CashAndCashEquivalentsAtCarryingValue", "Cash and cash equivalents"),
     "receivables": ("AccountsReceivableNetCurrent", "Accounts receivable, net"),
     "inventory": ("InventoryNet", "Inventories"),
+    "ppe": ("PropertyPlantAndEquipmentNet", "Property, plant and equipment, net"),
+    "securities": ("MarketableSecuritiesNoncurrent", "Marketable securities, non-current"),
     "liabilities": ("Liabilities", "Total liabilities"),
     "current_liabilities": ("LiabilitiesCurrent", "Total current liabilities"),
     "long_term_debt": ("LongTermDebt", "Long-term debt"),
@@ -209,7 +211,7 @@ def pre_rows(filing: Filing) -> Iterator[tuple[str, ...]]:
         yield (filing.adsh, str(_REPORTS[stmt]), str(lines[stmt]), stmt, "0", "H",
                _flow_tag(c, concept, tag), filing.version, label, "0")
     for concept, (tag, label) in INSTANT_TAGS.items():
-        if concept == "inventory" and c.instants[(filing.fiscal_year, 4)][concept] is None:
+        if c.instants[(filing.fiscal_year, 4)][concept] is None:  # no inventory, securities
             continue
         lines["BS"] += 1
         yield (filing.adsh, "4", str(lines["BS"]), "BS", "0", "H", tag, filing.version, label,

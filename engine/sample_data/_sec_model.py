@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 #: fiscal years modelled: 2021 and 2022 appear only as comparatives of the 2023/2024 filings
 YEARS = (2021, 2022, 2023, 2024)
@@ -31,6 +31,7 @@ REVENUE_TAGS = ("Revenues", "RevenueFromContractWithCustomerExcludingAssessedTax
                 "SalesRevenueNet")
 COST_TAGS = ("CostOfRevenue", "CostOfGoodsAndServicesSold")
 SEGMENTS = ("Products", "Services", "Licensing")
+_EXCHANGES = ("NYSE", "Nasdaq", "NYSE American")
 
 
 def quarter_end(year: int, quarter: int) -> date:
@@ -65,8 +66,12 @@ class Company:
     segment_shares: tuple[float, ...] = ()
     coregistrant: str = ""
     custom_tag: bool = False
-    #: stock split ratio effective from Q2 2024 (1 = none)
+    #: stock split ratio effective from Q2 2024 (1 = none), and its ex-date
     split_ratio: int = 1
+    split_date: date | None = None
+    #: exchange ticker and listing ("" for a filer without listed shares)
+    ticker: str = ""
+    exchange: str = ""
     #: the balance sheet does not balance in this year's 10-K (validation finds it)
     imbalanced_year: int = 0
     filing_days: dict[tuple[int, int], int] = field(default_factory=dict)
@@ -104,7 +109,37 @@ def build_company(seed: int, index: int) -> Company:
     for year in (2023, 2024):
         for quarter in range(4):
             company.filing_days[(year, quarter)] = rng.randint(0, 25 if quarter else 40)
+    _add_reference_data(company, random.Random(f"sec-detail-{seed}-{index}"))
     return company
+
+
+def _add_reference_data(company: Company, rng: random.Random) -> None:
+    """Listing, split ex-date and the balance sheet detail Beneish's M needs (net PP&E,
+    non-current securities), drawn from a stream of their own so every figure above stays
+    what it was before they existed."""
+    if company.split_ratio > 1:
+        # after the Q1 2024 10-Q's cover date (at most May 15), inside Q2: the Q2 10-Q's
+        # weighted shares are on the new basis for the whole quarter, as GAAP has them
+        company.split_date = date(2024, 6, 3) + timedelta(days=rng.randint(0, 20))
+    if company.index % 50 != 49:  # a few filers have no listed shares (debt-only issuers)
+        company.ticker = company.name[0] + _letters(company.index)
+        company.exchange = rng.choices(_EXCHANGES, weights=(5, 4, 1))[0]
+    has_securities = rng.random() < 0.5
+    for key, sheet in company.instants.items():
+        total = float(sheet["assets"] or 0.0)
+        sheet["ppe"] = round(total * rng.uniform(0.1, 0.35))
+        sheet["securities"] = round(total * rng.uniform(0.01, 0.08)) if has_securities \
+            else None
+        company.instants[key] = sheet
+
+
+def _letters(index: int) -> str:
+    """``index`` as four letters (AAAA, AAAB, ...): unique for up to 456,976 companies."""
+    out = ""
+    for _ in range(4):
+        index, rest = divmod(index, 26)
+        out = chr(ord("A") + rest) + out
+    return out
 
 
 def _model_figures(company: Company, rng: random.Random) -> None:

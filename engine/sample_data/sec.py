@@ -8,6 +8,8 @@ models), so tests and benchmarks can rely on exact counts. The data has what mak
 thing hard: amended filings (10-K/A, 10-Q/A) restating values, comparative prior-period facts,
 segment and co-registrant facts, several tags for one concept, stock splits, a balance sheet
 that does not balance, and a few malformed rows per quarter (``manifest["malformed"]``).
+Beside the ZIPs it writes the reference data a pipeline imports first: ``company_tickers.json``
+(SEC's ticker map layout) and ``corporate_actions.tsv`` (the splits, with their ex-dates).
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ from ._sec_filings import (
     tag_rows,
 )
 from ._sec_model import build_company
+from ._sec_reference import (
+    ACTIONS_NAME,
+    TICKERS_NAME,
+    action_rows,
+    actions_tsv,
+    ticker_row,
+    tickers_json,
+)
 
 __all__ = ["MANIFEST_NAME", "SecDataset", "generate_sec_dataset"]
 
@@ -63,12 +73,18 @@ class SecDataset:
     #: malformed rows by kind: ``short_line`` (bronze rejects it), the rest silver quarantines
     malformed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: reference files by kind (``tickers``, ``corporate_actions``); empty for old data sets
+    reference: dict[str, Path] = field(default_factory=dict)
+    tickers: int = 0
+    splits: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"root": str(self.root), "companies": self.companies, "seed": self.seed,
                 "partitions": list(self.partitions), "files": [str(f) for f in self.files],
                 "filings": self.filings, "amendments": self.amendments, "facts": self.facts,
-                "malformed": dict(self.malformed), "seconds": round(self.seconds, 3)}
+                "malformed": dict(self.malformed), "seconds": round(self.seconds, 3),
+                "reference": {k: str(v) for k, v in self.reference.items()},
+                "tickers": self.tickers, "splits": self.splits}
 
     @classmethod
     def load(cls, root: str | os.PathLike[str]) -> SecDataset:
@@ -80,7 +96,10 @@ class SecDataset:
                    files=tuple(folder / Path(f).name for f in data["files"]),
                    filings=int(data["filings"]), amendments=int(data["amendments"]),
                    facts=int(data["facts"]), malformed=dict(data["malformed"]),
-                   seconds=float(data.get("seconds", 0.0)))
+                   seconds=float(data.get("seconds", 0.0)),
+                   reference={k: folder / Path(v).name
+                              for k, v in data.get("reference", {}).items()},
+                   tickers=int(data.get("tickers", 0)), splits=int(data.get("splits", 0)))
 
 
 def generate_sec_dataset(out_dir: str | os.PathLike[str], companies: int = DEFAULT_COMPANIES,
@@ -98,9 +117,19 @@ def generate_sec_dataset(out_dir: str | os.PathLike[str], companies: int = DEFAU
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     by_partition: dict[str, list[Filing]] = {p: [] for p in PARTITIONS}
+    tickers: list[list[object]] = []
+    actions: list[tuple[str, ...]] = []
     for index in range(companies):
-        for filing in filings_of(build_company(seed, index)):
+        company = build_company(seed, index)
+        for filing in filings_of(company):
             by_partition[filing.partition].append(filing)
+        listed = ticker_row(company)
+        if listed is not None:
+            tickers.append(listed)
+        actions.extend(action_rows(company))
+    reference = {"tickers": root / TICKERS_NAME, "corporate_actions": root / ACTIONS_NAME}
+    _write_atomic(reference["tickers"], tickers_json(tickers))
+    _write_atomic(reference["corporate_actions"], actions_tsv(actions))
     files: list[Path] = []
     facts = filings = amendments = 0
     malformed = {"short_line": 0, "bad_value": 0, "bad_date": 0, "orphan": 0}
@@ -120,8 +149,10 @@ def generate_sec_dataset(out_dir: str | os.PathLike[str], companies: int = DEFAU
     dataset = SecDataset(root=root, companies=companies, seed=seed, partitions=PARTITIONS,
                          files=tuple(files), filings=filings, amendments=amendments,
                          facts=facts, malformed=malformed,
-                         seconds=time.perf_counter() - started)
-    manifest = dataset.to_dict() | {"root": ".", "files": [f.name for f in files]}
+                         seconds=time.perf_counter() - started, reference=reference,
+                         tickers=len(tickers), splits=len(actions))
+    manifest = dataset.to_dict() | {"root": ".", "files": [f.name for f in files],
+                                    "reference": {k: v.name for k, v in reference.items()}}
     _write_atomic(root / MANIFEST_NAME, json.dumps(manifest, indent=2).encode())
     return dataset
 

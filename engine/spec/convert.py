@@ -11,21 +11,33 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..adapters import WorkflowStepFunction
 from ..circuit_breaker import CircuitBreaker
+from ..data_steps import DataStepError
 from ..errors import WorkflowSpecError
 from ..expressions import Expression
 from ..policies import ErrorPolicy, RetryPolicy
 from ..refs import import_ref, is_ref
-from ..steps import ApprovalGate, Handler, Step, StepType, callable_ref
+from ..steps import ApprovalGate, Handler, SkipIf, Step, StepType, callable_ref
 from ..workflow import ConcurrencyPolicy, OnConflict, Workflow
 from .alerts import alerts_doc
+from .calc_steps import FACTORY_OF, build_calculation, calculation_doc
+from .data_steps import DATA_KINDS, data_step_arguments, data_step_doc, default_description
 from .locate import Loc
-from .models import API_VERSION, KIND, BreakerSpec, ConcurrencySpec, StepSpec
+from .models import (
+    API_VERSION,
+    CALC_STEP_KINDS,
+    DATA_STEP_KINDS,
+    KIND,
+    BreakerSpec,
+    ConcurrencySpec,
+    StepSpec,
+)
 
 #: builds the error for a message at a document location
 ErrorAt = Callable[[str, Loc], WorkflowSpecError]
@@ -78,13 +90,18 @@ def step_doc(step: Step, source: str) -> dict[str, Any]:
         gate = step.gate or ApprovalGate()
         doc["approval"] = approval_doc(gate, step.timeout_seconds)
         description = None if step.description == gate.message else step.description
+    elif (body := _body_doc(step, source)) is not None:
+        key, section, default = body
+        doc[key] = section
+        description = None if step.description == default else step.description
     else:
         doc[kind.value] = _exportable_ref(step.name, "handler", step.handler, source)
+    data_step = _unguarded(step.handler).__class__ in DATA_KINDS.values()
     if description is not None:  # "" only for an approval step that cleared its message
         doc["description"] = description
     sub = kind is StepType.WORKFLOW
     doc.update(set_only({
-        "config": dict(step.config),
+        "config": None if data_step else dict(step.config),
         "params": dict(step.params) if sub else None,
         "on_error": None if step.on_error is ErrorPolicy.STOP else step.on_error.value,
         "retry": step.retry_policy and step.retry_policy.to_dict(),
@@ -101,6 +118,26 @@ def step_doc(step: Step, source: str) -> dict[str, Any]:
     if timed or sub:  # null = no timeout, absent = 600 s for a sub-workflow
         doc["timeout_seconds"] = step.timeout_seconds
     return doc
+
+
+def _unguarded(handler: Any) -> Any:
+    """The step body a ``skip_if`` guard wraps (the handler itself when unguarded)."""
+    return handler.fn if isinstance(handler, SkipIf) and handler.from_field else handler
+
+
+def _body_doc(step: Step, source: str) -> tuple[str, dict[str, Any], str] | None:
+    """A calculation or data step's key, section and default description (else None)."""
+    if step.step_type is not StepType.LAMBDA:
+        return None
+    body = _unguarded(step.handler)
+    calc = calculation_doc(step.name, body, source)
+    if calc is not None:
+        return (*calc, f"{body.kind}: {body.describe()}")
+    data = data_step_doc(step.name, body, step.config,
+                         lambda role, fn: _exportable_ref(step.name, role, fn, source))
+    if data is not None:
+        return (*data, default_description(data[0], step.config, body.fn))
+    return None
 
 
 def _skip_if_doc(step: Step, source: str) -> str | None:
@@ -159,8 +196,10 @@ def _unwrap(fn: Any) -> Any:
 
 
 # ------------------------------------------------------------------ document -> runtime
-def build_step(spec: StepSpec, loc: Loc, error: ErrorAt) -> Step:
-    """The runtime step of one step document at ``loc`` (errors placed by ``error``)."""
+def build_step(spec: StepSpec, loc: Loc, error: ErrorAt, base: Path | None = None) -> Step:
+    """The runtime step of one step document at ``loc`` (errors placed by ``error``);
+    relative files a calculation or data step names start from ``base`` (the YAML file's
+    folder)."""
     common: dict[str, Any] = {
         "config": spec.config, "depends_on": spec.depends_on,
         "on_error": ErrorPolicy(spec.on_error), "description": spec.description,
@@ -173,7 +212,7 @@ def build_step(spec: StepSpec, loc: Loc, error: ErrorAt) -> Step:
         common["circuit_breaker"] = breaker if isinstance(breaker, str) else \
             CircuitBreaker(**breaker.model_dump())
     try:
-        step = _build_kind(spec, loc, error, common)
+        step = _build_kind(spec, loc, error, common, base)
         hooks = _hooks(spec, loc, error)
         if spec.executor is not None:  # where this step's handler runs (engine.executors)
             hooks["executor"] = spec.executor
@@ -195,9 +234,13 @@ def _hooks(spec: StepSpec, loc: Loc, error: ErrorAt) -> dict[str, Any]:
     return hooks
 
 
-def _build_kind(spec: StepSpec, loc: Loc, error: ErrorAt, common: dict[str, Any]) -> Step:
+def _build_kind(spec: StepSpec, loc: Loc, error: ErrorAt, common: dict[str, Any],
+                base: Path | None) -> Step:
     """The step of one document by its kind key, without its hooks."""
     timeout = spec.timeout_seconds
+    key = spec.kind
+    if key in CALC_STEP_KINDS or key in DATA_STEP_KINDS:
+        return _body_step(spec, key, (*loc, key), error, common, base)
     if spec.pipeline is not None:
         return Step.pipeline(spec.name, spec.pipeline, timeout_seconds=timeout, **common)
     if spec.workflow is not None:
@@ -207,7 +250,7 @@ def _build_kind(spec: StepSpec, loc: Loc, error: ErrorAt, common: dict[str, Any]
                              wait=spec.wait_for_completion,
                              inherit_context=spec.inherit_context, **common)
     if spec.map is not None:
-        inner = [build_step(s, (*loc, "map", "steps", i), error)
+        inner = [build_step(s, (*loc, "map", "steps", i), error, base)
                  for i, s in enumerate(spec.map.steps)]
         return Step.map(spec.name, spec.map.items_path, inner, spec.map.max_concurrency,
                         partition_by=spec.map.partition_by, timeout_seconds=timeout,
@@ -217,10 +260,31 @@ def _build_kind(spec: StepSpec, loc: Loc, error: ErrorAt, common: dict[str, Any]
                     duration_seconds=spec.wait.duration_seconds, **common)
     if spec.approval is not None:
         return _approval_step(spec, common)
-    key = spec.kind
     handler = resolve_handler(spec.name, str(spec.kind_value(key)), (*loc, key), error)
     factory = Step.lambda_ if key == "lambda" else Step.from_function
     return factory(spec.name, handler, timeout_seconds=timeout, **common)
+
+
+def _body_step(spec: StepSpec, key: str, loc: Loc, error: ErrorAt, common: dict[str, Any],
+               base: Path | None) -> Step:
+    """A calculation step (``Step.calculate``/``aggregate``/``validate`` around the object
+    its section describes) or a data step (``Step.source``/``transform``/``sink``)."""
+    section = spec.kind_value(key)
+    breaker = common.pop("circuit_breaker", None)
+    common["timeout_seconds"] = spec.timeout_seconds
+    try:
+        if key in CALC_STEP_KINDS:
+            body = build_calculation(key, section, base, error, loc)
+            step = getattr(Step, FACTORY_OF[key])(spec.name, body, **common)
+        else:
+            del common["config"]  # data steps keep their settings there (refused by the model)
+            arguments = data_step_arguments(
+                section, base, lambda role, ref: resolve_handler(spec.name, ref, (*loc, role),
+                                                                 error))
+            step = getattr(Step, key)(spec.name, **arguments, **common)
+    except (ValueError, TypeError, DataStepError) as exc:
+        raise error(f"step {spec.name!r}: {exc}", loc) from None
+    return step if breaker is None else step.with_changes(circuit_breaker=breaker)
 
 
 def _approval_step(spec: StepSpec, common: dict[str, Any]) -> Step:

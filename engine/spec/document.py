@@ -27,6 +27,12 @@ never on a step (one cluster per workflow).
 are not part of the runtime ``Workflow`` (``to_triggers`` builds them, discovery lists them on
 the catalog), so a document read and written back keeps them while ``from_workflow`` has none.
 
+Spec §8's calculation steps (``calculate``, ``risk``, ``aggregate``, ``validate``:
+``engine.spec.calc_steps``) and spec §3's data steps (``source``, ``transform``, ``sink``:
+``engine.spec.data_steps``) are step kinds of their own, each section mirroring its runtime
+class; a relative rules file, ``connection`` or ``path`` in a file read by ``from_file`` starts
+from that file's folder and is written back as the absolute path the runtime step holds.
+
 The models live in ``models``, YAML reading and error placement in
 ``locate``, runtime conversion in ``convert``; this module is the API.
 """
@@ -95,6 +101,7 @@ class WorkflowSpec(BaseModel):
 
     _source: str = PrivateAttr("<string>")
     _node: yaml.Node | None = PrivateAttr(None)
+    _base: Path | None = PrivateAttr(None)
 
     @property
     def name(self) -> str:
@@ -129,7 +136,9 @@ class WorkflowSpec(BaseModel):
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise WorkflowSpecError(f"cannot read the workflow file: {reason}", source) from None
-        return cls.from_yaml(text, source=source)
+        spec = cls.from_yaml(text, source=source)
+        spec._base = Path(path).absolute().parent  # relative data and rules files start here
+        return spec
 
     @classmethod
     def from_workflow(cls, workflow: Workflow | Any) -> WorkflowSpec:
@@ -173,7 +182,7 @@ class WorkflowSpec(BaseModel):
         starts, so a file can be loaded before the module that registers them.
         """
         meta, body = self.metadata, self.spec
-        steps = [build_step(s, ("spec", "steps", i), self._error)
+        steps = [build_step(s, ("spec", "steps", i), self._error, self._base)
                  for i, s in enumerate(body.steps)]
         policy = WorkflowExecutionPolicy(mode=ExecutionMode(body.policy.execution),
                                          max_concurrency=body.policy.max_concurrency,

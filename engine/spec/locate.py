@@ -104,6 +104,8 @@ def line_at(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
                 and 0 <= part < len(node.value):
             node = node.value[part]
             line = node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, str):
+            continue  # the tag of a union member (``rules.inline[0]``), not a key
         else:
             break
     return line

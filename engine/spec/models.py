@@ -36,12 +36,20 @@ from ..triggers.declare import TriggerSpec
 from ..workflow import ConcurrencyPolicy
 from .alerts import MODEL_UNDER as ALERT_MODELS
 from .alerts import AlertsSpec
+from .calc_steps import CALC_MODELS, AggregateSpec, CalculateSpec, RiskSpec, ValidateSpec
+from .data_steps import DATA_MODELS, DataSinkSpec, DataSourceSpec, DataTransformSpec
 
 API_VERSION = "spine.io/v1"
 KIND = "Workflow"
-STEP_KINDS = ("pipeline", "workflow", "lambda", "function", "map", "wait", "approval")
+#: spec §8's calculation keys and spec §3's data step keys (lambda steps at runtime)
+CALC_STEP_KINDS = tuple(CALC_MODELS)[:4]
+DATA_STEP_KINDS = ("source", "transform", "sink")
+STEP_KINDS = ("pipeline", "workflow", "lambda", "function", "map", "wait", "approval",
+              *CALC_STEP_KINDS, *DATA_STEP_KINDS)
 #: step kinds whose handler a ``skip_if`` guards
-SKIP_IF_KINDS = ("lambda", "function")
+SKIP_IF_KINDS = ("lambda", "function", *CALC_STEP_KINDS, *DATA_STEP_KINDS)
+#: kind keys spelled differently as fields (a field may not shadow a pydantic method)
+_KIND_FIELDS = {"lambda": "lambda_", "validate": "validate_"}
 #: step kinds that call nothing, so no circuit breaker guards them
 UNGUARDED_KINDS = ("wait", "approval")
 #: keys only sub-workflow steps take
@@ -195,7 +203,9 @@ class BreakerSpec(BaseModel):
 
 class StepSpec(BaseModel):
     """One step; exactly one of the kind keys (``pipeline``, ``workflow``, ``lambda``,
-    ``function``, ``map``, ``wait``, ``approval``) says what it runs."""
+    ``function``, ``map``, ``wait``, ``approval``; spec §8's ``calculate``, ``risk``,
+    ``aggregate``, ``validate``; spec §3's ``source``, ``transform``, ``sink``) says what it
+    runs."""
 
     model_config = STRICT_MODEL
     name: Name
@@ -206,6 +216,21 @@ class StepSpec(BaseModel):
     map: MapSpec | None = None
     wait: WaitSpec | None = None
     approval: ApprovalSpec | None = None
+    calculate: CalculateSpec | None = Field(
+        default=None, description="spec §8: statement metrics by name (FinancialCalculation)")
+    risk: RiskSpec | None = Field(
+        default=None, description="spec §8: VaR, CVaR, Sharpe... of a book (RiskCalculation)")
+    aggregate: AggregateSpec | None = Field(
+        default=None, description="spec §8: time-series operations (TimeSeriesAggregation)")
+    validate_: ValidateSpec | None = Field(
+        default=None, alias="validate",
+        description="spec §8: compliance rules over rows and metrics (ComplianceRules)")
+    source: DataSourceSpec | None = Field(
+        default=None, description="spec §3: read a table into an artifact (Step.source)")
+    transform: DataTransformSpec | None = Field(
+        default=None, description="spec §3: a DataFrame function over an artifact")
+    sink: DataSinkSpec | None = Field(
+        default=None, description="spec §3: write an artifact's table out (Step.sink)")
     description: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -237,7 +262,7 @@ class StepSpec(BaseModel):
 
     def kind_value(self, kind: str) -> Any:
         """The value under kind key ``kind`` (``None`` when the step does not use it)."""
-        return getattr(self, "lambda_" if kind == "lambda" else kind)
+        return getattr(self, _KIND_FIELDS.get(kind, kind))
 
     @model_validator(mode="after")
     def _one_kind(self) -> StepSpec:
@@ -258,6 +283,9 @@ class StepSpec(BaseModel):
         if self.skip_if is not None and kind not in SKIP_IF_KINDS:
             raise ValueError(f"step {self.name!r}: skip_if works on lambda and function steps, "
                              f"not on a {kind} step")
+        if kind in DATA_STEP_KINDS and self.config:
+            raise ValueError(f"step {self.name!r}: a {kind} step's settings go under {kind}, "
+                             "not config")
         if self.scheduler is not None:
             raise ValueError(f"step {self.name!r}: scheduler goes at the workflow level "
                              "(spec.scheduler: tcp://HOST:PORT), where every dask step of the "
@@ -352,4 +380,5 @@ MODEL_UNDER: dict[str, type[BaseModel]] = {
     "metadata": Metadata, "spec": WorkflowBody, "policy": PolicySpec, "steps": StepSpec,
     "map": MapSpec, "wait": WaitSpec, "approval": ApprovalSpec, "retry": RetrySpec,
     "circuit_breaker": BreakerSpec,
-    "concurrency": ConcurrencySpec, **TRIGGER_MODELS, **ALERT_MODELS}
+    "concurrency": ConcurrencySpec, **TRIGGER_MODELS, **ALERT_MODELS, **CALC_MODELS,
+    **DATA_MODELS}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
@@ -302,6 +303,15 @@ class _LinkedRunner(WorkflowRunner):
 
     def continue_run(self, link: ContinuedRun) -> tuple[RunLoop | None, WorkflowResult]:
         return self.owner.launch_link(link)
+
+    def detached_signals(self, run_id: str, workflow: str
+                         ) -> AbstractContextManager[TrackedRunSignals]:
+        """A detached sub-workflow run gets tracked signals of its own, watched by the
+        poller while it runs: it can wait for approval and be approved, paused or cancelled
+        by its own run id, after the run that started it has ended."""
+        owner = self.owner
+        return owner.poller.watching(TrackedRunSignals(owner.store.db, run_id, workflow,
+                                                       self.emit, None, owner.poll_interval))
 
 
 def _unwrap(workflow: Workflow | Any) -> Workflow:

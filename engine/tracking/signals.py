@@ -14,7 +14,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event, RunPaused, RunResumed, RunWaiting
@@ -191,6 +192,16 @@ class ControlPoller:
     def unwatch(self, run_id: str) -> None:
         with self._lock:
             self._runs.pop(run_id, None)
+
+    @contextmanager
+    def watching(self, signals: TrackedRunSignals) -> Iterator[TrackedRunSignals]:
+        """Apply commands to ``signals`` while the block runs (a detached sub-workflow run
+        outliving the run that started it is watched this way)."""
+        self.watch(signals)
+        try:
+            yield signals
+        finally:
+            self.unwatch(signals.run_id)
 
     def poll_once(self) -> int:
         """Apply pending commands of watched runs; returns how many were applied."""

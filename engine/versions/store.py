@@ -137,14 +137,21 @@ def canonical_definition(workflow: Workflow | Any) -> tuple[dict[str, Any], bool
     building the document through pydantic costs ~8 ms per 1,000 steps, paid on every run.
     """
     wf = _as_workflow(workflow)
-    key = hashlib.sha256(json.dumps(wf.to_dict(), sort_keys=True, default=repr)
-                         .encode("utf-8")).hexdigest()
+    # the handlers' reprs too: a calculation or data step's settings live on its handler
+    # object, which ``to_dict`` names only by class
+    key = hashlib.sha256(json.dumps([wf.to_dict(), _handler_prints(wf.steps)], sort_keys=True,
+                                    default=repr).encode("utf-8")).hexdigest()
     cached = _CANONICAL_CACHE.get(key)
     if cached is None:
         if len(_CANONICAL_CACHE) >= 256:
             _CANONICAL_CACHE.clear()
         cached = _CANONICAL_CACHE[key] = _build_definition(wf)
     return cached
+
+
+def _handler_prints(steps: Any) -> list[Any]:
+    """Each step's handler as its repr (a map's inner steps nested), for the memo key."""
+    return [[repr(s.handler), _handler_prints(s.iterator_steps)] for s in steps]
 
 
 def _workflow_spec() -> type[WorkflowSpec]:

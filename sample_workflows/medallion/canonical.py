@@ -41,6 +41,7 @@ INCOME_COLUMNS = ("total_revenue", "cost_of_revenue", "gross_profit", "sga",
                   "eps_diluted", "diluted_shares", "operating_cash_flow",
                   "depreciation_amortization")
 BALANCE_COLUMNS = ("total_assets", "current_assets", "cash", "receivables", "inventory",
+                   "ppe", "securities",
                    "total_liabilities", "current_liabilities", "long_term_debt",
                    "stockholders_equity", "retained_earnings", "liabilities_and_equity")
 
@@ -59,6 +60,10 @@ CREATE INDEX IF NOT EXISTS {COVERING_INDEX}
                                filing_version_rank, is_comparative_period)
     WHERE {PARTIAL_INDEX_WHERE};
 """
+
+#: the views, dropped and re-created when the schema version moves (their columns change)
+CANONICAL_VIEWS = ("v_cover_page", "v_balance_sheet_instant", "v_income_statement",
+                   "v0_facts_canonical")
 
 CANONICAL_DDL = COVERING_INDEX_DDL + f"""
 CREATE VIEW IF NOT EXISTS v0_facts_canonical AS

@@ -10,7 +10,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sample_workflows.medallion.canonical import CANONICAL_DDL
+from sample_workflows.medallion.canonical import CANONICAL_DDL, CANONICAL_VIEWS
+
+#: bumped when a view or gold column changes; ``ensure_schema`` migrates older files
+SCHEMA_VERSION = 2
 
 #: EDGAR's financial statement data set columns bronze keeps, per file (``sub.txt`` ...)
 BRONZE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -172,10 +175,46 @@ CREATE TABLE IF NOT EXISTS silver_validation (
 );
 """
 
+#: reference data (R1's import_tickers) and the per-share figures corporate actions changed
+REFERENCE_DDL = """
+CREATE TABLE IF NOT EXISTS ref_company_tickers (
+    cik INTEGER PRIMARY KEY,
+    ticker TEXT NOT NULL,
+    name TEXT NOT NULL,
+    exchange TEXT,
+    source_file TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ref_corporate_actions (
+    cik INTEGER NOT NULL,
+    ex_date TEXT NOT NULL,
+    method TEXT NOT NULL,
+    factor REAL NOT NULL,
+    ticker TEXT,
+    description TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    PRIMARY KEY (cik, ex_date, method)
+);
+CREATE TABLE IF NOT EXISTS silver_per_share_adjustments (
+    company_id INTEGER NOT NULL,
+    period_end_date TEXT NOT NULL,
+    period_type TEXT NOT NULL,
+    concept TEXT NOT NULL,
+    reported REAL NOT NULL,
+    adjusted REAL NOT NULL,
+    factor REAL NOT NULL,
+    observed_on TEXT NOT NULL,
+    chain TEXT NOT NULL,
+    PRIMARY KEY (company_id, period_end_date, period_type, concept)
+);
+"""
+
 GOLD_METRICS = ("gross_margin", "operating_margin", "net_margin", "return_on_assets",
                 "return_on_equity", "roic", "current_ratio", "quick_ratio", "cash_ratio",
                 "working_capital", "debt_to_equity", "debt_to_assets", "interest_coverage",
-                "debt_to_ebitda", "altman_z", "piotroski_f", "revenue_growth")
+                "debt_to_ebitda", "altman_z", "piotroski_f", "beneish_m", "revenue_growth",
+                "eps_diluted", "diluted_shares", "book_value_per_share", "split_factor")
 
 GOLD_DDL = f"""
 CREATE TABLE IF NOT EXISTS gold_financial_metrics (
@@ -183,6 +222,7 @@ CREATE TABLE IF NOT EXISTS gold_financial_metrics (
     period_end_date TEXT NOT NULL,
     period_type TEXT NOT NULL,
     fiscal_year INTEGER NOT NULL,
+    ticker TEXT,
     total_revenue REAL,
     net_income REAL,
     {", ".join(f"{m} REAL" for m in GOLD_METRICS)},
@@ -218,11 +258,23 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create every layer's tables, the canonical view and its covering index (idempotent)."""
+    """Create every layer's tables, the canonical view and its covering index (idempotent);
+    a file of an older ``SCHEMA_VERSION`` gets its views rebuilt and new gold columns."""
     with transaction(conn):
-        for script in (BRONZE_DDL, SILVER_DDL, GOLD_DDL, CANONICAL_DDL):
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            for view in CANONICAL_VIEWS:
+                conn.execute(f"DROP VIEW IF EXISTS {view}")
+        for script in (BRONZE_DDL, SILVER_DDL, REFERENCE_DDL, GOLD_DDL, CANONICAL_DDL):
             for statement in _statements(script):
                 conn.execute(statement)
+        if version < SCHEMA_VERSION:
+            have = {row[1] for row in conn.execute("PRAGMA table_info(gold_financial_metrics)")}
+            for column in ("ticker", *GOLD_METRICS):
+                if column not in have:
+                    kind = "TEXT" if column == "ticker" else "REAL"
+                    conn.execute(f"ALTER TABLE gold_financial_metrics ADD COLUMN {column} {kind}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _statements(script: str) -> list[str]:

@@ -41,6 +41,8 @@ TAG_MAPPING: dict[str, tuple[str, int]] = {
     "CashAndCashEquivalentsAtCarryingValue": ("cash", 1),
     "AccountsReceivableNetCurrent": ("receivables", 1),
     "InventoryNet": ("inventory", 1),
+    "PropertyPlantAndEquipmentNet": ("ppe", 1),
+    "MarketableSecuritiesNoncurrent": ("securities", 1),
     "Liabilities": ("total_liabilities", 1),
     "LiabilitiesCurrent": ("current_liabilities", 1),
     "LongTermDebt": ("long_term_debt", 1),

@@ -2,11 +2,13 @@
 
 ``prepare`` finds the quarterly data sets (``data_dir``; without one it generates a small,
 deterministic sample of ``companies`` companies into the samples scratch folder, as
-``spine-engine sample-data sec`` does) and cleans up stale bronze loads. ``bronze`` loads
+``spine-engine sample-data sec`` does) and cleans up stale bronze loads; ``import_tickers``
+loads the ticker map and the corporate-actions feed beside the data sets. ``bronze`` loads
 each quarter as its own partition, two at a time (R2, R5); every silver stage is a step of
 its own, each one transaction, so a failure rolls back that stage only and the on-failure
 handler shows what stayed (R3; ``--param rollback=load`` removes the whole silver load
-instead); ``gold`` computes the tearsheet with numba kernels and upserts it (R4), and
+instead); ``adjustments`` puts EPS and share counts on today's basis through each company's
+``AdjustmentChain`` of splits (R1's step 2.5); ``gold`` computes the tearsheet with numba kernels and upserts it (R4), and
 ``fixtures`` writes Bloomberg-style JSON fixtures as artifacts (R9).
 
 Parallel bronze (R5) is ``.step("bronze", load_quarter, parallel=True,
@@ -34,8 +36,10 @@ from engine import (
 )
 from sample_workflows._common import run_and_show, scratch_path
 from sample_workflows.medallion import gold
+from sample_workflows.medallion.adjustments import adjust_per_share
 from sample_workflows.medallion.bronze import BronzeLayerLoader
 from sample_workflows.medallion.fixtures import build_fixture, pick_companies
+from sample_workflows.medallion.reference import ACTIONS_FILE, TICKERS_FILE, import_reference
 from sample_workflows.medallion.schema import connect, ensure_schema
 from sample_workflows.medallion.silver import PipelineStage, SilverPipeline
 from sample_workflows.medallion.silver_adapter import DependencyContainer
@@ -56,7 +60,8 @@ def prepare(data_dir: str = "", db_path: str = "", companies: int = DEFAULT_COMP
                                     f"`spine-engine sample-data sec -o {folder}`")
     else:
         folder = scratch_path(f"sec-medallion/c{int(companies)}-s{int(seed)}")
-        if not (folder / "manifest.json").exists():
+        if not all((folder / name).exists()
+                   for name in ("manifest.json", TICKERS_FILE, ACTIONS_FILE)):
             generate_sec_dataset(folder, companies=int(companies), seed=int(seed))
     zips = sorted(folder.glob("*.zip"))
     if not zips:
@@ -73,6 +78,23 @@ def prepare(data_dir: str = "", db_path: str = "", companies: int = DEFAULT_COMP
                   for z in zips]
     return {"data_dir": str(folder), "db_path": str(database), "partitions": partitions,
             "partition_count": len(partitions), "stale_loads_failed": stale}
+
+
+# ---------------------------------------------------------------------------- reference
+def import_tickers(data_dir: str, db_path: str, partitions: list[dict[str, Any]]
+                   ) -> dict[str, Any]:
+    """R1's ticker import: the ticker map and corporate actions beside the data sets, upserted
+    (a data set without them, such as EDGAR's own, loads with per-share figures as reported).
+    Hands ``prepare``'s partitions on, as the parallel bronze step fans out over them."""
+    conn = connect(db_path)
+    try:
+        result = import_reference(conn, Path(data_dir)).to_dict()
+    finally:
+        conn.close()
+    if result["missing_files"]:
+        result["note"] = (f"no {' or '.join(result['missing_files'])} in {data_dir}: per-share "
+                          "figures stay as reported; `spine-engine sample-data sec` writes both")
+    return {**result, "partitions": partitions}
 
 
 # ---------------------------------------------------------------------------- bronze
@@ -182,6 +204,16 @@ def silver_failed(ctx: WorkflowContext, failed_step: StepRun) -> dict[str, Any]:
             "rolled_back": "load" if removed else "stage", "removed": removed, "kept": kept}
 
 
+# ---------------------------------------------------------------------------- adjustments
+def adjustments(db_path: str) -> dict[str, Any]:
+    """Split-adjust the canonical EPS and diluted shares (``silver_per_share_adjustments``)."""
+    conn = connect(db_path)
+    try:
+        return adjust_per_share(conn)
+    finally:
+        conn.close()
+
+
 # ---------------------------------------------------------------------------- gold
 def gold_metrics(db_path: str) -> dict[str, Any]:
     """The tearsheet per company and period, computed by engine.finance and upserted."""
@@ -236,6 +268,8 @@ def summary(ctx: WorkflowContext) -> dict[str, Any]:
     return {"bronze_rows_inserted": bronze, "silver_facts_written": facts,
             "silver_facts_quarantined": quarantined, "gold_rows_upserted": gold_rows,
             "fixtures_written": ctx.get_output("fixtures", "fixture_count", 0),
+            "tickers_imported": ctx.get_output("import_tickers", "tickers_read", 0),
+            "per_share_figures_adjusted": ctx.get_output("adjustments", "figures_adjusted", 0),
             "report": f"bronze +{bronze} rows, silver +{facts} facts ({quarantined} "
                       f"quarantined), gold {gold_rows} rows upserted"}
 
@@ -247,6 +281,7 @@ wf = (
                     "transforms with rollback, numba gold tearsheets and JSON fixtures (R1-R10)",
         tags=["realworld", "medallion", "sec", "etl", "finance"])
     .step("prepare", prepare)
+    .step("import_tickers", import_tickers)
     .step("bronze", load_quarter, parallel=True, partition_key="quarter", max_workers=2)
     .step("silver_init", silver_init, on_failure=silver_failed)
     .step("silver_track", silver_track, on_failure=silver_failed)
@@ -259,6 +294,7 @@ wf = (
     .step("silver_validate", silver_validate, skip_if=skip_validation_requested,
           on_failure=silver_failed)
     .step("silver_finalize", silver_finalize, on_failure=silver_failed)
+    .step("adjustments", adjustments)
     .step("gold", gold_metrics)
     .step("fixtures", company_fixtures)
     .step("summary", summary)

@@ -66,6 +66,8 @@ def cmd_sec(args: argparse.Namespace, io: Streams) -> int:
                          f"-{dataset.partitions[-1]})"),
             ("filings", f"{dataset.filings:,} ({dataset.amendments} amendments)"),
             ("facts", f"{dataset.facts:,}"),
+            ("reference", f"{dataset.tickers:,} tickers, {dataset.splits} splits ("
+                          f"{', '.join(p.name for p in dataset.reference.values())})"),
             ("malformed rows", ", ".join(f"{k} {v}" for k, v in dataset.malformed.items())),
             ("took", f"{time.perf_counter() - started:.1f}s")):
         table.add_row(label, value)

@@ -9,6 +9,7 @@ is started. The started executor is handed to the run, which closes it when it e
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from multiprocessing import resource_tracker
@@ -25,6 +26,10 @@ from engine import (
 #: the choices the run form offers, in its order (``engine.executor_names``)
 THREADS, PROCESSES, DASK = "threads", "processes", "dask"
 EXECUTOR_CHOICES: tuple[str, ...] = (THREADS, PROCESSES, DASK)
+#: how long the form waits for a scheduler's TCP port before saying it is unreachable
+CONNECT_SECONDS = 2.5
+#: the port ``dask scheduler`` listens on when an address names none
+DASK_PORT = 8786
 
 
 class ExecutorChoiceError(ValueError):
@@ -36,7 +41,8 @@ def open_executor(workflow: Workflow, name: str, scheduler: str = "",
     """The started executor a run of ``workflow`` should use (None: threads, the default);
     raises ``ExecutorChoiceError`` before anything starts when the choice cannot work: an
     unknown executor, a scheduler address that is not a Dask one (or given without dask), a
-    handler a worker could not import, a pool or cluster that does not start."""
+    handler a worker could not import, a scheduler whose port does not answer within
+    ``CONNECT_SECONDS``, a pool or cluster that does not start."""
     if name not in EXECUTOR_CHOICES:
         raise ExecutorChoiceError(f"executor {name!r} is not one of "
                                   f"{', '.join(EXECUTOR_CHOICES)}")
@@ -55,6 +61,8 @@ def open_executor(workflow: Workflow, name: str, scheduler: str = "",
         raise ExecutorChoiceError(f"{exc} (or run it on threads)") from None
     if executor is None:
         return None
+    if address is not None:
+        reach_scheduler(address)
     try:
         _start_resource_tracker()
         executor.start()
@@ -62,6 +70,27 @@ def open_executor(workflow: Workflow, name: str, scheduler: str = "",
         executor.close()
         raise ExecutorChoiceError(str(exc)) from None
     return executor
+
+
+def reach_scheduler(address: str, timeout: float = CONNECT_SECONDS) -> None:
+    """Open (and close) a TCP connection to a ``tcp://``/``tls://`` scheduler address within
+    ``timeout`` seconds, so an unreachable one is a message in the form in about that time
+    rather than after a Dask client's 10 s connect timeout; other transports pass through."""
+    scheme, _, rest = address.partition("://")
+    if scheme not in ("tcp", "tls"):
+        return
+    host, _, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
+    target = (host, int(port) if port else DASK_PORT)
+    try:
+        with socket.create_connection(target, timeout=timeout):
+            return
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else \
+            (exc.strerror or type(exc).__name__)
+        raise ExecutorChoiceError(
+            f"cannot reach the Dask scheduler at {address} within {timeout:g}s ({reason}); "
+            "start one with `dask scheduler` (and `dask worker ADDRESS`), check the host "
+            "and port, or clear the field to use a local cluster") from None
 
 
 _TRACKER_LOCK = threading.Lock()

@@ -22,6 +22,9 @@ def test_writes_the_data_set_and_says_how_to_load_it(
     assert sorted(p.name for p in out.glob("*.zip")) == [f"{y}q{q}.zip" for y in (2023, 2024)
                                                          for q in range(1, 5)]
     assert f"{manifest['facts']:,}" in result.out
+    assert f"{manifest['tickers']} tickers, {manifest['splits']} splits" in result.out
+    assert "company_tickers.json, corporate_actions.tsv" in result.out
+    assert (out / "company_tickers.json").exists() and (out / "corporate_actions.tsv").exists()
     assert f"spine-engine run sec.medallion --param data_dir={out}" in result.out
     # not a terminal: one progress line per quarter on stderr
     assert [line.split()[1] for line in result.err.splitlines()] == [

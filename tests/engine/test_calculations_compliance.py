@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from calc_runs import run_after_load
 
 from engine import (
     ComplianceRule,
@@ -18,10 +19,7 @@ from engine import (
     RuleSeverity,
     RunStatus,
     Step,
-    Workflow,
-    WorkflowContext,
     WorkflowResult,
-    WorkflowRunner,
 )
 
 POSITIONS = [
@@ -51,11 +49,8 @@ rules:
 
 
 def run(rules: ComplianceRules, params: dict[str, Any] | None = None) -> WorkflowResult:
-    def load(ctx: WorkflowContext, config: Any) -> dict[str, Any]:
-        return {"positions": POSITIONS, "risk": RISK}
-
-    return WorkflowRunner().execute(Workflow("rules.test", steps=[
-        Step.lambda_("load", load), Step.validate("check", rules)]), params)
+    return run_after_load("rules.test", Step.validate("check", rules),
+                          {"positions": POSITIONS, "risk": RISK}, params)
 
 
 def test_error_violations_fail_as_data_quality_listing_rows_and_values() -> None:

@@ -11,16 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from calc_runs import run_after_load
 
 from engine import (
     ErrorCategory,
     RiskCalculation,
     RunStatus,
     Step,
-    Workflow,
-    WorkflowContext,
     WorkflowResult,
-    WorkflowRunner,
 )
 
 DAYS = pd.bdate_range("2024-01-02", periods=90)
@@ -38,11 +36,8 @@ def price_table() -> pd.DataFrame:
 
 
 def run(calc: RiskCalculation, **tables: Any) -> WorkflowResult:
-    def load(ctx: WorkflowContext, config: Any) -> dict[str, Any]:
-        return {name: frame.to_dict("records") for name, frame in tables.items()}
-
-    return WorkflowRunner().execute(Workflow("risk.test", steps=[
-        Step.lambda_("load", load), Step.calculate("risk", calc)]))
+    return run_after_load("risk.test", Step.calculate("risk", calc),
+                          {name: frame.to_dict("records") for name, frame in tables.items()})
 
 
 def wide() -> pd.DataFrame:

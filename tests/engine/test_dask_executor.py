@@ -5,24 +5,21 @@ unreachable scheduler, live log lines and the worker each step ran on."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import executor_handlers as h
 import pytest
+from executor_runs import cancel_while_waiting, kill_first_attempt
 from waits import wait_until
 
 from engine import (
     DaskExecutor,
     ExecutorUnavailableError,
     ManagedWorkflow,
-    RetryPolicy,
     RunStatus,
     RunStore,
     Step,
@@ -67,18 +64,7 @@ def test_a_map_of_a_thousand_items(dask: DaskExecutor) -> None:
 
 
 def test_a_killed_worker_is_retried_on_another(tmp_path: Path, dask: DaskExecutor) -> None:
-    marker = tmp_path / "first"
-    wf = Workflow("dask.kill", [Step.from_function(
-        "victim", h.first_attempt_waits, config={"marker": str(marker)},
-        retry_policy=RetryPolicy(max_attempts=3, initial_delay_seconds=0))])
-    box: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: box.update(
-        result=WorkflowRunner(executor=dask).execute(wf)))
-    thread.start()
-    pid = int(wait_until(lambda: marker.exists() and marker.read_text(), what="first call"))
-    os.kill(pid, signal.SIGKILL)
-    thread.join(90)
-    result = box["result"]
+    result, pid = kill_first_attempt(dask, tmp_path / "first", "dask.kill", timeout=90)
     assert result.status is RunStatus.COMPLETED, result.error
     assert result.steps["victim"].attempts == 2
     assert result.outputs["victim"]["pid"] != pid
@@ -87,22 +73,9 @@ def test_a_killed_worker_is_retried_on_another(tmp_path: Path, dask: DaskExecuto
 
 
 def test_cancel_cancels_the_futures(tmp_path: Path, dask: DaskExecutor) -> None:
-    flag = tmp_path / "flag"
-    wf = Workflow("dask.cancel", [Step.from_function("wait", h.wait_for_file,
-                                                     config={"flag": str(flag)}),
-                                  Step.from_function("after", h.numbers)])
-    cancel = threading.Event()
-    box: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: box.update(
-        result=WorkflowRunner(executor=dask).execute(wf, cancel=cancel)))
-    thread.start()
-    wait_until(lambda: Path(str(flag) + ".pid").exists(), what="the step to start")
-    cancel.set()
-    thread.join(10)
-    result = box["result"]
+    result = cancel_while_waiting(dask, tmp_path / "flag", "dask.cancel")
     assert result.status is RunStatus.CANCELLED
     assert result.steps["wait"].status is RunStatus.CANCELLED
-    flag.write_text("go")
     wait_until(lambda: not any(key.startswith("spine-") for keys in
                                dask.client.has_what().values() for key in keys),
                what="the cancelled task to be released")

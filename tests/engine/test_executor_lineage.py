@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shop_orders import add_orders, extract_orders
 
 from engine import (
     Event,
-    IncrementalConfig,
     IncrementalCursors,
     LineageRecorded,
     RunStatus,
@@ -27,18 +27,10 @@ from engine import (
 from engine.store import run_lineage
 
 
-def add_orders(db: Path, rows: list[tuple[int, int, float]]) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER, qty INTEGER, price REAL)")
-        conn.executemany("INSERT INTO orders VALUES (?, ?, ?)", rows)
-    conn.close()
-
-
 def copy_orders(name: str, tmp_path: Path, executor: str | None) -> Workflow:
     """source (incremental on ``id``) -> sink, on ``executor`` (None: threads)."""
     return Workflow(name, executor=executor, steps=[
-        Step.source("extract", connection=f"sqlite:///{tmp_path / 'shop.db'}", table="orders",
-                    incremental=IncrementalConfig(cursor_field="id")),
+        extract_orders(tmp_path),
         Step.sink("load", connection=str(tmp_path / f"{name}.db"), table="orders_copy"),
     ])
 
@@ -102,8 +94,7 @@ def test_a_step_that_fails_on_a_worker_still_reports_what_it_read(store: Path,
                                                                   tmp_path: Path) -> None:
     add_orders(tmp_path / "shop.db", [(1, 2, 1.5)])
     wf = Workflow("copy.broken", executor="processes", steps=[
-        Step.source("extract", connection=f"sqlite:///{tmp_path / 'shop.db'}", table="orders",
-                    incremental=IncrementalConfig(cursor_field="id")),
+        extract_orders(tmp_path),
         Step.sink("load", connection=str(tmp_path / "dw.db"), table="t", write_mode="upsert",
                   key="no_such_column"),
     ])

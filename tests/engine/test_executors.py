@@ -5,18 +5,16 @@ worker, timeouts, cancel, large outputs through the artifact store, and the CLI 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import executor_handlers as h
 import pytest
-from waits import wait_until
+from executor_runs import cancel_while_waiting, kill_first_attempt
 
 from engine import (
     ErrorCategory,
@@ -24,7 +22,6 @@ from engine import (
     LocalArtifactStore,
     ManagedWorkflow,
     ProcessExecutor,
-    RetryPolicy,
     RunStatus,
     RunStore,
     Step,
@@ -154,19 +151,8 @@ def test_a_large_output_comes_back_through_the_artifact_store(tmp_path: Path,
 
 
 def test_a_killed_worker_is_retried_by_the_step_policy(tmp_path: Path) -> None:
-    marker = tmp_path / "first"
-    wf = Workflow("exec.kill", [Step.from_function(
-        "victim", h.first_attempt_waits, config={"marker": str(marker)},
-        retry_policy=RetryPolicy(max_attempts=3, initial_delay_seconds=0))])
     with ProcessExecutor(2) as executor:
-        box: dict[str, Any] = {}
-        thread = threading.Thread(target=lambda: box.update(
-            result=WorkflowRunner(executor=executor).execute(wf)))
-        thread.start()
-        pid = int(wait_until(lambda: marker.exists() and marker.read_text(), what="first call"))
-        os.kill(pid, signal.SIGKILL)
-        thread.join(60)
-    result = box["result"]
+        result, pid = kill_first_attempt(executor, tmp_path / "first", "exec.kill", timeout=60)
     assert result.status is RunStatus.COMPLETED
     assert result.steps["victim"].attempts == 2
     assert result.outputs["victim"]["pid"] != pid
@@ -182,20 +168,7 @@ def test_a_timeout_fails_the_step_without_waiting_for_the_worker(pool: ProcessEx
 
 
 def test_cancel_stops_a_run_waiting_on_a_worker(tmp_path: Path, pool: ProcessExecutor) -> None:
-    flag = tmp_path / "flag"
-    wf = Workflow("exec.cancel", [Step.from_function("wait", h.wait_for_file,
-                                                     config={"flag": str(flag)}),
-                                  Step.from_function("after", h.numbers)])
-    cancel = threading.Event()
-    box: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: box.update(
-        result=WorkflowRunner(executor=pool).execute(wf, cancel=cancel)))
-    thread.start()
-    wait_until(lambda: Path(str(flag) + ".pid").exists(), what="the step to start")
-    cancel.set()
-    thread.join(10)
-    flag.write_text("go")  # let the abandoned call end so the pool is free again
-    result = box["result"]
+    result = cancel_while_waiting(pool, tmp_path / "flag", "exec.cancel")
     assert result.status is RunStatus.CANCELLED
     assert result.steps["wait"].status is RunStatus.CANCELLED
     assert result.steps["after"].status is not RunStatus.COMPLETED

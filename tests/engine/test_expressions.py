@@ -6,10 +6,12 @@ import builtins
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from engine import ArtifactRef, RunStatus
 from engine.expressions import MAX_COMPREHENSIONS, MAX_LENGTH, Expression, ExpressionError
 
 NAMES = ("params", "outputs")
@@ -178,3 +180,15 @@ def test_the_cel_evaluator_loads_without_its_command_line_ui() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "['cel']"
+
+
+def test_output_types_are_read_as_their_json_form() -> None:
+    """An earlier step's output may hold an ArtifactRef, a date or an enum: CEL reads the form
+    the store keeps (a ``skip_if`` after a data step used to fail on the ref)."""
+    ref = ArtifactRef(store="local", key="runs/r1/rows.parquet", size_bytes=42,
+                      content_type="application/parquet",
+                      created_at=datetime(2026, 1, 2, tzinfo=UTC), checksum="ab" * 32)
+    outputs = {"load": {"table": ref, "as_of": date(2026, 1, 2), "status": RunStatus.COMPLETED}}
+    assert Expression("outputs.load.table.size_bytes > 40").evaluate({"outputs": outputs})
+    assert Expression("outputs.load.as_of == '2026-01-02'").evaluate({"outputs": outputs})
+    assert Expression("outputs.load.status == 'completed'").evaluate({"outputs": outputs})

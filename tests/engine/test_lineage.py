@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from shop_orders import add_orders, extract_orders
 
 from engine import (
     Event,
-    IncrementalConfig,
     IncrementalCursors,
     LineageRecorded,
     RunStatus,
@@ -37,13 +36,9 @@ def add_totals(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def pipeline(tmp_path: Path) -> Workflow:
-    with sqlite3.connect(tmp_path / "shop.db") as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER, qty INTEGER, price REAL)")
-        conn.executemany("INSERT INTO orders VALUES (?, ?, ?)",
-                         [(1, 2, 1.5), (2, 1, 4.0), (3, 5, 2.0)])
+    add_orders(tmp_path / "shop.db", [(1, 2, 1.5), (2, 1, 4.0), (3, 5, 2.0)])
     return Workflow(name="shop.etl", steps=[
-        Step.source("extract", connection=f"sqlite:///{tmp_path / 'shop.db'}", table="orders",
-                    incremental=IncrementalConfig(cursor_field="id")),
+        extract_orders(tmp_path),
         Step.transform("totals", add_totals),
         Step.sink("load", connection=str(tmp_path / "dw.db"), table="order_totals"),
     ])

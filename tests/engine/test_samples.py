@@ -74,7 +74,8 @@ SAMPLE_MODULES = {
     "m5_production_dashboard": ["ops.production_dashboard"],
     "incremental_etl": ["data.incremental_etl"],
 }
-YAML_WORKFLOWS = {"i4_sec_filings.yaml": "etl.sec_filings"}
+YAML_WORKFLOWS = {"i4_sec_filings.yaml": "etl.sec_filings",
+                  "calculations_pipeline.yaml": "finance.calculations_yaml"}
 DATA = SAMPLES_DIR / "data"
 
 

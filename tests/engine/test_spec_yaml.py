@@ -405,7 +405,8 @@ SCHEMA_CASES = [
      "missing required key 'name'"),
     ("- name: a\n  pipeline: p.a\n  lambda: yaml_handlers:extract\n", "", "spec.steps[0]",
      "name: a", "step 'a' needs exactly one of pipeline, workflow, lambda, function, map, wait, "
-     "approval (found pipeline, lambda)"),
+     "approval, calculate, risk, aggregate, validate, source, transform, sink (found pipeline, "
+     "lambda)"),
     ("- name: a\n  config: {x: 1}\n", "", "spec.steps[0]", "name: a", "(found none)"),
     ("- name: a\n  pipeline: p.a\n  timeout_seconds: -5\n", "", "spec.steps[0].timeout_seconds",
      "-5", "Input should be greater than 0 (got -5)"),
@@ -527,7 +528,8 @@ def test_json_schema_describes_the_document_by_its_yaml_keys() -> None:
             "config",
             "depends_on", "on_error", "retry", "timeout_seconds", "description", "params",
             "wait_for_completion", "inherit_context", "skip_if", "on_failure",
-            "circuit_breaker", "executor"} == set(step["properties"])
+            "circuit_breaker", "executor", "calculate", "risk", "aggregate", "validate",
+            "source", "transform", "sink"} == set(step["properties"])
     assert step["required"] == ["name"] and step["additionalProperties"] is False
     assert set(schema["$defs"]["MapSpec"]["properties"]) == {
         "items_path", "max_concurrency", "partition_by", "steps"}
