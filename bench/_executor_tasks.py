@@ -13,14 +13,24 @@ def sleep_1ms(item: int) -> dict[str, Any]:
     return {"item": item}
 
 
-def spin(item: int, seconds: float = 0.001) -> dict[str, Any]:
-    """CPU-bound: pure-Python arithmetic for about ``seconds`` (holds the GIL)."""
-    end = time.perf_counter() + seconds
+def spin(item: int, rounds: int = 100) -> dict[str, Any]:
+    """CPU-bound: a fixed amount of pure-Python arithmetic (holds the GIL). Fixed work, not a
+    wall-clock deadline: two threads spinning to a deadline would both finish on time while
+    each got half a CPU, and threads would look as fast as processes."""
     acc = item
-    while time.perf_counter() < end:
+    for _ in range(rounds):
         for i in range(200):
             acc = (acc * 31 + i) % 1_000_003
     return {"acc": acc}
+
+
+def rounds_for(seconds: float) -> int:
+    """How many ``spin`` rounds take about ``seconds`` of CPU in this process."""
+    probe = 2_000
+    start = time.process_time()
+    spin(0, probe)
+    per_round = (time.process_time() - start) / probe
+    return max(1, round(seconds / per_round))
 
 
 def items(count: int) -> dict[str, Any]:

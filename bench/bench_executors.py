@@ -100,6 +100,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="only the CPU-bound table (re-measure it on a quiet machine)")
     args = parser.parse_args()
     n, repeats = args.items, args.repeats
     print(f"# bench_executors — {date.today()} — {platform.node()}, {os.cpu_count()} CPUs, "
@@ -110,6 +112,9 @@ def main() -> None:
             ProcessExecutor(WORKERS) as procs:
         client = dask.client
         window = 64
+        if args.cpu_only:
+            cpu_table(dask, procs, repeats)
+            return
         sleepy = fan_out("bench.sleep", tasks.sleep_1ms, n, window)
         run(dask, fan_out("warm", tasks.sleep_1ms, 50, window))
         run(procs, fan_out("warm", tasks.sleep_1ms, 50, window))
@@ -133,16 +138,23 @@ def main() -> None:
         for label, a, b, ratio in rows:
             print(f"| {label} | {a:.2f} | {b:.2f} | {ratio:.2f}× |")
 
-        print("\n| CPU-bound items (2 workers) | count | threads (s) | processes (s) | dask (s) "
-              "| processes speed-up | dask speed-up |\n|---|---|---|---|---|---|---|")
-        for cost, count in ((0.0001, 2000), (0.001, 1000), (0.01, 200), (0.05, 80)):
-            flow = fan_out("bench.cpu", tasks.spin, count, 4 * WORKERS, {"seconds": cost})
-            local = fan_out("bench.cpu", tasks.spin, count, WORKERS, {"seconds": cost})
-            threads = timed(lambda local=local: run(None, local), repeats)
-            on_procs = timed(lambda flow=flow: run(procs, flow), repeats)
-            on_dask = timed(lambda flow=flow: run(dask, flow), repeats)
-            print(f"| {cost * 1000:g} ms | {count} | {threads:.2f} | {on_procs:.2f} | "
-                  f"{on_dask:.2f} | {threads / on_procs:.2f}× | {threads / on_dask:.2f}× |")
+        cpu_table(dask, procs, repeats)
+
+
+def cpu_table(dask: DaskExecutor, procs: ProcessExecutor, repeats: int) -> None:
+    """CPU-bound items of growing cost: threads vs processes vs dask, 2 workers each."""
+    print("\n| CPU-bound items (2 workers) | count | threads (s) | processes (s) | dask (s) "
+          "| processes speed-up | dask speed-up |\n|---|---|---|---|---|---|---|")
+    for cost, count in ((0.0001, 2000), (0.001, 1000), (0.01, 200), (0.05, 80)):
+        rounds = {"rounds": tasks.rounds_for(cost)}
+        flow = fan_out("bench.cpu", tasks.spin, count, 4 * WORKERS, rounds)
+        local = fan_out("bench.cpu", tasks.spin, count, WORKERS, rounds)
+        run(procs, flow)  # warm the workers' imports
+        threads = timed(lambda local=local: run(None, local), repeats)
+        on_procs = timed(lambda flow=flow: run(procs, flow), repeats)
+        on_dask = timed(lambda flow=flow: run(dask, flow), repeats)
+        print(f"| {cost * 1000:g} ms | {count} | {threads:.2f} | {on_procs:.2f} | "
+              f"{on_dask:.2f} | {threads / on_procs:.2f}× | {threads / on_dask:.2f}× |")
 
 
 if __name__ == "__main__":
