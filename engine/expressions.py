@@ -145,6 +145,11 @@ class Expression:
                 raise ExpressionError(f"unknown name {unknown[0]!r}; the names available are "
                                       f"{known}", text, column, line)
 
+    def __reduce__(self) -> tuple[type[Expression], tuple[str]]:
+        """Pickle as the text, compiled again where it is loaded (the compiled CEL program
+        does not pickle): a calculation step carrying rules can travel to a worker."""
+        return Expression, (self.text,)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Expression) and other.text == self.text
 

@@ -30,6 +30,7 @@ from .events import (
     dispatch,
 )
 from .executors import Executor, ExecutorLike, RunExecutors
+from .executors.checks import runs_in_coordinator
 from .executors.remote import remote_attempt
 from .ids import new_run_id
 from .ids import now as _now
@@ -344,8 +345,11 @@ class WorkflowRunner:
             return StepResult.fail(_describe(exc), category=_category_of(exc))
 
     def _remote_executor(self, step: Step, ctx: WorkflowContext) -> Executor | None:
-        """The remote executor a handler step runs on in this run; None: on this process."""
-        if step.step_type not in _HANDLER_STEPS:
+        """The remote executor a handler step runs on in this run; None: on this process.
+
+        Job steps always run here, whatever the executor: their job is already a process of
+        its own that the step starts, streams and stops (see ``engine.executors.checks``)."""
+        if step.step_type not in _HANDLER_STEPS or runs_in_coordinator(step):
             return None
         executors = self._executors.get(ctx.run_id)
         return None if executors is None else executors.for_step(step)

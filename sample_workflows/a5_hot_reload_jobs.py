@@ -6,6 +6,11 @@ server from an edited ``config_path`` file or factory module. Jobs get the confi
 (under their own) and its ``timeout`` (when they set none): the first job sees
 ``LOG_LEVEL=INFO``, the one after the reload sees ``DEBUG``. A job keeps the adapter that
 started it; only the next submission uses the new one.
+
+The steps that change or read the adapter (``start_on_v1``, ``reload_v2``, ``compare``) run on
+``executor="threads"``: the adapter lives in the coordinating process, where job steps always
+run, so on ``--executor processes`` or ``dask`` they still act on it instead of on a worker's
+copy of this module.
 """
 
 from __future__ import annotations
@@ -66,11 +71,11 @@ def compare(ctx, config) -> dict:
 wf = Workflow(
     name="jobs.hot_reload_dev",
     steps=[
-        Step.from_function("start_on_v1", start_on_v1),
+        Step.from_function("start_on_v1", start_on_v1).with_changes(executor="threads"),
         Step.pipeline("before", "dev.show_config"),
-        Step.from_function("reload_v2", reload_v2),
+        Step.from_function("reload_v2", reload_v2).with_changes(executor="threads"),
         Step.pipeline("after", "dev.show_config"),
-        Step.lambda_("compare", compare),
+        Step.lambda_("compare", compare).with_changes(executor="threads"),
     ],
     domain="examples",
     description="Reload a job adapter's config between two jobs; the second sees the new env",

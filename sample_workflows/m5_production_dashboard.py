@@ -184,7 +184,8 @@ dashboard = (
                                 "checked against SLAs and rendered to HTML",
                     tags=["mind-blowing", "ops", "analytics", "dashboard"])
     .step("metrics", collect_pipeline_metrics)
-    .step("freshness", check_data_freshness)
+    # the catalog knows the workflows this process loaded: read it here, not on a worker
+    .step("freshness", check_data_freshness, executor="threads")
     .step("sla", calculate_sla_compliance)
     .step("render", generate_dashboard_html)
     .build()

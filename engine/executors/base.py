@@ -3,7 +3,8 @@
 The coordinating process keeps the run (events, outputs, checkpoints, retries, timeouts);
 an executor only runs a ``WorkTask`` somewhere and hands back a ``TaskOutcome``. ``threads``
 runs handlers in the coordinating process as before; ``processes`` and ``dask`` are *remote*:
-the task is pickled, so its handler must re-import by ``module:qualname`` on the worker.
+the task is pickled; a function handler travels by its ``module:qualname`` reference and is
+imported on the worker, a callable instance travels by value.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ class WorkerLostError(ExecutorError):
 
 @dataclass(frozen=True, slots=True)
 class WorkTask:
-    """One handler call, as shipped to a worker: the handler (pickled by reference), its
-    config, and the part of the run's context it can read.
+    """One handler call, as shipped to a worker: the handler (a plain function as a
+    ``FunctionRef`` the worker imports, a callable instance by value; see
+    ``engine.executors.shipping``), its config, and the part of the run's context it can read.
 
     ``outputs`` holds the run's earlier outputs only for handlers that take the context;
     plain functions get ``latest`` cut down to the argument names they declare, so a large

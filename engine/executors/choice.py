@@ -19,7 +19,7 @@ from ..registry import get_pipeline
 from ..steps import Step, StepType
 from ..workflow import Workflow
 from .base import Executor
-from .checks import check_portable, shipped_handler
+from .checks import check_portable, runs_in_coordinator, shipped_handler
 from .dask_executor import DaskExecutor
 from .processes import ProcessExecutor
 from .threads import ThreadExecutor
@@ -97,7 +97,7 @@ class RunExecutors:
         """Refuse handlers that cannot run where they are sent (before the run starts)."""
         for step, parent in _walk(workflow.steps):
             name = self.name_for(step, parent)
-            if name == THREADS or not self._remote(name):
+            if name == THREADS or not self._remote(name) or runs_in_coordinator(step):
                 continue
             fn = shipped_handler(step)
             if fn is None and step.step_type is StepType.PIPELINE:

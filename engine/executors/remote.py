@@ -31,6 +31,7 @@ from ..step_state import StepState
 from ..steps import SkipIf, Step, StepType
 from .base import Executor, TaskOutcome, WorkerLostError, WorkTask
 from .relay import Line
+from .shipping import pack
 from .worker import rebuild
 
 #: how often a waiting attempt looks at the run's cancel signal
@@ -51,7 +52,7 @@ def build_task(fn: Callable[..., Any], context_style: bool, step: str,
         outputs = {}
         latest = {n: ctx.latest[n] for n in sig.names if n in ctx.latest}
     return WorkTask(task_id=uuid.uuid4().hex, run_id=ctx.run_id, workflow=ctx.workflow_name,
-                    step=step, fn=fn, context_style=context_style, config=dict(config),
+                    step=step, fn=pack(fn), context_style=context_style, config=dict(config),
                     params=dict(ctx.params), outputs=outputs, latest=latest,
                     call_chain=ctx.call_chain, started_by=ctx.started_by,
                     artifact_store=ctx.artifact_store, capture_logs=capture_logs,

@@ -31,6 +31,7 @@ from ..results import StepResult
 from ..step_scope import enter_step, leave_step
 from .base import TaskOutcome, WorkTask
 from .relay import Line
+from .shipping import resolve
 
 if TYPE_CHECKING:
     from ..adaptive.control import AdaptiveControl
@@ -116,13 +117,14 @@ def run_task(task: WorkTask, worker: str) -> TaskOutcome:
     scope = enter_step(task.run_id, task.workflow, task.step, reported.append)
     try:
         try:
+            fn = resolve(task.fn)  # a function by reference: imported here, on the worker
             if task.capture_logs:
                 with capturing_run(), capture_step(collect, task.run_id, task.workflow,
                                                    task.step):
-                    result = call_handler(task.fn, task.context_style, task.config, ctx,
+                    result = call_handler(fn, task.context_style, task.config, ctx,
                                           task.step)
             else:
-                result = call_handler(task.fn, task.context_style, task.config, ctx, task.step)
+                result = call_handler(fn, task.context_style, task.config, ctx, task.step)
         except Exception as exc:
             text = str(exc)
             category = getattr(exc, "category", None)

@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..policies import ErrorCategory
 from ..registry import get_pipeline, list_pipelines, register_pipeline
@@ -92,8 +92,13 @@ def run_blocking(make: Callable[[Callable[[JobLogLine], None]], Coroutine[Any, A
 @dataclass(frozen=True, eq=False)
 class JobStep:
     """A pipeline handler that runs its step as a job; ``defaults`` are job fields (command,
-    image, env, ...) that the step's config may override."""
+    image, env, ...) that the step's config may override.
 
+    It runs in the coordinating process on every executor (``runs_in_coordinator``): the job
+    is already its own process or container, started, streamed and stopped from here."""
+
+    #: never shipped to a process or Dask worker (``engine.executors.checks``)
+    runs_in_coordinator: ClassVar[bool] = True
     runnable: ContainerRunnable
     pipeline_name: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
