@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from waits import gone
 
 from engine import (
     CommandNotFoundError,
@@ -45,19 +46,6 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def job(*command: str, name: str = "test-job", **fields: Any) -> ContainerJobSpec:
     return ContainerJobSpec(name=name, image="ignored-locally", command=list(command), **fields)
-
-
-def gone(pid: int) -> bool:
-    """The process no longer runs (a zombie waiting for init to collect it is dead too)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 async def finish(adapter: LocalProcessAdapter, spec: ContainerJobSpec,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from medallion_runs import rows, run_medallion
 
 from engine import RunStatus, WorkflowRunner, generate_sec_dataset
 from sample_workflows.medallion.reference import import_reference
@@ -24,24 +25,9 @@ COMPANIES = 60
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("adjust")
-    generate_sec_dataset(folder / "sec", companies=COMPANIES, seed=7)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPINE_DB", str(folder / "spine.db"))
-        result = WorkflowRunner().execute(wf.workflow, {"data_dir": str(folder / "sec"),
-                                                        "db_path": str(folder / "m.sqlite"),
-                                                        "fixture_count": 0})
-    assert result.status is RunStatus.COMPLETED, (result.error_step, result.error)
+    result = run_medallion(folder, companies=COMPANIES)
     return {"db": folder / "m.sqlite", "sec": folder / "sec", "result": result,
             "folder": folder}
-
-
-def rows(db: Path, sql: str, *args: Any) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def splits(sec: Path) -> list[dict[str, str]]:

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from medallion_runs import rows, run_medallion
 
-from engine import LocalArtifactStore, RunStatus, WorkflowRunner, generate_sec_dataset
+from engine import LocalArtifactStore, WorkflowRunner
 from sample_workflows.medallion.fixtures import CompanyFixture
 from sample_workflows.medallion.workflow import wf
 
@@ -19,23 +20,8 @@ from sample_workflows.medallion.workflow import wf
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("gold")
-    generate_sec_dataset(folder / "sec", companies=60, seed=7)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPINE_DB", str(folder / "spine.db"))
-        result = WorkflowRunner().execute(wf.workflow, {"data_dir": str(folder / "sec"),
-                                               "db_path": str(folder / "m.sqlite"),
-                                               "fixture_count": 3})
-    assert result.status is RunStatus.COMPLETED, (result.error_step, result.error)
+    result = run_medallion(folder, fixture_count=3)
     return {"db": folder / "m.sqlite", "result": result, "folder": folder}
-
-
-def rows(db: Path, sql: str, *args: Any) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def inputs(db: Path, company: int, end: str, period_type: str) -> sqlite3.Row:

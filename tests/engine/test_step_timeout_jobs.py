@@ -6,14 +6,13 @@ outlives the step, and the step fails as TIMEOUT saying the job was killed."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from waits import wait_until
+from waits import gone, wait_until
 
 from engine import (
     ContainerRunnable,
@@ -29,19 +28,6 @@ from engine import (
 pytestmark = pytest.mark.usefixtures("clean_registry")
 
 TREE = str(Path(__file__).resolve().parents[1] / "resources" / "jobs" / "tree.py")
-
-
-def gone(pid: int) -> bool:
-    """The process no longer runs (a zombie waiting for init to collect it is dead too)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def runnable() -> ContainerRunnable:
