@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import pickle
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +104,11 @@ def pool(env: Path) -> Iterator[ProcessExecutor]:
 
 @pytest.fixture(scope="module")
 def catalog(env: Path) -> Catalog:
+    """The samples, freshly loaded. Discovery re-executes each sample file, but not the
+    helper modules they import (``_warehouse`` registers pipelines at import): an earlier
+    test's registry clean-up may have dropped those, so they are re-executed first."""
+    for name in [n for n in sys.modules if n.startswith("sample_workflows._")]:
+        importlib.reload(sys.modules[name])
     found = discover([SAMPLES_DIR])
     assert found.errors == ()
     return found
