@@ -348,12 +348,19 @@ class RunRecorder:
             lineage_rows.insert_rows(conn, self._lineage)
             self._lineage = []
 
-    @staticmethod
-    def _next(counters: dict[str, int], run_id: str) -> int:
-        """Next per-run sequence number (caller holds the lock)."""
-        value = counters.get(run_id, 0) + 1
-        counters[run_id] = value
-        return value
+    def _next(self, counters: dict[str, int], run_id: str) -> int:
+        """Next per-run sequence number (caller holds the lock). A run this recorder does not
+        know (a late line or event after its end, e.g. relayed from a worker) continues after
+        what is stored, so it never reuses a stored number."""
+        value = counters.get(run_id)
+        if value is None:
+            table = "logs" if counters is self._log_seq else "events"
+            stored = self.db.scalar(f"SELECT COALESCE(MAX(seq), 0) FROM {table} "
+                                    "WHERE run_id = ?", [run_id])
+            value = int(stored or 0) + len([r for r in (
+                self._logs if table == "logs" else self._events) if r[0] == run_id])
+        counters[run_id] = value + 1
+        return value + 1
 
     def flush(self) -> None:
         with self._lock:

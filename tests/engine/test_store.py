@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine import (
+    LogLine,
     ManagedWorkflow,
     RunStatus,
     RunStore,
@@ -25,6 +26,7 @@ from engine import (
     Workflow,
 )
 from engine.discovery import load_file
+from engine.ids import now
 from engine.store.schema import SCHEMA_VERSION, check_file
 
 RESOURCES = Path(__file__).parent.parent / "resources" / "store"
@@ -407,3 +409,17 @@ def test_step_records_tell_a_maps_items_from_the_runs_steps(tmp_path: Path) -> N
     steps = RunStore(tmp_path / "s.db").step_runs(result.run_id)
     assert {s.step: s.is_map_item for s in steps} == {
         "load": False, "fan": False, "fan[0].score": True, "fan[1].score": True}
+
+
+def test_a_line_that_arrives_after_its_run_ended_is_stored_after_the_others(
+        tmp_path: Path) -> None:
+    """A worker's relayed line can reach the recorder after ``RunFinished`` (which forgets the
+    run's counters): it continues the run's numbering instead of reusing seq 1."""
+    with TrackedWorkflowRunner(tmp_path / "spine.db", capture_logs=True) as runner:
+        result = runner.execute(Workflow("store.late", [Step.lambda_("a", ok)]))
+        runner.recorder(LogLine(run_id=result.run_id, workflow="store.late", at=now(),
+                                step="a", message="late line from a worker"))
+        runner.recorder.flush()
+        store = RunStore(tmp_path / "spine.db")
+        lines = [line.message for line in store.logs(result.run_id)]
+    assert lines[-1] == "late line from a worker" and "working 0" in lines
