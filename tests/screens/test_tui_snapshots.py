@@ -20,6 +20,7 @@ from store_rows import (
     publish_two_versions,
 )
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 from tui_harness import RUN_FIXTURES, SIZE, fixture_app, loaded, wait_until
 
 from screens import RunDetailScreen
@@ -126,6 +127,9 @@ def test_analytics_screen(snap_compare: Any, isolated_store: Path) -> None:
         await loaded(pilot)
         await pilot.press("A")
         await loaded(pilot)
+        # the report arrives as a message after its worker ends: wait for the table it fills
+        await wait_until(pilot, lambda: pilot.app.screen.query_one(
+            "#an-slowest", DataTable).row_count > 0, what="the slowest-steps table filled")
 
     assert snap_compare(fixture_app(now=ANALYTICS_NOW), terminal_size=SIZE,
                         run_before=open_analytics)
