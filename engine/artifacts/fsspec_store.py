@@ -330,8 +330,10 @@ class FsspecArtifactStore(IndexedArtifactStore):
     def _older_than(self, path: str, cutoff: float) -> bool:
         try:
             modified = self.fs.modified(path)
-        except (FileNotFoundError, NotImplementedError):
+        except FileNotFoundError:  # removed meanwhile: nothing to collect
             return False
+        except NotImplementedError:  # a filesystem that keeps no modification times (fsspec's
+            return False  # base raises this): never guess an orphan's age, keep it
         moment: float = modified.timestamp() if isinstance(modified, datetime) else modified
         return moment < cutoff
 
